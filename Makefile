@@ -1,0 +1,56 @@
+# One entry point for every task. A newcomer needs two:
+#   make demo   the whole job against the simulated fleet (KMS host, clients, report)
+#   make test   everything CI runs
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+COLLECTIONS := $(CURDIR)/.build/collections
+COLL_LINK := $(COLLECTIONS)/ansible_collections/winops/volume_activation
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help venv link lint sanity units lab-tests integration molecule test demo bench docs build clean
+
+help:
+	@echo "make demo        run the whole job (KMS host, clients, fleet summary) against the lab"
+	@echo "make test        everything CI runs: lint sanity units lab-tests integration"
+	@echo "make lint | sanity | units | lab-tests | integration | bench | build | docs"
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt lab/pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+link:
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn ../../../.. $(COLL_LINK)
+
+lint: venv link
+	tools/lint.sh
+
+sanity: venv
+	tools/ansible-test.sh sanity
+
+units: venv link
+	$(BIN)/pytest -q -n 2 tests/unit
+
+lab-tests: venv
+	$(BIN)/pytest -q -n 2 lab/tests
+
+integration: venv link
+	$(BIN)/pytest -q tests/integration
+
+test: lint sanity units lab-tests integration
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist .
+
+docs: venv link
+	$(BIN)/ansible-doc winops.volume_activation.license_info >/dev/null
+
+clean:
+	rm -rf .build tests/output
