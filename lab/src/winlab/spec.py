@@ -30,7 +30,23 @@ import yaml
 
 LOCALES = ("en-US", "ja-JP")
 KEY_KINDS = ("csvlk", "mak", "retail")
+# The 24 characters a Windows/Office product key is made of (no vowels, no 0/1/5).
+KEY_CHARS = "BCDFGHJKMNPQRTVWXY2346789"
 KEY_RE = re.compile(r"^[BCDFGHJKMNPQRTVWXY2346789]{5}(-[BCDFGHJKMNPQRTVWXY2346789]{5}){4}$")
+ROLES = ("kms_host",)
+CHANNELS = ("volume", "retail")
+OFFICE_VERSIONS = ("2010", "2013", "2016", "2019", "2021", "2024")
+# A Windows computer name is a NetBIOS name: at most 15 characters, letters, digits, hyphens.
+HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+
+TOP_FIELDS = ("lab", "domain", "defaults", "keys", "hosts")
+LAB_FIELDS = ("seed", "start", "dns_port")
+DEFAULT_FIELDS = ("username", "password", "locale", "channel", "http_port", "https_port", "allow_unencrypted")
+KEY_FIELDS = ("name", "kind", "key", "product", "count", "max_hosts", "max_activations", "blocked")
+HOST_FIELDS = ("name", "count", "address", "os", "edition", "locale", "office", "channel", "username",
+               "password", "roles", "cmid_from", "http_port", "https_port", "allow_unencrypted")
+OFFICE_FIELDS = ("version", "products", "channel")
 
 
 class SpecError(ValueError):
@@ -50,6 +66,10 @@ class OfficeSpec:
 
 @dataclasses.dataclass
 class HostSpec:
+    """One simulated Windows host. ``http_port``/``https_port`` of 0 mean "any free port"
+    (the running lab reports the ports it bound); ``cmid_from`` names another host whose
+    client machine ID this one shares (a clone made without rearm)."""
+
     name: str
     address: str
     os: str
@@ -84,6 +104,9 @@ class KeySpec:
 
 @dataclasses.dataclass
 class LabSpec:
+    """Lab-wide settings: the seed of the one random source, the simulated clock's start
+    (UTC) and the DNS server's port (0: any free port)."""
+
     seed: int = 1
     start: dt.datetime = dataclasses.field(
         default_factory=lambda: dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc)
@@ -93,12 +116,15 @@ class LabSpec:
 
 @dataclasses.dataclass
 class FleetSpec:
+    """A validated fleet: host ranges expanded, names unique, every address loopback."""
+
     domain: str
     hosts: list[HostSpec]
     keys: list[KeySpec]
     lab: LabSpec
 
     def host(self, name: str) -> HostSpec:
+        """The host called ``name`` (case-insensitive); KeyError when there is none."""
         for h in self.hosts:
             if h.name.lower() == name.lower():
                 return h
@@ -109,6 +135,51 @@ def _req(d: dict[str, t.Any], key: str, where: str) -> t.Any:
     if key not in d or d[key] in (None, ""):
         raise SpecError(f"{where}: '{key}' is required")
     return d[key]
+
+
+def _mapping(value: t.Any, where: str, fields: tuple[str, ...]) -> dict[str, t.Any]:
+    """``value`` as a mapping whose keys are all in ``fields`` (a typo is an error, not a default)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SpecError(f"{where}: expected a mapping, got {type(value).__name__}")
+    unknown = sorted(str(k) for k in value if k not in fields)
+    if unknown:
+        raise SpecError(f"{where}: unknown field '{unknown[0]}' (known: {', '.join(fields)})")
+    return value
+
+
+def _list(value: t.Any, where: str) -> list[t.Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SpecError(f"{where}: expected a list, got {type(value).__name__}")
+    return value
+
+
+def _int(value: t.Any, where: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise SpecError(f"{where}: '{value}' is not an integer")
+    try:
+        n = int(value)
+    except ValueError as e:
+        raise SpecError(f"{where}: '{value}' is not an integer") from e
+    if not lo <= n <= hi:
+        raise SpecError(f"{where}: {n} is out of range ({lo}..{hi})")
+    return n
+
+
+def _bool(value: t.Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise SpecError(f"{where}: '{value}' is not a boolean (true or false)")
+
+
+def _choice(value: t.Any, where: str, field: str, choices: tuple[str, ...]) -> str:
+    s = str(value)
+    if s not in choices:
+        raise SpecError(f"{where}: {field} '{s}' is not one of {', '.join(choices)}")
+    return s
 
 
 def _loopback(addr: str, where: str) -> ipaddress.IPv4Address:
@@ -122,49 +193,124 @@ def _loopback(addr: str, where: str) -> ipaddress.IPv4Address:
     return ip
 
 
-def parse_fleet(data: dict[str, t.Any]) -> FleetSpec:
-    """Validate a decoded fleet document and expand host ranges."""
+def _key(raw: t.Any, i: int) -> KeySpec:
+    where = f"keys[{i}]"
+    k = _mapping(raw, where, KEY_FIELDS)
+    name = str(k.get("name", f"key{i}"))
+    where = f"keys[{i}] '{name}'"
+    kind = _choice(str(_req(k, "kind", where)).lower(), where, "kind", KEY_KINDS)
+    key = str(_req(k, "key", where)).strip().upper()
+    # Never echo the key itself: name the first offending character or the shape.
+    bad = sorted({c for c in key if c != "-" and c not in KEY_CHARS})
+    if bad:
+        raise SpecError(f"{where}: the key contains '{bad[0]}', which is not a product-key character "
+                        f"({KEY_CHARS})")
+    if not KEY_RE.match(key):
+        raise SpecError(f"{where}: the key is not five groups of five product-key characters "
+                        "separated by '-'")
+    return KeySpec(
+        name=name, kind=kind, key=key, product=str(_req(k, "product", where)),
+        count=_int(k.get("count", 0), f"{where}.count", 0, 1_000_000),
+        max_hosts=_int(k.get("max_hosts", 6), f"{where}.max_hosts", 0, 1_000_000),
+        max_activations=_int(k.get("max_activations", 10), f"{where}.max_activations", 0, 1_000_000),
+        blocked=_bool(k.get("blocked", False), f"{where}.blocked"),
+    )
+
+
+def _start(value: t.Any) -> dt.datetime:
+    start = value
+    if isinstance(start, str):
+        try:
+            start = dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
+        except ValueError as e:
+            raise SpecError(f"lab.start: '{value}' is not an ISO 8601 date and time") from e
+    elif isinstance(start, dt.date) and not isinstance(start, dt.datetime):
+        start = dt.datetime(start.year, start.month, start.day)
+    if not isinstance(start, dt.datetime):
+        raise SpecError(f"lab.start: '{value}' is not an ISO 8601 date and time")
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=dt.timezone.utc)
+    return start.astimezone(dt.timezone.utc)
+
+
+def parse_fleet(data: t.Any) -> FleetSpec:
+    """Validate a decoded fleet document and expand host ranges.
+
+    Raises SpecError with a one-line message naming the field (``hosts[3]``,
+    ``keys[1] 'win-csvlk'``) and the offending value; product keys are never echoed.
+    """
     if not isinstance(data, dict):
         raise SpecError("fleet file: the top level must be a mapping")
+    data = _mapping(data, "fleet", TOP_FIELDS)
     domain = str(_req(data, "domain", "fleet")).lower().rstrip(".")
-    defaults = data.get("defaults") or {}
-    lab_d = data.get("lab") or {}
-    lab = LabSpec(seed=int(lab_d.get("seed", 1)), dns_port=int(lab_d.get("dns_port", 0)))
+    if not DOMAIN_RE.match(domain):
+        raise SpecError(f"fleet: domain '{domain}' is not a DNS domain name with at least two labels")
+    defaults = _mapping(data.get("defaults"), "defaults", DEFAULT_FIELDS)
+    lab_d = _mapping(data.get("lab"), "lab", LAB_FIELDS)
+    lab = LabSpec(seed=_int(lab_d.get("seed", 1), "lab.seed", 0, 2**63 - 1),
+                  dns_port=_int(lab_d.get("dns_port", 0), "lab.dns_port", 0, 65535))
     if "start" in lab_d:
-        start = lab_d["start"]
-        if isinstance(start, str):
-            start = dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=dt.timezone.utc)
-        lab.start = start
+        lab.start = _start(lab_d["start"])
 
-    keys: list[KeySpec] = []
-    for i, k in enumerate(data.get("keys") or []):
-        where = f"keys[{i}]"
-        kind = str(_req(k, "kind", where)).lower()
-        if kind not in KEY_KINDS:
-            raise SpecError(f"{where}: kind '{kind}' is not one of {', '.join(KEY_KINDS)}")
-        key = str(_req(k, "key", where)).upper()
-        if not KEY_RE.match(key):
-            raise SpecError(f"{where}: key '{key[:5]}...' is not five groups of five product-key characters")
-        keys.append(KeySpec(
-            name=str(k.get("name", f"key{i}")), kind=kind, key=key,
-            product=str(_req(k, "product", where)), count=int(k.get("count", 0)),
-            max_hosts=int(k.get("max_hosts", 6)), max_activations=int(k.get("max_activations", 10)),
-            blocked=bool(k.get("blocked", False)),
-        ))
+    keys = [_key(k, i) for i, k in enumerate(_list(data.get("keys"), "keys"))]
+    seen_keys: dict[str, str] = {}
+    for k in keys:
+        if k.name in seen_keys.values():
+            raise SpecError(f"keys: key name '{k.name}' is used twice")
+        if k.key in seen_keys:
+            raise SpecError(f"keys: '{k.name}' has the same key as '{seen_keys[k.key]}'")
+        seen_keys[k.key] = k.name
 
     hosts: list[HostSpec] = []
     seen_names: set[str] = set()
     seen_addr: set[str] = set()
-    for i, h in enumerate(_req(data, "hosts", "fleet")):
+    host_list = _list(_req(data, "hosts", "fleet"), "hosts")
+    for i, raw_host in enumerate(host_list):
         where = f"hosts[{i}]"
-        count = int(h.get("count", 1))
+        h = _mapping(raw_host, where, HOST_FIELDS)
+        count = _int(h.get("count", 1), f"{where}.count", 1, 65536)
         base = _loopback(_req(h, "address", where), where)
         template = str(_req(h, "name", where))
+        locale = _choice(h.get("locale", defaults.get("locale", "en-US")), where, "locale", LOCALES)
+        channel = _choice(h.get("channel", defaults.get("channel", "volume")), where, "channel", CHANNELS)
+        roles = [_choice(r, where, "role", ROLES) for r in _list(h.get("roles"), f"{where}.roles")]
+        office: list[OfficeSpec] = []
+        for j, raw_office in enumerate(_list(h.get("office"), f"{where}.office")):
+            ow = f"{where}.office[{j}]"
+            o = _mapping(raw_office, ow, OFFICE_FIELDS)
+            products = _list(_req(o, "products", ow), f"{ow}.products")
+            if not products:
+                raise SpecError(f"{ow}: 'products' is required")
+            office.append(OfficeSpec(
+                version=_choice(_req(o, "version", ow), ow, "version", OFFICE_VERSIONS),
+                products=[str(p) for p in products],
+                channel=_choice(o.get("channel", "volume"), ow, "channel", CHANNELS),
+            ))
+        http_port = _int(h.get("http_port", defaults.get("http_port", 5985)), f"{where}.http_port", 0, 65535)
+        https_port = _int(h.get("https_port", defaults.get("https_port", 5986)), f"{where}.https_port",
+                          0, 65535)
+        if http_port and http_port == https_port:
+            raise SpecError(f"{where}: http_port and https_port are both {http_port}")
+        allow_unencrypted = _bool(h.get("allow_unencrypted", defaults.get("allow_unencrypted", False)),
+                                  f"{where}.allow_unencrypted")
+        cmid_from = h.get("cmid_from")
         for n in range(1, count + 1):
-            name = template.format(n=n) if count > 1 or "{" in template else template
-            addr = str(base + (n - 1))
+            try:
+                name = template.format(n=n) if count > 1 or "{" in template else template
+            except (KeyError, IndexError, ValueError) as e:
+                raise SpecError(f"{where}: name '{template}' is not a valid template "
+                                "(use {n} or {n:02d} for the host number)") from e
+            if count > 1 and "{" not in template:
+                raise SpecError(f"{where}: name '{template}' needs {{n}} (for example "
+                                f"'{template}{{n:02d}}') when count is {count}")
+            if not HOST_NAME_RE.match(name):
+                raise SpecError(f"{where}: host name '{name}' is not a computer name (letters, digits and "
+                                "hyphens, at most 15 characters)")
+            try:
+                ip = base + (n - 1)
+            except ipaddress.AddressValueError as e:
+                raise SpecError(f"{where}: the address range from '{base}' leaves IPv4") from e
+            addr = str(ip)
             _loopback(addr, where)
             if name.lower() in seen_names:
                 raise SpecError(f"{where}: host name '{name}' is used twice")
@@ -172,37 +318,44 @@ def parse_fleet(data: dict[str, t.Any]) -> FleetSpec:
                 raise SpecError(f"{where}: address '{addr}' is used twice")
             seen_names.add(name.lower())
             seen_addr.add(addr)
-            locale = str(h.get("locale", defaults.get("locale", "en-US")))
-            if locale not in LOCALES:
-                raise SpecError(f"{where}: locale '{locale}' is not one of {', '.join(LOCALES)}")
-            office = [
-                OfficeSpec(version=str(_req(o, "version", f"{where}.office")),
-                           products=[str(p) for p in _req(o, "products", f"{where}.office")],
-                           channel=str(o.get("channel", "volume")))
-                for o in (h.get("office") or [])
-            ]
             hosts.append(HostSpec(
                 name=name, address=addr, os=str(_req(h, "os", where)),
                 edition=str(_req(h, "edition", where)), fqdn=f"{name.lower()}.{domain}",
-                locale=locale, office=office, channel=str(h.get("channel", "volume")),
+                locale=locale, office=[dataclasses.replace(o, products=list(o.products)) for o in office],
+                channel=channel,
                 username=str(h.get("username", defaults.get("username", "Administrator"))),
                 password=str(h.get("password", defaults.get("password", ""))),
-                roles=[str(r) for r in h.get("roles", [])],
-                cmid_from=h.get("cmid_from"),
-                http_port=int(h.get("http_port", defaults.get("http_port", 5985))),
-                https_port=int(h.get("https_port", defaults.get("https_port", 5986))),
-                allow_unencrypted=bool(h.get("allow_unencrypted", defaults.get("allow_unencrypted", False))),
+                roles=list(roles),
+                cmid_from=str(cmid_from) if cmid_from else None,
+                http_port=http_port, https_port=https_port, allow_unencrypted=allow_unencrypted,
             ))
-    for h in hosts:
-        if not h.password:
-            raise SpecError(f"host '{h.name}': a password is required (defaults.password or the host's own)")
-        if h.cmid_from and h.cmid_from.lower() not in seen_names:
-            raise SpecError(f"host '{h.name}': cmid_from '{h.cmid_from}' names no host of this fleet")
+    if not hosts:
+        raise SpecError("fleet: 'hosts' is required")
+    for hs in hosts:
+        if not hs.password:
+            raise SpecError(f"host '{hs.name}': a password is required (defaults.password or the host's own)")
+        if hs.cmid_from:
+            if hs.cmid_from.lower() not in seen_names:
+                raise SpecError(f"host '{hs.name}': cmid_from '{hs.cmid_from}' names no host of this fleet")
+            if hs.cmid_from.lower() == hs.name.lower():
+                raise SpecError(f"host '{hs.name}': cmid_from names the host itself")
     return FleetSpec(domain=domain, hosts=hosts, keys=keys, lab=lab)
 
 
 def load_fleet(path: str | pathlib.Path) -> FleetSpec:
-    """Read and validate a fleet file."""
-    with open(path, encoding="utf-8") as f:
-        data = yaml.safe_load(f)
-    return parse_fleet(data)
+    """Read and validate a fleet file; every failure (missing file, YAML syntax, content)
+    is a SpecError whose message starts with the file name."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read the fleet file: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise SpecError(f"{path}: YAML error{at}: {problem}") from e
+    try:
+        return parse_fleet(data)
+    except SpecError as e:
+        raise SpecError(f"{path}: {e}") from e
