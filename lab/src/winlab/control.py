@@ -1,0 +1,718 @@
+"""The lab's control plane: run a fleet in process (``Lab``) or talk to a background one
+(``ControlClient``).
+
+``Lab`` ties the layers together: the host models (``winlab.models.world.World``),
+what each host answers (``winlab.surfaces.commands.make_runner``) and the WinRM
+listeners (``winlab.servers.winrm.WinRMServer``). Beside the emulated Windows API it
+offers what a test or a rehearsal needs and Windows does not: the lab clock, fault
+injection, the activation service's phone line, the request log, reset.
+
+A background fleet (``winlab up``) is ``python -m winlab.daemon``: a ``Lab`` plus a
+small JSON-over-HTTP control API on 127.0.0.1, authenticated with a random bearer
+token. Both are recorded in ``<state_dir>/control.json`` (mode 0600);
+``ControlClient(state_dir)`` reads it and calls the API.
+
+State directory layout (default ``.winlab/`` under the current directory)::
+
+    control.json   pid, control port, token, fleet file, host ports (0600)
+    daemon.lock    flock held by the running daemon for its whole life
+    daemon.log     the daemon's stdout/stderr
+    daemon.error   one line: why the last start failed (absent after a good start)
+    winrm/         the WinRM listeners' TLS certificate and key
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import errno
+import fcntl
+import http.client
+import json
+import math
+import os
+import pathlib
+import re
+import socket
+import threading
+import typing as t
+
+from winlab.spec import FleetSpec, HostSpec
+from winlab.types import Endpoint
+
+if t.TYPE_CHECKING:
+    from types import TracebackType
+
+DEFAULT_STATE_DIR = ".winlab"
+CONTROL_FILE = "control.json"
+LOCK_FILE = "daemon.lock"
+LOG_FILE = "daemon.log"
+ERROR_FILE = "daemon.error"
+
+# Application IDs [licensing-api.md §2]: Windows [SLMGR10], Office 2013+ [OSPP15],
+# Office 2010 [3P, MS article masks it].
+WINDOWS_APP_ID = "55c92734-d682-4d71-983e-d6ec3f16059f"
+OFFICE_APP_IDS = {
+    "0ff1ce15-a989-479d-af46-f275c6370663": "Office",
+    "59a52881-a989-479d-af46-f275c6370663": "Office 2010",
+}
+# KMS host activation IDs of the Office host packs [licensing-api.md §2: ODO-HOST, SUP].
+OFFICE_KMS_HOST_IDS = {
+    "bfe7a195-4f8f-4f0b-a622-cf13c7d16864": "Office 2010",
+    "2e28138a-847f-42bc-9752-61b03fff33cd": "Office 2013",
+    "98ebfe73-2084-4c97-932c-c0cd1643bea7": "Office 2016",
+    "70512334-47b4-44db-a233-be5ea33b914c": "Office 2019",
+    "47f3b983-7c53-4d45-abc6-bcd91e2dd90a": "Office 2021",
+    "f3d89bbf-c0ec-47ce-a8fa-e5a5f97e447f": "Office 2024",
+}
+# LicenseStatus values, named as in the MOF [MOF7601]; 6 from [SLMGR10].
+LICENSE_STATUS = {
+    0: "Unlicensed", 1: "Licensed", 2: "OOBGrace", 3: "OOTGrace", 4: "NonGenuineGrace",
+    5: "Notification", 6: "ExtendedGrace",
+}
+UINT32_MINUS_ONE = 0xFFFFFFFF
+
+
+class LabError(Exception):
+    """A control request the lab refuses: unknown host or fault, bad duration, port in use.
+    The message is one line, fit to print as is."""
+
+
+class ControlError(LabError):
+    """The control API of a background lab failed or is unreachable."""
+
+
+class NotRunning(ControlError):
+    """No lab is running in the state directory."""
+
+
+# --------------------------------------------------------------------------- durations
+
+_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_duration(text: str | dt.timedelta) -> dt.timedelta:
+    """``"31d"``, ``"2h"``, ``"90m"``, ``"45s"`` or combinations (``"1d12h"``) as a timedelta.
+
+    Raises LabError for anything else, and for zero.
+    """
+    if isinstance(text, dt.timedelta):
+        delta = text
+    else:
+        m = _DURATION_RE.match(str(text).strip().lower())
+        if not m or not any(m.groups()):
+            raise LabError(f"duration '{text}' is not like 31d, 2h, 90m, 45s or 1d12h")
+        d, h, mi, s = (int(g or 0) for g in m.groups())
+        delta = dt.timedelta(days=d, hours=h, minutes=mi, seconds=s)
+    if delta <= dt.timedelta(0):
+        raise LabError(f"duration '{text}' must be positive: the lab clock only moves forward")
+    return delta
+
+
+# --------------------------------------------------------------------------- faults
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """A named fault: ``apply(lab, host)`` turns it on for one host, ``clear(lab, host)`` off.
+
+    Each fault maps to an outcome a real Windows fleet shows (a dead WinRM listener,
+    a connection reset mid-batch, a slow host, a KMS port closed...).
+    """
+
+    name: str
+    description: str
+    apply: t.Callable[..., None]
+    clear: t.Callable[[Lab, str], None]
+    params: tuple[str, ...] = ()
+
+
+FAULTS: dict[str, Fault] = {}
+
+
+def register_fault(fault: Fault) -> None:
+    """Add (or replace) a fault in the table ``Lab.fault`` accepts."""
+    FAULTS[fault.name] = fault
+
+
+def _server_fault(name: str, server_name: str, description: str, params: tuple[str, ...] = (),
+                  **defaults: t.Any) -> Fault:
+    """A fault of the WinRM listener (``WinRMServer.set_fault``)."""
+
+    def apply(lab: Lab, host: str, **kwargs: t.Any) -> None:
+        if "delay" in kwargs and (isinstance(kwargs["delay"], bool)
+                                  or not isinstance(kwargs["delay"], (int, float)) or kwargs["delay"] < 0):
+            raise LabError(f"fault '{name}': delay must be a number of seconds >= 0")
+        if "times" in kwargs and kwargs["times"] is not None and (
+                isinstance(kwargs["times"], bool) or not isinstance(kwargs["times"], int) or kwargs["times"] < 1):
+            raise LabError(f"fault '{name}': times must be an integer >= 1")
+        lab.server.set_fault(host, server_name, **{**defaults, **kwargs})
+
+    def clear(lab: Lab, host: str) -> None:
+        lab.server.clear_fault(host, server_name)
+
+    return Fault(name, description, apply, clear, params)
+
+
+register_fault(_server_fault("winrm_down", "down",
+                             "the WinRM listeners are closed: connections are refused, as on a host that is off"))
+# Every Command/Receive while set (times=None), so the status table tells the truth;
+# times=N drops only the next N.
+register_fault(_server_fault("drop_connection", "drop_connection",
+                             "the WinRM listener cuts the TCP connection instead of answering a command",
+                             ("times",), times=None))
+register_fault(_server_fault("slow", "slow", "every WinRM reply is delayed (delay seconds, default 2)",
+                             ("delay",)))
+
+
+def _model_fault(name: str, description: str) -> Fault:
+    """A fault the host model implements: ``World.set_fault(host, name)`` / ``clear_fault``."""
+
+    def apply(lab: Lab, host: str, **kwargs: t.Any) -> None:
+        setter = getattr(lab.world, "set_fault", None)
+        if setter is None:
+            raise LabError(f"fault '{name}' is not simulated by this lab's host model yet")
+        setter(host, name)
+
+    def clear(lab: Lab, host: str) -> None:
+        clearer = getattr(lab.world, "clear_fault", None)
+        if clearer is not None:
+            clearer(host, name)
+
+    return Fault(name, description, apply, clear)
+
+
+# Faults the host models carry out (the World decides what they mean for KMS and DNS);
+# named after the Windows outcome a client sees [licensing-api.md §4]:
+# kms_port_closed -> clients get 0xC004F074, dns_refuse_updates -> the KMS host's SRV
+# registration is refused.
+register_fault(_model_fault("kms_port_closed", "the KMS host's TCP 1688 refuses connections"))
+register_fault(_model_fault("dns_refuse_updates", "the DNS server refuses the host's dynamic updates"))
+
+
+def _host_down_apply(lab: Lab, host: str, **kwargs: t.Any) -> None:
+    FAULTS["winrm_down"].apply(lab, host)
+    setter = getattr(lab.world, "set_fault", None)
+    if setter is not None:
+        setter(host, "host_down")
+
+
+def _host_down_clear(lab: Lab, host: str) -> None:
+    FAULTS["winrm_down"].clear(lab, host)
+    clearer = getattr(lab.world, "clear_fault", None)
+    if clearer is not None:
+        clearer(host, "host_down")
+
+
+register_fault(Fault("host_down", "the host is off: no WinRM, and it answers nothing else (KMS, DNS)",
+                     _host_down_apply, _host_down_clear))
+
+
+# --------------------------------------------------------------------------- status
+
+
+@dataclasses.dataclass
+class StatusRow:
+    """One line of ``winlab status``: what an administrator checks first on a host.
+
+    ``windows`` is the LicenseStatus name of the primary Windows SKU (``"no key"``
+    without one), ``windows_grace_days`` its GracePeriodRemaining in days (rounded up,
+    as slmgr.vbs does [SLMGR10]); ``office`` the installed Office from the fleet file,
+    ``office_status`` the LicenseStatus names of the Office products that have a key;
+    ``kms_host`` whether any product has IsKeyManagementServiceMachine = 1 and
+    ``kms_count`` its KeyManagementServiceCurrentCount per host SKU (-1 = no client yet).
+    """
+
+    name: str
+    address: str
+    os: str
+    edition: str
+    locale: str
+    windows: str
+    windows_grace_days: int | None
+    office: str
+    office_status: str
+    kms_host: bool
+    kms_count: str
+    faults: list[str]
+
+
+def _as_int(value: t.Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _count_text(value: t.Any) -> str:
+    n = _as_int(value)
+    if n is None:
+        return "?"
+    return "-1" if n in (-1, UINT32_MINUS_ONE) else str(n)
+
+
+def summarize_licensing(products: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """Reduce licensing product instances (SoftwareLicensingProduct and
+    OfficeSoftwareProtectionProduct, as property dicts) to the status columns.
+
+    The primary Windows SKU is the one with the Windows ApplicationID, a product key and
+    LicenseIsAddon false, as slmgr.vbs selects it [SLMGR10].
+    """
+    windows = "no key"
+    grace: int | None = None
+    office: list[str] = []
+    kms: list[str] = []
+    for p in products:
+        if not p.get("PartialProductKey"):
+            continue
+        app = str(p.get("ApplicationID") or "").lower()
+        status = LICENSE_STATUS.get(_as_int(p.get("LicenseStatus")) or 0, "Unknown")
+        if _as_int(p.get("LicenseStatus")) is None:
+            status = "Unknown"
+        pid = str(p.get("ID") or "").lower()
+        if _as_int(p.get("IsKeyManagementServiceMachine")) == 1:
+            what = "Windows" if app == WINDOWS_APP_ID else OFFICE_KMS_HOST_IDS.get(pid, "Office")
+            kms.append(f"{what} {_count_text(p.get('KeyManagementServiceCurrentCount'))}")
+        if app == WINDOWS_APP_ID and not p.get("LicenseIsAddon"):
+            windows = status
+            minutes = _as_int(p.get("GracePeriodRemaining")) or 0
+            grace = math.ceil(minutes / 1440) if minutes else None
+        elif app in OFFICE_APP_IDS and pid not in OFFICE_KMS_HOST_IDS:
+            office.append(status)
+    return {
+        "windows": windows,
+        "windows_grace_days": grace,
+        "office_status": ", ".join(dict.fromkeys(office)) or "-",
+        "kms_host": bool(kms),
+        "kms_count": ", ".join(kms) or "-",
+    }
+
+
+def _office_text(h: HostSpec) -> str:
+    return ", ".join(f"{o.version} {'+'.join(o.products)}" for o in h.office) or "-"
+
+
+# --------------------------------------------------------------------------- ports
+
+
+def check_ports_free(endpoints: t.Iterable[Endpoint]) -> None:
+    """Raise LabError naming ``address:port`` when a listener's port is already taken.
+
+    Binds and closes each non-zero port once (with SO_REUSEADDR, as the listeners do),
+    so the failure is a clear one-liner before any listener starts.
+    """
+    for ep in endpoints:
+        for port in (ep.http_port, ep.https_port):
+            if not port:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind((ep.address, port))
+                except OSError as e:
+                    if e.errno == errno.EADDRINUSE:
+                        raise LabError(f"{ep.address}:{port} is already in use (host '{ep.name}')") from e
+                    raise LabError(f"cannot bind {ep.address}:{port} (host '{ep.name}'): {e.strerror}") from e
+
+
+# --------------------------------------------------------------------------- the lab
+
+
+class Lab:
+    """A running simulated fleet, in this process.
+
+    ``Lab(spec, state_dir)`` builds the host models and the WinRM listeners;
+    ``start()`` (or ``with Lab(...) as lab:``) binds every listener, ``stop()`` closes
+    them. All control methods are safe to call from several threads.
+    """
+
+    def __init__(self, spec: FleetSpec, state_dir: str | os.PathLike[str]) -> None:
+        from winlab.models.world import World
+        from winlab.servers.winrm import WinRMServer
+        from winlab.surfaces.commands import make_runner
+
+        self.spec = spec
+        self.state_dir = pathlib.Path(state_dir)
+        self.world = World(spec)
+        self._lock = threading.RLock()
+        self._faults: dict[str, set[str]] = {}
+        self.endpoints: list[Endpoint] = []
+        for h in spec.hosts:
+            host = self.world.hosts[h.name.lower()]
+            self.endpoints.append(Endpoint(
+                name=h.name, address=h.address, users={h.username: h.password},
+                runner=make_runner(self.world, host), http_port=h.http_port,
+                https_port=h.https_port, allow_unencrypted=h.allow_unencrypted,
+            ))
+        self.server = WinRMServer(self.endpoints, self.state_dir / "winrm")
+        self._started = False
+
+    # lifecycle ---------------------------------------------------------------
+    def start(self) -> Lab:
+        """Bind every listener; LabError naming ``address:port`` when one is taken."""
+        with self._lock:
+            if self._started:
+                return self
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            check_ports_free(self.endpoints)
+            try:
+                self.server.start()
+            except OSError as e:
+                raise LabError(f"cannot start the WinRM listeners: {e}") from e
+            self._started = True
+            return self
+
+    def stop(self) -> None:
+        """Close every listener (idempotent)."""
+        with self._lock:
+            if self._started:
+                self._started = False
+                self.server.stop()
+            stop_world = getattr(self.world, "stop", None)
+            if callable(stop_world):
+                stop_world()
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # lookups -----------------------------------------------------------------
+    def _host(self, name: str) -> t.Any:
+        try:
+            return self.world.hosts[name.lower()]
+        except KeyError:
+            raise LabError(f"no host '{name}' in this fleet (hosts: {self._host_names()})") from None
+
+    def _host_names(self) -> str:
+        names = [h.name for h in self.spec.hosts]
+        return ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+
+    def ports(self, name: str) -> tuple[int, int]:
+        """The ``(http, https)`` ports the host's listener is bound to."""
+        spec = self.spec.host(name) if self._known(name) else None
+        if spec is None:
+            raise LabError(f"no host '{name}' in this fleet (hosts: {self._host_names()})")
+        http_port, https_port = self.server.ports(spec.name)
+        return int(http_port), int(https_port)
+
+    def all_ports(self) -> dict[str, tuple[int, int]]:
+        """Every host's ``(http, https)`` ports, keyed by host name as in the fleet file."""
+        return {h.name: self.ports(h.name) for h in self.spec.hosts}
+
+    def _known(self, name: str) -> bool:
+        return name.lower() in self.world.hosts
+
+    def host_state(self, name: str) -> dict[str, t.Any]:
+        """A JSON-ready snapshot of one host's model (licensing products, services, registry...)."""
+        host = self._host(name)
+        with self.world.lock:
+            state = host.snapshot()
+        return {"name": host.name, "faults": sorted(self._faults.get(host.name.lower(), ())), **state}
+
+    def request_log(self, name: str | None = None, since: int | None = None) -> list[dict[str, t.Any]]:
+        """What hosts were asked, oldest first: one entry per module call or command line,
+        with the operations of a module call, each entry stamped ``host`` and ``seq``
+        (its position in that host's log, so ``since=seq`` returns only newer entries).
+        """
+        hosts = [self._host(name)] if name else list(self.world.hosts.values())
+        out: list[dict[str, t.Any]] = []
+        with self.world.lock:
+            for host in hosts:
+                log = list(host.request_log)
+                start = max(since or 0, 0)
+                for seq in range(start, len(log)):
+                    out.append({"host": host.name, "seq": seq, **_entry_dict(log[seq])})
+        if len(hosts) > 1:
+            out.sort(key=lambda e: (str(e.get("time", "")), e["host"], e["seq"]))
+        return out
+
+    # control -----------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to the fleet file's initial state: models, clock, request logs; faults cleared."""
+        with self._lock:
+            self.clear()
+            self.world.reset()
+
+    def advance(self, duration: str | dt.timedelta) -> dt.datetime:
+        """Move the lab clock forward (``"31d"``, ``"2h"``, ``"90m"``) and return the new time."""
+        delta = parse_duration(duration)
+        self.world.advance(delta)
+        return t.cast(dt.datetime, self.world.clock.now())
+
+    def now(self) -> dt.datetime:
+        """The lab clock's current time (UTC)."""
+        return t.cast(dt.datetime, self.world.clock.now())
+
+    def fault(self, host: str, name: str, **params: t.Any) -> None:
+        """Turn fault ``name`` on for ``host`` until cleared; LabError listing the known faults
+        for an unknown name. ``params`` are the fault's own (``delay`` for slow, ``times``
+        for drop_connection)."""
+        h = self._host(host)
+        fault = FAULTS.get(name)
+        if fault is None:
+            raise LabError(f"unknown fault '{name}' (known: {', '.join(sorted(FAULTS))})")
+        unknown = sorted(set(params) - set(fault.params))
+        if unknown:
+            raise LabError(f"fault '{name}' takes no parameter '{unknown[0]}'"
+                           + (f" (it takes: {', '.join(fault.params)})" if fault.params else ""))
+        with self._lock:
+            fault.apply(self, h.name, **params)
+            self._faults.setdefault(h.name.lower(), set()).add(name)
+
+    def clear(self, host: str | None = None) -> list[str]:
+        """Clear every fault on ``host`` (all hosts when None); returns ``host:fault`` cleared."""
+        targets = [self._host(host).name.lower()] if host else list(self._faults)
+        cleared: list[str] = []
+        with self._lock:
+            for key in targets:
+                hname = self.world.hosts[key].name
+                for name in sorted(self._faults.pop(key, set())):
+                    FAULTS[name].clear(self, hname)
+                    cleared.append(f"{hname}:{name}")
+        return cleared
+
+    def faults(self) -> dict[str, list[str]]:
+        """Active faults per host name."""
+        with self._lock:
+            return {self.world.hosts[k].name: sorted(v) for k, v in self._faults.items() if v}
+
+    def phone(self, iid: str) -> str:
+        """The simulated activation service's phone line: installation ID in, confirmation ID out."""
+        try:
+            return str(self.world.activation_service.phone(iid))
+        except (ValueError, KeyError) as e:
+            raise LabError(f"the activation service refused installation ID '{iid}': {e}") from e
+
+    def status_rows(self) -> list[StatusRow]:
+        """One StatusRow per host, in fleet file order, read through the host's CIM classes."""
+        rows: list[StatusRow] = []
+        with self.world.lock:
+            for h in self.spec.hosts:
+                host = self.world.hosts[h.name.lower()]
+                products: list[dict[str, t.Any]] = []
+                for cls in ("SoftwareLicensingProduct", "OfficeSoftwareProtectionProduct"):
+                    with contextlib.suppress(Exception):  # the class is absent on this OS
+                        products.extend(_instance_dict(i) for i in host.cim_instances(cls))
+                summary = summarize_licensing(products)
+                rows.append(StatusRow(
+                    name=h.name, address=h.address, os=h.os, edition=h.edition, locale=h.locale,
+                    office=_office_text(h), faults=sorted(self._faults.get(h.name.lower(), ())),
+                    **summary,
+                ))
+        return rows
+
+
+def _instance_dict(instance: t.Any) -> dict[str, t.Any]:
+    if isinstance(instance, dict):
+        return instance
+    props = getattr(instance, "properties", None)
+    if isinstance(props, dict):
+        return props
+    if dataclasses.is_dataclass(instance) and not isinstance(instance, type):
+        return dataclasses.asdict(instance)
+    return dict(vars(instance))
+
+
+def _entry_dict(entry: t.Any) -> dict[str, t.Any]:
+    if isinstance(entry, dict):
+        return dict(entry)
+    if dataclasses.is_dataclass(entry) and not isinstance(entry, type):
+        return dataclasses.asdict(entry)
+    return {"entry": entry}
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def json_default(value: t.Any) -> t.Any:
+    """``json.dumps`` default for what the models hold: datetimes, sets, dataclasses, bytes."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return str(value)
+
+
+# --------------------------------------------------------------------------- state dir
+
+
+def state_dir_path(state_dir: str | os.PathLike[str] | None = None) -> pathlib.Path:
+    """The state directory: ``state_dir``, else ``$WINLAB_STATE_DIR``, else ``./.winlab``."""
+    raw = state_dir or os.environ.get("WINLAB_STATE_DIR") or DEFAULT_STATE_DIR
+    return pathlib.Path(raw).expanduser().absolute()
+
+
+def write_private_json(path: pathlib.Path, data: t.Any) -> None:
+    """Write JSON atomically with mode 0600 (the control file holds the bearer token)."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, default=json_default)
+    os.replace(tmp, path)
+
+
+def read_control(state_dir: pathlib.Path) -> dict[str, t.Any] | None:
+    """The control file's content, or None when there is none (or it is half written)."""
+    try:
+        with open(state_dir / CONTROL_FILE, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def daemon_running(state_dir: pathlib.Path) -> bool:
+    """True while a daemon holds the state directory's lock (flock dies with its holder)."""
+    path = state_dir / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def daemon_pid(state_dir: pathlib.Path) -> int | None:
+    """The pid the running daemon wrote into its lock file (None when unreadable)."""
+    try:
+        text = (state_dir / LOCK_FILE).read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def process_gone(pid: int) -> bool:
+    """True when ``pid`` no longer runs (absent, or a zombie nobody has reaped yet)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+# --------------------------------------------------------------------------- client
+
+
+class ControlClient:
+    """The control API of the lab running in ``state_dir`` (see ``winlab up``).
+
+    Every method raises ControlError with a one-line message when the lab refuses the
+    request (unknown host, unknown fault...) or does not answer; NotRunning when no lab
+    runs there.
+    """
+
+    def __init__(self, state_dir: str | os.PathLike[str] | None = None, timeout: float = 60.0) -> None:
+        self.state_dir = state_dir_path(state_dir)
+        info = read_control(self.state_dir)
+        if info is None:
+            raise NotRunning(f"no lab is running in {self.state_dir} (start one with 'winlab up')")
+        self.info = info
+        self.pid = int(info["pid"])
+        self.port = int(info["port"])
+        self._token = str(info["token"])
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: dict[str, t.Any] | None = None) -> t.Any:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        payload = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            conn.request(method, path, body=payload, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+        except (OSError, http.client.HTTPException) as e:
+            raise ControlError(
+                f"the lab in {self.state_dir} does not answer on 127.0.0.1:{self.port} (pid {self.pid}): "
+                f"{getattr(e, 'strerror', None) or e}; see {self.state_dir / LOG_FILE}") from e
+        finally:
+            conn.close()
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError as e:
+            raise ControlError(f"the lab answered {resp.status} with a body that is not JSON") from e
+        if resp.status >= 400:
+            msg = data.get("error") if isinstance(data, dict) else None
+            raise ControlError(str(msg or f"the lab answered HTTP {resp.status}"))
+        return data
+
+    def ping(self) -> dict[str, t.Any]:
+        """``{"ok": true, "pid": ..., "hosts": N, "now": ...}``."""
+        return t.cast(dict[str, t.Any], self._call("GET", "/v1/ping"))
+
+    def ports(self) -> dict[str, tuple[int, int]]:
+        """Host name -> ``(http, https)`` ports."""
+        data = self._call("GET", "/v1/ports")
+        return {k: (int(v[0]), int(v[1])) for k, v in data["ports"].items()}
+
+    def status_rows(self) -> list[StatusRow]:
+        """The ``winlab status`` rows."""
+        return [StatusRow(**r) for r in self._call("GET", "/v1/status")["rows"]]
+
+    def host_state(self, name: str) -> dict[str, t.Any]:
+        """One host's model snapshot."""
+        return t.cast(dict[str, t.Any], self._call("GET", f"/v1/hosts/{_quote(name)}")["state"])
+
+    def request_log(self, name: str | None = None, since: int | None = None) -> list[dict[str, t.Any]]:
+        """The request log (see ``Lab.request_log``)."""
+        return t.cast(list[dict[str, t.Any]],
+                      self._call("POST", "/v1/log", {"host": name, "since": since})["entries"])
+
+    def advance(self, duration: str) -> str:
+        """Move the lab clock; returns the new lab time (ISO 8601)."""
+        return str(self._call("POST", "/v1/advance", {"duration": duration})["now"])
+
+    def fault(self, host: str, name: str, **params: t.Any) -> None:
+        """Turn a fault on (``params``: see ``Lab.fault``)."""
+        self._call("POST", "/v1/fault", {"host": host, "name": name, "params": params})
+
+    def clear(self, host: str | None = None) -> list[str]:
+        """Clear faults on ``host`` or everywhere; returns the ``host:fault`` cleared."""
+        return t.cast(list[str], self._call("POST", "/v1/clear", {"host": host})["cleared"])
+
+    def faults(self) -> dict[str, list[str]]:
+        """Active faults per host."""
+        return t.cast(dict[str, list[str]], self._call("GET", "/v1/faults")["faults"])
+
+    def phone(self, iid: str) -> str:
+        """Confirmation ID for an installation ID."""
+        return str(self._call("POST", "/v1/phone", {"iid": iid})["cid"])
+
+    def reset(self) -> None:
+        """Reset models, clock and logs; clear faults."""
+        self._call("POST", "/v1/reset", {})
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
