@@ -1,0 +1,272 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The base class of every action plugin of this collection.
+
+FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use
+within the winops.volume_activation collection and may change in any release.
+
+:class:`LicensingAction` is a template method in the style of microsoft.ad's
+``_module_with_reboot``: :meth:`LicensingAction.run` is fixed and subclasses
+override named hooks (all prefixed ``_va_``), never ``run()`` itself::
+
+    run()
+      1. validate_argument_spec(ARGUMENT_SPEC, **ARGUMENT_SPEC_OPTIONS) -> params
+      2. reader = _va_reader(ctx)                           default: StateQuery() (whole licensing state)
+      3. before = reader.parse(client.run(reader.operations(), stop_on_error=False))  round trip 1
+      4. plan = _va_plan(ctx, before)                        default: empty Plan (read-only action)
+      5. when plan has operations and not check mode:
+           client.run(plan operations + reader.operations())  round trip 2 (apply + read back)
+           after = reader.parse(read-back results)
+           (if a failed operation made the executor skip the read-back, one more read)
+           failure = _va_apply_failure(ctx, plan, apply results)   default: first failed op
+      6. result = _va_result(ctx, before, after, plan)       default: {}
+         + changed, diff (plan.diff when the task runs with --diff), failed/msg
+      7. the whole result is scrubbed of product keys and of the task's no_log values
+
+Performance contract: a read-only module or a no-op costs one round trip; a
+change costs two; a failed change whose read-back was skipped costs three.
+Check mode: the plan is computed and reported (``changed``, ``diff``) but no
+mutating operation is ever sent (:class:`_client.LicensingClient` enforces it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from . import _client, _keys, _state
+
+ParsedState = t.Any
+
+
+class StateReader(t.Protocol):
+    """Reads state in one batch: the operations to send and how to parse their results."""
+
+    def operations(self) -> list[dict[str, t.Any]]: ...
+
+    def parse(self, results: t.Sequence[t.Mapping[str, t.Any]]) -> ParsedState: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class LicensingStateReader:
+    """The default reader: the licensing state of :func:`_state.parse_state` for a :class:`_state.StateQuery`."""
+
+    query: _state.StateQuery = dataclasses.field(default_factory=_state.StateQuery)
+
+    def operations(self) -> list[dict[str, t.Any]]:
+        return self.query.operations()
+
+    def parse(self, results: t.Sequence[t.Mapping[str, t.Any]]) -> _state.HostState:
+        return _state.parse_state(self.query, results)
+
+
+@dataclasses.dataclass
+class Plan:
+    """What a planner wants done: operations, each with a description, and the diff.
+
+    Descriptions are phrased to follow ``Failed to``: ``install product key
+    'XXXXX-XXXXX-XXXXX-XXXXX-T83GX' on 'Windows(R), ServerStandard edition'``.
+    ``batch`` carries the secrets the operations reference. ``diff`` is shown with
+    ``--diff`` (``{"before": ..., "after": ...}``, keys masked).
+    """
+
+    batch: _client.Batch = dataclasses.field(default_factory=_client.Batch)
+    descriptions: list[str] = dataclasses.field(default_factory=list)
+    diff: dict[str, t.Any] | None = None
+    stop_on_error: bool = True
+
+    def add(self, op: t.Mapping[str, t.Any], description: str) -> int:
+        """Append an operation with its description; return its index."""
+        index = self.batch.add(op)
+        self.descriptions.append(description)
+        return index
+
+    @property
+    def operations(self) -> list[dict[str, t.Any]]:
+        return self.batch.operations
+
+    @property
+    def changes(self) -> list[str]:
+        """The descriptions, scrubbed: what will be (or was) done."""
+        return [_keys.scrub_text(d) for d in self.descriptions]
+
+    def __bool__(self) -> bool:
+        return bool(self.batch.operations)
+
+
+@dataclasses.dataclass
+class ActionContext:
+    """Everything a hook may need about the task being run."""
+
+    params: dict[str, t.Any]
+    task_vars: dict[str, t.Any]
+    check_mode: bool
+    diff: bool
+    client: _client.LicensingClient
+    action_name: str
+
+
+class LicensingActionError(Exception):
+    """Raised by hooks for a failure to report as ``failed: true`` with this message."""
+
+    def __init__(self, message: str, **extra: t.Any) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+
+class LicensingAction(ActionBase):
+    """Template method for the collection's action plugins (see the module docstring).
+
+    Class constants:
+
+    * ``ARGUMENT_SPEC``: the options, the single source of truth (a unit test checks
+      it against the module's DOCUMENTATION).
+    * ``ARGUMENT_SPEC_OPTIONS``: keyword arguments for ``validate_argument_spec``
+      (``mutually_exclusive``, ``required_if``, ``required_together``, ...).
+    """
+
+    ARGUMENT_SPEC: t.ClassVar[dict[str, t.Any]] = {}
+    ARGUMENT_SPEC_OPTIONS: t.ClassVar[dict[str, t.Any]] = {}
+    TRANSFERS_FILES = False
+
+    # ----------------------------------------------------------------- hooks
+
+    def _va_reader(self, ctx: ActionContext) -> StateReader:
+        """The state to read before planning and after applying.
+
+        Default: :class:`LicensingStateReader` with ``StateQuery()``: the OS, the
+        SPP and OSPP services and every product with a key.
+        """
+        return LicensingStateReader()
+
+    def _va_plan(self, ctx: ActionContext, before: ParsedState) -> Plan:
+        """Decide what to change given the current state.
+
+        Default: an empty plan, which makes the action read-only. Raise
+        :class:`LicensingActionError` to fail before anything is sent.
+        """
+        return Plan()
+
+    def _va_apply_failure(
+        self, ctx: ActionContext, plan: Plan, applied: t.Sequence[_client.OpResult]
+    ) -> str | None:
+        """The failure message after applying, or None when the apply succeeded.
+
+        Default: the first failed operation, as ``Failed to <description>:
+        0x... (SYMBOL): <explanation>``. Override to tolerate expected failures.
+        """
+        for r in applied:
+            if r.failed:
+                return f"Failed to {plan.descriptions[r.index]}: {r.message}"
+        return None
+
+    def _va_result(
+        self, ctx: ActionContext, before: ParsedState, after: ParsedState | None, plan: Plan
+    ) -> dict[str, t.Any]:
+        """The module-specific return values.
+
+        ``after`` is the state read back after applying; in check mode, or when
+        nothing was applied, it is None. Default: ``{}``. ``changed``, ``diff``,
+        ``failed`` and ``msg`` are set by :meth:`run`.
+        """
+        return {}
+
+    # ----------------------------------------------------------------- run
+
+    def _va_action_name(self) -> str:
+        return str(self._task.action).rsplit(".", 1)[-1]
+
+    def _va_no_log_values(self, params: t.Mapping[str, t.Any]) -> list[str]:
+        """String values of ``no_log`` options, scrubbed from everything returned."""
+        values: list[str] = []
+        for name, spec in self.ARGUMENT_SPEC.items():
+            if spec.get("no_log") and params.get(name) is not None:
+                val = params[name]
+                values.extend(str(v) for v in (val if isinstance(val, (list, tuple)) else [val]) if v)
+        return values
+
+    def run(self, tmp: str | None = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        self._supports_check_mode = True
+        self._supports_async = False
+        result: dict[str, t.Any] = super().run(tmp=tmp, task_vars=task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        raw_args = dict(self._task.args)
+        secrets = [str(v) for k, v in raw_args.items() if self.ARGUMENT_SPEC.get(k, {}).get("no_log") and v]
+
+        try:
+            _validation, params = self.validate_argument_spec(
+                argument_spec=self.ARGUMENT_SPEC, **self.ARGUMENT_SPEC_OPTIONS
+            )
+        except AnsibleActionFail as e:
+            result.update(failed=True, changed=False, msg=_keys.scrub(str(e), secrets))
+            return t.cast(dict[str, t.Any], _keys.scrub(result, secrets))
+        secrets += self._va_no_log_values(params)
+
+        name = self._va_action_name()
+        check_mode = bool(self._task.check_mode)
+        client = _client.LicensingClient(self, task_vars, name, check_mode=check_mode)
+        ctx = ActionContext(
+            params=params,
+            task_vars=task_vars,
+            check_mode=check_mode,
+            diff=bool(self._task.diff),
+            client=client,
+            action_name=name,
+        )
+        try:
+            result.update(self._va_run(ctx))
+        except LicensingActionError as e:
+            result.update(e.extra)
+            result.update(failed=True, msg=str(e))
+            result.setdefault("changed", False)
+        except _client.ExecutorError as e:
+            result.update(failed=True, changed=False, msg=str(e))
+        result["round_trips"] = client.round_trips
+        return t.cast(dict[str, t.Any], _keys.scrub(result, secrets))
+
+    def _va_run(self, ctx: ActionContext) -> dict[str, t.Any]:
+        client = ctx.client
+        reader = self._va_reader(ctx)
+        read_ops = reader.operations()
+        read_batch = _client.Batch()
+        read_batch.extend(read_ops)
+        before = reader.parse(client.run(read_batch, stop_on_error=False).raw())
+
+        plan = self._va_plan(ctx, before)
+        out: dict[str, t.Any] = {"changed": False}
+        after: ParsedState | None = None
+        failure: str | None = None
+        if plan:
+            out["changes"] = plan.changes
+            if ctx.check_mode:
+                out["changed"] = True
+                client.log(2, f"check mode: would {'; '.join(plan.changes)}")
+            else:
+                batch = dataclasses.replace(
+                    plan.batch,
+                    operations=list(plan.batch.operations),
+                    product_keys=list(plan.batch.product_keys),
+                    confirmation_ids=list(plan.batch.confirmation_ids),
+                )
+                back = batch.extend(read_ops)
+                applied = client.run(batch, stop_on_error=plan.stop_on_error)
+                out["changed"] = applied.changed
+                failure = self._va_apply_failure(ctx, plan, applied.results[: len(plan.operations)])
+                readback = applied.raw(back)
+                if any(r.get("skipped") for r in readback):
+                    # A failed operation stopped the batch before the read-back; read once more
+                    # so the result shows where the host really stands.
+                    again = _client.Batch()
+                    again.extend(read_ops)
+                    readback = client.run(again, stop_on_error=False).raw()
+                after = reader.parse(readback)
+        out.update(self._va_result(ctx, before, after, plan))
+        if ctx.diff and plan.diff is not None:
+            out["diff"] = plan.diff
+        if failure:
+            out.update(failed=True, msg=failure)
+        return out
