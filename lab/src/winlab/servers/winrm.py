@@ -43,7 +43,7 @@ from winlab.types import Endpoint
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("down", "drop_connection", "slow")
-_STAT_KEYS = ("http_requests", "shells_created", "commands_run", "auth_failures")
+_STAT_KEYS = ("http_requests", "shells_created", "commands_run", "auth_failures", "connections")
 _DROP_ACTIONS = (wsman.ACTION_COMMAND, wsman.ACTION_RECEIVE)
 
 
@@ -300,7 +300,9 @@ class WinRMServer:
         return self._host(name).ports
 
     def stats(self, name: str) -> dict[str, int]:
-        """Counters for one host: http_requests, shells_created, commands_run, auth_failures."""
+        """Counters for one host: http_requests, shells_created, commands_run (runner calls),
+        auth_failures (rejected credentials, not the first anonymous 401) and connections (TCP
+        connections accepted, TLS ones counted once the handshake is done)."""
         host = self._host(name)
         with self._stats_lock:
             return dict(host.stats)
@@ -357,6 +359,7 @@ class WinRMServer:
         assert task is not None
         self._tasks.add(t.cast("asyncio.Task[None]", task))
         host.connections.add(writer)
+        self._count(host, "connections")
         peer = writer.get_extra_info("peername")
         client_ip = peer[0] if peer else ""
         auth = ntlm_http.ConnectionAuth(host.https_policy if https else host.http_policy)
