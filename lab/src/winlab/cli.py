@@ -175,7 +175,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     ready = time.monotonic() - t0
     try:
         ports = client.ports()
-        path = write_inventory(args.inventory, render_inventory(spec, ports, args.transport))
+        path = write_inventory(pathlib.Path(args.inventory).absolute(),
+                               render_inventory(spec, ports, args.transport))
     except (LabError, OSError, ValueError) as e:
         _stop_pid(proc.pid, 10)
         raise CliError(f"failed to write the inventory '{args.inventory}': {e}; stopped the lab") from e

@@ -358,9 +358,14 @@ class Lab:
                 return self
             self.state_dir.mkdir(parents=True, exist_ok=True)
             check_ports_free(self.endpoints)
+            # The models may run services of their own (KMS listeners, DNS): start them first.
+            start_world = getattr(self.world, "start", None)
+            if callable(start_world):
+                start_world()
             try:
                 self.server.start()
             except OSError as e:
+                self.stop()
                 raise LabError(f"cannot start the WinRM listeners: {e}") from e
             self._started = True
             return self
@@ -395,18 +400,16 @@ class Lab:
 
     def ports(self, name: str) -> tuple[int, int]:
         """The ``(http, https)`` ports the host's listener is bound to."""
-        spec = self.spec.host(name) if self._known(name) else None
-        if spec is None:
-            raise LabError(f"no host '{name}' in this fleet (hosts: {self._host_names()})")
+        try:
+            spec = self.spec.host(name)
+        except KeyError:
+            raise LabError(f"no host '{name}' in this fleet (hosts: {self._host_names()})") from None
         http_port, https_port = self.server.ports(spec.name)
         return int(http_port), int(https_port)
 
     def all_ports(self) -> dict[str, tuple[int, int]]:
         """Every host's ``(http, https)`` ports, keyed by host name as in the fleet file."""
         return {h.name: self.ports(h.name) for h in self.spec.hosts}
-
-    def _known(self, name: str) -> bool:
-        return name.lower() in self.world.hosts
 
     def host_state(self, name: str) -> dict[str, t.Any]:
         """A JSON-ready snapshot of one host's model (licensing products, services, registry...)."""
@@ -484,9 +487,12 @@ class Lab:
 
     def phone(self, iid: str) -> str:
         """The simulated activation service's phone line: installation ID in, confirmation ID out."""
+        from winlab.models.errors import WmiError
+
         try:
-            return str(self.world.activation_service.phone(iid))
-        except (ValueError, KeyError) as e:
+            with self.world.lock:
+                return str(self.world.activation_service.phone(iid))
+        except (WmiError, ValueError, KeyError) as e:
             raise LabError(f"the activation service refused installation ID '{iid}': {e}") from e
 
     def status_rows(self) -> list[StatusRow]:

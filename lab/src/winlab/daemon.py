@@ -217,6 +217,7 @@ def run(fleet: pathlib.Path, state_dir: pathlib.Path) -> int:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         t0 = time.monotonic()
+        log.info("starting the lab for %s (pid %d, state in %s)", fleet, os.getpid(), state_dir)
         try:
             spec = load_fleet(fleet)
         except SpecError as e:
