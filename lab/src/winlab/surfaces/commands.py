@@ -218,11 +218,14 @@ def _run_cscript(world: t.Any, host: _Host, tokens: list[tuple[str, str]], codep
     return CommandResult(rc=1, stdout=encode_output(text, codepage))
 
 
-def _run_module(world: t.Any, host: _Host, command_line: str, stdin: bytes, codepage: int) -> CommandResult:
+class _ModuleResult(CommandResult):
+    """A module execution's result: logged by the module layer, not again as a command line."""
+
+
+def _run_module(world: t.Any, host: _Host, stdin: bytes, codepage: int) -> CommandResult:
     # Imported here: the payload decoder and the module surface are separate layers that
     # depend on the host model; the script surfaces above work without them.
     from winlab.protocols.ansible_payload import PayloadError, decode_module_call
-    from winlab.surfaces.modules import run_module
 
     try:
         call = decode_module_call(stdin)
@@ -230,7 +233,10 @@ def _run_module(world: t.Any, host: _Host, command_line: str, stdin: bytes, code
         # What the bootstrap wrapper leaves when its input is not an exec wrapper payload.
         msg = f"winlab: the Ansible module payload could not be decoded: {exc}\r\n"
         return CommandResult(rc=1, stderr=encode_output(mask_keys(msg), codepage))
-    return t.cast(CommandResult, run_module(world, host, call))
+    from winlab.surfaces.modules import run_module
+
+    result = run_module(world, host, call)
+    return _ModuleResult(rc=result.rc, stdout=result.stdout, stderr=result.stderr)
 
 
 def _dispatch(world: t.Any, host: _Host, command_line: str, stdin: bytes, codepage: int) -> CommandResult:
@@ -246,7 +252,7 @@ def _dispatch(world: t.Any, host: _Host, command_line: str, stdin: bytes, codepa
         from winlab.protocols.ansible_payload import is_ansible_bootstrap
 
         if is_ansible_bootstrap(command_line):
-            return _run_module(world, host, command_line, stdin, codepage)
+            return _run_module(world, host, stdin, codepage)
         return _lab_refusal("a PowerShell command line other than Ansible's module bootstrap", codepage)
     if program == "cscript":
         return _run_cscript(world, host, tokens, codepage)
@@ -269,13 +275,19 @@ def run_command(world: t.Any, host: _Host, command_line: str, stdin: bytes,
 
     The caller holds ``world.lock`` (see :func:`make_runner`). ``codepage`` is the
     WinRS shell's code page (``WINRS_CODEPAGE``; 437 for testinfra and pywinrm,
-    65001 for Ansible). Appends ``{"kind": "command", "command_line": <masked>, "rc": rc}``
-    to ``host.request_log``; for Ansible's bootstrap the ``-EncodedCommand`` value is
-    left out of the log (the module layer logs the decoded call).
+    65001 for Ansible's winrm plugin).
+
+    Appends ``{"kind": "command", "time": <lab clock, ISO 8601>, "command_line": <masked>,
+    "rc": rc}`` to ``host.request_log``, except for a module execution that reached
+    ``run_module`` (the module layer logs the decoded call, so one round trip stays one
+    entry). A bootstrap line is logged with its ``-EncodedCommand`` value elided.
     """
     result = _dispatch(world, host, command_line, stdin, codepage)
+    if isinstance(result, _ModuleResult):
+        return CommandResult(rc=result.rc, stdout=result.stdout, stderr=result.stderr)
     logged = re.sub(r"(?i)(-EncodedCommand\s+)\S+", r"\1<elided>", command_line.strip())
-    host.request_log.append({"kind": "command", "command_line": mask_keys(logged), "rc": result.rc})
+    host.request_log.append({"kind": "command", "time": _host_now(world).isoformat(),
+                             "command_line": mask_keys(logged), "rc": result.rc})
     return result
 
 
