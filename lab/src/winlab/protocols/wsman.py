@@ -54,6 +54,8 @@ ACTION_RECEIVE = NS_SHELL + "/Receive"
 ACTION_SIGNAL = NS_SHELL + "/Signal"
 ACTION_FAULT = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"
 
+_SHELL_ACTIONS = frozenset({ACTION_CREATE, ACTION_DELETE, ACTION_COMMAND, ACTION_SEND, ACTION_RECEIVE, ACTION_SIGNAL})
+
 RESOURCE_CMD = NS_SHELL + "/cmd"
 ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 STATE_RUNNING = NS_SHELL + "/CommandState/Running"
@@ -400,6 +402,8 @@ class WinRSHost:
         try:
             if request.resource_uri != RESOURCE_CMD:
                 raise unsupported_fault(f"the resource {request.resource_uri or '(none)'}")
+            if request.action not in _SHELL_ACTIONS:
+                raise unsupported_fault(f"the action {request.action}")
             if request.action == ACTION_CREATE:
                 return self._create(request, context)
             shell = self._shell(request, context)
