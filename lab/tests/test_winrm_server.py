@@ -44,7 +44,7 @@ def _capture_content_types(protocol: winrm.Protocol) -> list[str]:
         seen.append(response.headers.get("Content-Type", ""))
         return response
 
-    protocol.transport._send_message_request = recording  # type: ignore[method-assign]
+    protocol.transport._send_message_request = recording  # type: ignore[method-assign,assignment]
     return seen
 
 

@@ -77,9 +77,10 @@ def _command(host: wsman.WinRSHost, shell: str, command: str, arguments: list[st
 
 
 def _send(host: wsman.WinRSHost, shell: str, command: str, data: bytes, end: bool) -> wsman.Reply:
-    stream = {"@xmlns:rsp": wsman.NS_SHELL, "rsp:Stream": {"@Name": "stdin", "@CommandId": command, "#text": base64.b64encode(data).decode()}}
+    attributes = {"@Name": "stdin", "@CommandId": command, "#text": base64.b64encode(data).decode()}
     if end:
-        stream["rsp:Stream"]["@End"] = "true"
+        attributes["@End"] = "true"
+    stream = {"@xmlns:rsp": wsman.NS_SHELL, "rsp:Stream": attributes}
     return _reply(host.handle(wsman.parse_request(_envelope(wsman.ACTION_SEND, {"rsp:Send": stream}, shell)), wsman.CallContext(USER)))
 
 
@@ -350,10 +351,10 @@ def _post(authorization: str | None = None, body: bytes = b"", content_type: str
 
 def _ntlm_handshake(auth: ntlm_http.ConnectionAuth, user: str, password: str, **client: t.Any) -> tuple[t.Any, ntlm_http.Respond | ntlm_http.Accept]:
     ctx = spnego.client(user, password, protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm, **client)
-    first = auth.process(_post("Negotiate " + base64.b64encode(ctx.step()).decode()))
+    first = auth.process(_post("Negotiate " + base64.b64encode(ctx.step() or b"").decode()))
     assert isinstance(first, ntlm_http.Respond) and first.status == 401
     challenge = base64.b64decode(dict(first.headers)["WWW-Authenticate"].split(" ", 1)[1])
-    final = auth.process(_post("Negotiate " + base64.b64encode(ctx.step(challenge)).decode()))
+    final = auth.process(_post("Negotiate " + base64.b64encode(ctx.step(challenge) or b"").decode()))
     return ctx, final
 
 

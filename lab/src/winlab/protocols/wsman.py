@@ -5,9 +5,9 @@ No sockets here: :func:`parse_request` turns one SOAP envelope into a :class:`WS
 :class:`Reply` (or a :class:`PendingReceive` the caller waits on), and the ``build_*`` functions
 render replies the way Windows renders them.
 
-Sources: [MS-WSMV] (Web Services Management Protocol Extensions for Windows Vista), sections
-3.1.4.1 (Create), 3.1.4.11 (Command), 3.1.4.12 (Signal), 3.1.4.13 (Send), 3.1.4.14 (Receive),
-3.1.4.2 (Delete); DMTF DSP0226 (WS-Management) for ``MaxEnvelopeSize`` and faults; fault texts
+Sources: [MS-WSMV] (Web Services Management Protocol Extensions for Windows Vista), its Remote
+Shell messages (Shell, CommandLine, Send, Receive, Signal and their responses); DMTF DSP0226
+(WS-Management) for ``wsman:MaxEnvelopeSize`` and the fault structure; fault texts
 and codes as recorded from real Windows hosts by pywinrm's and pypsrp's test suites (the
 ``OperationTimeout`` fault 2150858793, the ``InvalidSelectors`` fault 2150858843 for an unknown
 ShellId or CommandId). See /work/shared/reference/ansible-and-wsman.md for what clients need.
@@ -67,8 +67,8 @@ SIGNAL_CTRL_C = NS_SHELL + "/signal/ctrl_c"
 CODE_OPERATION_TIMEOUT = 2150858793  # 0x80338029 ERROR_WSMAN_OPERATION_TIMEDOUT
 CODE_INVALID_SELECTORS = 2150858843  # 0x8033805B, unknown ShellId or CommandId
 
-# pywinrm advertises 153600 (its DEFAULT_MAX_ENV_SIZE); DSP0226 7.3: a service must not send a
-# response bigger than the client's MaxEnvelopeSize.
+# pywinrm advertises 153600 (its DEFAULT_MAX_ENV_SIZE); DSP0226 (wsman:MaxEnvelopeSize): a service
+# must not send a response bigger than the client's MaxEnvelopeSize.
 DEFAULT_MAX_ENVELOPE_SIZE = 153600
 # Room kept in a Receive reply for everything but the base64 stream text.
 _RECEIVE_OVERHEAD = 4096
@@ -152,7 +152,7 @@ def unsupported_fault(what: str) -> WSManFault:
     """A request this lab does not implement (another resource URI or action).
 
     The numeric code Windows uses here was not recorded, so none is sent; the SOAP subcode is the
-    standard WS-Addressing one (DSP0226 14.6).
+    standard WS-Addressing one.
     """
     return WSManFault(
         code=None,
@@ -312,8 +312,8 @@ class Reply:
 class PendingReceive:
     """A Receive that has to wait for the command: wait on ``ready`` for at most ``timeout`` seconds,
     then call ``finish()``; it answers the output when the command has finished and the
-    OperationTimeout fault otherwise (Windows holds a Receive until output or OperationTimeout,
-    [MS-WSMV] 3.1.4.14)."""
+    OperationTimeout fault otherwise (Windows holds a Receive until there is output or the
+    OperationTimeout passes; clients poll again on that fault)."""
 
     ready: concurrent.futures.Future[CommandResult]
     timeout: float
@@ -466,7 +466,7 @@ class WinRSHost:
             self._shells[shell.shell_id] = shell
         if self._on_shell_created:
             self._on_shell_created()
-        # [MS-WSMV] 3.1.4.1.4: ResourceCreated with the ShellId selector, then the rsp:Shell.
+        # As Windows answers: ResourceCreated with the ShellId selector, then the rsp:Shell.
         address = request.to or "http://localhost/wsman"
         sid = escape(shell.shell_id)
         reply = (
@@ -551,7 +551,7 @@ class WinRSHost:
             raise unsupported_fault("a Receive without rsp:DesiredStream")
         command = self._command_of(shell, desired.get("CommandId"))
         with self._lock:
-            # No stdin at all: the process ran without input ([MS-WSMV] 3.1.4.14 starts output).
+            # No stdin at all: the process runs without input, its output is what Receive waits for.
             start_now = not command.started and command.stdin_chunks == 0
         if start_now:
             self._start(command)
@@ -572,7 +572,7 @@ class WinRSHost:
     def _output(self, command: _Command, result: CommandResult, limit: int) -> str:
         """The next piece of output; ``Done`` with the exit code only once everything is delivered.
 
-        DSP0226 7.3: the reply must fit the client's MaxEnvelopeSize, so big outputs span several
+        DSP0226: the reply must fit the client's MaxEnvelopeSize, so big outputs span several
         Receives, each ``Running`` but the last (as Windows does for long output).
         """
         budget = max(1024, (limit - _RECEIVE_OVERHEAD) * 3 // 4)
