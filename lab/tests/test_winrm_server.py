@@ -15,7 +15,6 @@ import winrm
 from winrm.exceptions import (
     InvalidCredentialsError,
     WinRMOperationTimeoutError,
-    WinRMTransportError,
     WSManFaultError,
 )
 
@@ -187,10 +186,16 @@ def test_other_methods_and_paths(winrm_server: ServerFactory, method: str, path:
 def test_unsealed_soap_over_http_is_refused(winrm_server: ServerFactory) -> None:
     server, (ep,) = winrm_server()
     protocol = _protocol(url(server, ep), message_encryption="never")
-    with pytest.raises(WinRMTransportError) as caught:
+    with pytest.raises(InvalidCredentialsError):
         protocol.open_shell()
-    assert caught.value.code == 400
     assert server.stats(ep.name)["shells_created"] == 0
+    assert server.stats(ep.name)["auth_failures"] == 0  # the credentials were right
+
+
+def test_unsealed_soap_over_http_with_allow_unencrypted(winrm_server: ServerFactory) -> None:
+    server, (ep,) = winrm_server(allow_unencrypted=True)
+    session = winrm.Session(url(server, ep), auth=(USER, PASSWORD), transport="ntlm", message_encryption="never")
+    assert session.run_cmd("hostname").std_out == b"ran: hostname"
 
 
 def test_message_that_does_not_unseal_gets_400_and_keeps_the_connection(winrm_server: ServerFactory) -> None:

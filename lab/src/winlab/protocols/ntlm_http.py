@@ -16,7 +16,8 @@ Windows behaviours imitated (see /work/shared/reference/ansible-and-wsman.md):
 - NTLM (raw NTLMSSP tokens under the ``Negotiate`` or ``NTLM`` scheme, as requests-ntlm sends
   them) through a pyspnego acceptor; a wrong password is 401;
 - over plain HTTP, NTLM-authenticated messages are sealed; a body that does not unseal is
-  answered 400 and the connection stays open;
+  answered 400 and the connection stays open; an unsealed one is answered 401 unless the
+  listener allows unencrypted traffic;
 - over HTTPS, NTLM channel binding tokens (``tls-server-end-point``, RFC 5929) are checked with
   Windows' default ``CbtHardeningLevel`` of Relaxed: a client that sends bindings must send the
   right ones, a client that sends none is let in (``strict`` rejects those too).
@@ -593,6 +594,8 @@ class ConnectionAuth:
                 return Respond(400, [("Content-Type", "text/plain")], str(exc).encode())
             return Accept(user=user, payload=plain, sealed=True)
         if request.body and not self.policy.https and not self.policy.allow_unencrypted:
-            # Unsealed SOAP over HTTP with AllowUnencrypted=false is refused.
-            return Respond(400, [("Content-Type", "text/plain")], b"unencrypted traffic is not allowed")
+            # Unsealed SOAP over HTTP with AllowUnencrypted=false: Windows keeps answering 401
+            # (Jordan Borean's capture in hashicorp/packer#6205). The credentials were fine, so
+            # this is not counted as an authentication failure.
+            return self._unauthorized(failure=False)
         return Accept(user=user, payload=request.body, sealed=False)
