@@ -1,0 +1,156 @@
+"""How a KMS client reaches a KMS host, behind a small interface.
+
+``KmsTransport.request(client_host, product, target)`` sends one activation request
+to ``target`` = (FQDN, short name or IPv4 address, TCP port) and returns the host's
+``KmsResponse``, or raises ``KmsConnectError`` when nothing answers (host down,
+sppsvc stopped, no KMS listener on that port, firewall). ``InProcessKmsTransport``
+does this between the World's host models; a later transport will speak real TCP
+between lab addresses and resolve names through the lab's BIND, keeping this shape.
+
+``DnsView`` is the in-memory stand-in for DNS: ``_vlmcs._tcp.<domain>`` SRV records
+that KMS hosts publish when DNS publishing is on [WSD-DNS]. Records are never
+removed automatically (stale records stay, as with Windows DNS without scavenging).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+if t.TYPE_CHECKING:
+    from winlab.models.host import WindowsHost
+    from winlab.models.licensing import Product
+    from winlab.models.world import World
+
+
+@dataclasses.dataclass(frozen=True)
+class SrvRecord:
+    """One SRV record (RFC 2782 fields) under ``_vlmcs._tcp.<domain>``."""
+
+    domain: str
+    target: str
+    port: int = 1688
+    priority: int = 0
+    weight: int = 0
+    ttl: int = 3600  # KMS-published TTL is UNCONFIRMED (§5); 1 hour [LAB]
+
+    @property
+    def owner(self) -> str:
+        """The owner name, ``_vlmcs._tcp.<domain>``."""
+        return f"_vlmcs._tcp.{self.domain}"
+
+
+class DnsView:
+    """In-memory ``_vlmcs._tcp`` SRV records per domain (lower-case)."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, list[SrvRecord]] = {}
+        self.refuse_updates = False  # fault: the DNS server refuses dynamic updates
+
+    def srv_records(self, domain: str) -> list[SrvRecord]:
+        """Records of ``_vlmcs._tcp.<domain>`` (empty when none)."""
+        return list(self._records.get(domain.lower().rstrip("."), []))
+
+    def publish(self, record: SrvRecord) -> bool:
+        """Add or refresh a record (same domain+target+port replaces); False if refused."""
+        if self.refuse_updates:
+            return False
+        dom = record.domain.lower().rstrip(".")
+        rec = dataclasses.replace(record, domain=dom, target=record.target.lower().rstrip("."))
+        recs = [r for r in self._records.get(dom, []) if not (r.target == rec.target and r.port == rec.port)]
+        recs.append(rec)
+        self._records[dom] = recs
+        return True
+
+    def remove(self, domain: str, target: str | None = None) -> int:
+        """Remove records of ``domain`` (only those pointing at ``target`` when given)."""
+        dom = domain.lower().rstrip(".")
+        before = self._records.get(dom, [])
+        after = [r for r in before if target is not None and r.target != target.lower().rstrip(".")]
+        self._records[dom] = after
+        return len(before) - len(after)
+
+    def snapshot(self) -> dict[str, list[dict[str, t.Any]]]:
+        """JSON-able records by owner name."""
+        return {f"_vlmcs._tcp.{d}": [dataclasses.asdict(r) for r in recs]
+                for d, recs in sorted(self._records.items()) if recs}
+
+
+@dataclasses.dataclass
+class KmsRequest:
+    """What a KMS client sends (the lab's own request shape, not Microsoft's wire format)."""
+
+    cmid: str
+    client_name: str  # client FQDN
+    client_address: str
+    sku_id: str
+    app_id: str
+    kind: str  # "windows-client" | "windows-server" | "office-<version>"
+    client_rank: int  # OS rank (servers and clients separately), Office: 0
+    license_status: int
+
+
+@dataclasses.dataclass
+class KmsResponse:
+    """What the KMS host answers: ``hresult`` 0 activates; ``current_count`` the host's count."""
+
+    hresult: int
+    current_count: int
+    required: int
+    host_name: str
+    host_address: str
+    port: int
+    host_pid: str | None
+    activation_interval: int
+    renewal_interval: int
+
+
+class KmsConnectError(Exception):
+    """No KMS answered at the target (the client tries the next one, then reports 0xC004F074)."""
+
+
+class KmsTransport(t.Protocol):
+    """Carries one client request to a target host."""
+
+    def request(self, client_host: WindowsHost, product: Product, target: tuple[str, int]) -> KmsResponse: ...
+
+
+class InProcessKmsTransport:
+    """Delivers requests between the World's hosts without sockets.
+
+    A target is reached when it names a host of the world (FQDN, short name in the
+    client's domain, or address), the host is up (``reachable``), sppsvc runs, a KMS
+    host SKU is installed, its effective listening port equals the target port, and
+    its firewall admits TCP from the client's address (``SPPSVC-In-TCP`` or an own rule).
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def resolve(self, name: str, client_domain: str) -> WindowsHost | None:
+        """The host a name or address denotes, if any."""
+        n = name.lower().rstrip(".")
+        for h in self.world.hosts.values():
+            if n in (h.fqdn.lower(), h.spec.address) or (n == h.name.lower() and h.fqdn.lower().endswith("." + client_domain)):
+                return h
+        return None
+
+    def request(self, client_host: WindowsHost, product: Product, target: tuple[str, int]) -> KmsResponse:
+        """See the class docstring; raises ``KmsConnectError`` with the reason."""
+        name, port = target
+        host = self.resolve(name, client_host.domain)
+        if host is None:
+            raise KmsConnectError(f"'{name}' does not resolve to a lab host")
+        if not host.reachable:
+            raise KmsConnectError(f"{host.fqdn} is down")
+        svc = host.services.get("sppsvc")
+        if svc is None or svc.status != "Running":
+            raise KmsConnectError(f"sppsvc is not running on {host.fqdn}")
+        if not host.kms_listening():
+            raise KmsConnectError(f"{host.fqdn} is not a KMS host")
+        if host.kms_effective_port() != port:
+            raise KmsConnectError(f"{host.fqdn} does not listen on port {port}")
+        if not host.firewall.allows(port, client_host.spec.address, "sppsvc"):
+            raise KmsConnectError(f"the firewall of {host.fqdn} drops TCP {port} from {client_host.spec.address}")
+        req = client_host.kms_request_for(product)
+        return host.kms_serve(req, port)

@@ -1,0 +1,412 @@
+"""The lab's answer to ``winops.volume_activation.licensing_batch`` (docs/executor-protocol.md).
+
+``run_batch(world, host, args)`` validates the whole batch first (allow-lists, required
+keys, secret references; any problem fails the module and nothing runs), then executes
+the operations in order against the host model, under ``world.lock``, and returns the
+module result dict (``changed``, ``results``). Failures of single operations do not
+fail the module. Secrets arrive in ``product_keys`` / ``confirmation_ids`` and are
+referenced from ``arguments`` as ``{"secret": "product_keys", "index": 0}``; they are
+resolved only at the call and never copied into a result or the host's request log.
+
+Lab choices where the contract is silent (also in lab/README.md):
+
+* an operation key the contract does not list for that op is a validation error (a
+  typo such as ``filer`` must not silently widen a filter);
+* for ``cim_invoke`` the method and its arguments are checked against the class before
+  instances are selected, so a typo fails even when nothing matches;
+* ``changed`` counts mutating operations that succeeded, except a ``cim_invoke`` that
+  matched no instance (nothing ran).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import typing as t
+
+from winlab.models import errors
+from winlab.models.errors import WmiError
+from winlab.models.firewall import FirewallRule, normalize_profiles, validate_addresses
+from winlab.models.host import CIMV2, MSDNS, WindowsHost, normalize_namespace
+from winlab.models.registry import OSPP_KEY, REG_TYPES, SPP_KEY, coerce, normalize_path
+
+if t.TYPE_CHECKING:
+    from winlab.models.world import World
+
+SECRET_LISTS = ("product_keys", "confirmation_ids")
+
+QUERY_CLASSES = ("SoftwareLicensingService", "SoftwareLicensingProduct", "OfficeSoftwareProtectionService",
+                 "OfficeSoftwareProtectionProduct", "Win32_OperatingSystem", "MicrosoftDNS_SRVType",
+                 "MicrosoftDNS_Zone")
+SERVICE_CLASSES = ("SoftwareLicensingService", "OfficeSoftwareProtectionService")
+PRODUCT_CLASSES = ("SoftwareLicensingProduct", "OfficeSoftwareProtectionProduct")
+SERVICE_METHODS = (
+    "InstallProductKey", "RefreshLicenseStatus", "SetKeyManagementServiceMachine",
+    "ClearKeyManagementServiceMachine", "SetKeyManagementServicePort", "ClearKeyManagementServicePort",
+    "SetKeyManagementServiceLookupDomain", "ClearKeyManagementServiceLookupDomain", "SetVLActivationInterval",
+    "SetVLRenewalInterval", "SetKeyManagementServiceListeningPort", "ClearKeyManagementServiceListeningPort",
+    "DisableKeyManagementServiceDnsPublishing", "EnableKeyManagementServiceLowPriority",
+    "DisableKeyManagementServiceHostCaching", "SetVLActivationTypeEnabled", "ClearVLActivationTypeEnabled")
+PRODUCT_METHODS = (
+    "Activate", "UninstallProductKey", "DepositOfflineConfirmationId", "SetKeyManagementServiceMachine",
+    "ClearKeyManagementServiceMachine", "SetKeyManagementServicePort", "ClearKeyManagementServicePort",
+    "SetKeyManagementServiceLookupDomain", "ClearKeyManagementServiceLookupDomain", "SetVLActivationTypeEnabled",
+    "ClearVLActivationTypeEnabled")
+DNS_METHODS = {"CreateInstanceFromPropertyData": True, "Modify": False}  # name -> static
+DELETE_CLASSES = ("MicrosoftDNS_SRVType",)
+REG_ROOTS = (SPP_KEY, OSPP_KEY)
+SERVICES = ("sppsvc", "osppsvc")
+FIREWALL_BUILTIN = ("SPPSVC-In-TCP",)
+FIREWALL_PREFIX = "winops-va-"
+
+MUTATING = {"cim_invoke", "cim_delete", "reg_set", "reg_remove", "firewall_set", "firewall_create",
+            "firewall_remove", "service_restart"}
+
+# op -> (required keys, optional keys)
+OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "cim_query": (("class",), ("namespace", "filter", "properties")),
+    "cim_invoke": (("class", "method"), ("namespace", "filter", "arguments", "static")),
+    "cim_delete": (("class", "filter"), ("namespace",)),
+    "reg_get": (("path",), ("names",)),
+    "reg_set": (("path", "name", "type", "value"), ()),
+    "reg_remove": (("path", "name"), ()),
+    "firewall_get": (("name",), ()),
+    "firewall_set": (("name",), ("enabled", "profiles", "remote_addresses", "local_ports")),
+    "firewall_create": (("name",), ("display_name", "description", "group", "direction", "action", "protocol",
+                                    "local_ports", "remote_addresses", "profiles", "enabled", "program",
+                                    "service")),
+    "firewall_remove": (("name",), ()),
+    "service_get": (("name",), ()),
+    "service_restart": (("name",), ()),
+}
+
+HR_ALREADY_EXISTS = 0x800700B7
+HR_SERVICE_DOES_NOT_EXIST = 0x80070424
+errors.MESSAGES.setdefault(HR_ALREADY_EXISTS, "Cannot create a file when that file already exists.")
+errors.MESSAGES.setdefault(HR_SERVICE_DOES_NOT_EXIST, "The specified service does not exist as an installed service.")
+
+
+class BatchValidationError(ValueError):
+    """The batch is invalid; nothing was executed. The message names the index and value."""
+
+
+@dataclasses.dataclass
+class Secrets:
+    """The no_log lists, resolved only at the call site."""
+
+    product_keys: list[str]
+    confirmation_ids: list[str]
+
+    def values(self) -> list[str]:
+        """Every secret string (for masking)."""
+        return [s for s in (*self.product_keys, *self.confirmation_ids) if s]
+
+    def resolve(self, ref: dict[str, t.Any]) -> str:
+        """The secret a reference names (validated beforehand)."""
+        return str(getattr(self, ref["secret"])[int(ref["index"])])
+
+
+def _is_secret_ref(v: t.Any) -> bool:
+    return isinstance(v, dict) and "secret" in v
+
+
+def _canon(name: str, allowed: t.Iterable[str]) -> str | None:
+    return next((a for a in allowed if a.lower() == str(name).lower()), None)
+
+
+def _reg_path_allowed(path: str) -> bool:
+    try:
+        p = normalize_path(path).lower()
+    except ValueError:
+        return False
+    return any(p == r.lower() or p.startswith(r.lower() + "\\") for r in REG_ROOTS)
+
+
+def _fw_name_allowed(name: str) -> bool:
+    return name in FIREWALL_BUILTIN or name.lower().startswith(FIREWALL_PREFIX)
+
+
+def validate(args: dict[str, t.Any], secrets: Secrets) -> list[dict[str, t.Any]]:
+    """Check the whole batch; returns the operations; ``BatchValidationError`` otherwise."""
+    ops = args.get("operations")
+    if not isinstance(ops, list) or not ops:
+        raise BatchValidationError("operations: a non-empty list of operations is required")
+    for i, op in enumerate(ops):
+        where = f"operations[{i}]"
+        if not isinstance(op, dict):
+            raise BatchValidationError(f"{where}: an operation must be a dict, got {type(op).__name__}")
+        kind = op.get("op")
+        if kind not in OP_KEYS:
+            raise BatchValidationError(f"{where}: unknown op '{kind}'")
+        required, optional = OP_KEYS[kind]
+        for k in required:
+            if op.get(k) in (None, ""):
+                raise BatchValidationError(f"{where} ({kind}): '{k}' is required")
+        extra = sorted(set(op) - set(required) - set(optional) - {"op"})
+        if extra:
+            raise BatchValidationError(f"{where} ({kind}): unsupported key(s) {', '.join(extra)}")
+        _validate_op(where, kind, op, secrets)
+    return ops
+
+
+def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) -> None:
+    if kind.startswith("cim_"):
+        ns = normalize_namespace(op.get("namespace"))
+        if ns not in (CIMV2, MSDNS):
+            raise BatchValidationError(f"{where} ({kind}): namespace '{op.get('namespace')}' is not allowed")
+        cls = str(op["class"])
+        allowed_classes = DELETE_CLASSES if kind == "cim_delete" else QUERY_CLASSES
+        canon = _canon(cls, allowed_classes)
+        if canon is None:
+            raise BatchValidationError(f"{where} ({kind}): class '{cls}' is not allowed")
+        if op.get("filter") is not None and not isinstance(op["filter"], str):
+            raise BatchValidationError(f"{where} ({kind}): 'filter' must be a string")
+        if kind == "cim_query" and op.get("properties") is not None and (
+                not isinstance(op["properties"], list) or not all(isinstance(p, str) for p in op["properties"])):
+            raise BatchValidationError(f"{where} (cim_query): 'properties' must be a list of strings")
+        if kind == "cim_invoke":
+            method = str(op["method"])
+            static = op.get("static", False)
+            if not isinstance(static, bool):
+                raise BatchValidationError(f"{where} (cim_invoke): 'static' must be a boolean")
+            if canon in SERVICE_CLASSES:
+                allowed_methods: t.Iterable[str] = SERVICE_METHODS
+            elif canon in PRODUCT_CLASSES:
+                allowed_methods = PRODUCT_METHODS
+            elif canon == "MicrosoftDNS_SRVType":
+                allowed_methods = DNS_METHODS
+            else:
+                allowed_methods = ()
+            if _canon(method, allowed_methods) is None:
+                raise BatchValidationError(f"{where} (cim_invoke): method '{method}' of {canon} is not allowed")
+            if canon in PRODUCT_CLASSES and not static and not (op.get("filter") or "").strip():
+                raise BatchValidationError(
+                    f"{where} (cim_invoke): a filter is required to invoke {method} on {canon} instances")
+            arguments = op.get("arguments") or {}
+            if not isinstance(arguments, dict):
+                raise BatchValidationError(f"{where} (cim_invoke): 'arguments' must be a dict")
+            for name, value in arguments.items():
+                if _is_secret_ref(value):
+                    _check_ref(f"{where}.arguments.{name}", value, secrets)
+                elif isinstance(value, dict):
+                    raise BatchValidationError(f"{where}.arguments.{name}: a dict value must be a secret reference")
+    elif kind.startswith("reg_"):
+        if not _reg_path_allowed(str(op["path"])):
+            raise BatchValidationError(f"{where} ({kind}): registry path '{op['path']}' is not allowed")
+        if kind == "reg_get" and op.get("names") is not None and not isinstance(op["names"], list):
+            raise BatchValidationError(f"{where} (reg_get): 'names' must be a list")
+        if kind == "reg_set":
+            if op["type"] not in REG_TYPES or op["type"] == "Binary":
+                raise BatchValidationError(f"{where} (reg_set): type '{op['type']}' is not allowed")
+            try:
+                coerce(op["type"], op["value"])
+            except ValueError as e:
+                raise BatchValidationError(f"{where} (reg_set): {e}") from None
+    elif kind.startswith("firewall_"):
+        name = str(op["name"])
+        if not _fw_name_allowed(name):
+            raise BatchValidationError(f"{where} ({kind}): firewall rule '{name}' is not allowed")
+        try:
+            if op.get("profiles") is not None:
+                normalize_profiles(_as_list(op["profiles"]))
+            if op.get("remote_addresses") is not None:
+                validate_addresses(_as_list(op["remote_addresses"]))
+        except ValueError as e:
+            raise BatchValidationError(f"{where} ({kind}): {e}") from None
+        if op.get("enabled") is not None and not isinstance(op["enabled"], bool):
+            raise BatchValidationError(f"{where} ({kind}): 'enabled' must be a boolean")
+        if op.get("local_ports") is not None:
+            for port in _as_list(op["local_ports"]):
+                if not re.fullmatch(r"\d{1,5}(-\d{1,5})?|Any", str(port)):
+                    raise BatchValidationError(f"{where} ({kind}): local port '{port}' is not a port or range")
+        if op.get("direction") not in (None, "Inbound", "Outbound"):
+            raise BatchValidationError(f"{where} ({kind}): direction '{op['direction']}' is not Inbound|Outbound")
+        if op.get("action") not in (None, "Allow", "Block"):
+            raise BatchValidationError(f"{where} ({kind}): action '{op['action']}' is not Allow|Block")
+        if kind == "firewall_create" and name in FIREWALL_BUILTIN:
+            raise BatchValidationError(f"{where} (firewall_create): '{name}' is a built-in rule")
+    elif kind.startswith("service_") and _canon(str(op["name"]), SERVICES) is None:
+        raise BatchValidationError(f"{where} ({kind}): service '{op['name']}' is not allowed")
+
+
+def _as_list(v: t.Any) -> list[str]:
+    return [str(x) for x in v] if isinstance(v, list) else [str(v)]
+
+
+def _check_ref(where: str, ref: dict[str, t.Any], secrets: Secrets) -> None:
+    name = ref.get("secret")
+    index = ref.get("index")
+    if name not in SECRET_LISTS or set(ref) - {"secret", "index"}:
+        raise BatchValidationError(f"{where}: bad secret reference (secret must be one of {', '.join(SECRET_LISTS)})")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(getattr(secrets, name)):
+        raise BatchValidationError(f"{where}: secret reference {name}[{index}] does not exist")
+
+
+def to_json(v: t.Any) -> t.Any:
+    """CIM value -> JSON value (datetimes as ISO 8601 with offset)."""
+    if isinstance(v, dt.datetime):
+        return v.isoformat()
+    if isinstance(v, list):
+        return [to_json(x) for x in v]
+    if isinstance(v, dict):
+        return {k: to_json(x) for k, x in v.items()}
+    return v
+
+
+def _fail(op: dict[str, t.Any], e: WmiError, **extra: t.Any) -> dict[str, t.Any]:
+    return {"op": op["op"], "ok": False, **extra, **e.as_dict()}
+
+
+def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Validate and execute a batch; returns ``{"changed", "results"}``.
+    ``BatchValidationError`` when the batch is invalid (nothing executed)."""
+    secrets = Secrets(list(args.get("product_keys") or []), list(args.get("confirmation_ids") or []))
+    ops = validate(args, secrets)
+    stop_on_error = args.get("stop_on_error", True)
+    results: list[dict[str, t.Any]] = []
+    changed = False
+    log_ops: list[dict[str, t.Any]] = []
+    with world.lock:
+        failed = False
+        for op in ops:
+            if failed and stop_on_error:
+                results.append({"op": op["op"], "ok": False, "skipped": True})
+                log_ops.append({"op": op["op"], "skipped": True})
+                continue
+            res = _run_op(host, op, secrets)
+            results.append(res)
+            entry: dict[str, t.Any] = {"op": op["op"], "ok": res["ok"]}
+            for k in ("class", "method", "path", "name"):
+                if k in op:
+                    entry[k] = op[k]
+            if "matched" in res:
+                entry["matched"] = res["matched"]
+            if not res["ok"]:
+                entry["hresult_hex"] = res.get("hresult_hex")
+                failed = True
+            log_ops.append(entry)
+            if res["ok"] and op["op"] in MUTATING and not (op["op"] == "cim_invoke" and res.get("matched") == 0):
+                changed = True
+    return {"changed": changed, "results": results, "_log_ops": log_ops}
+
+
+def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[str, t.Any]:
+    kind = op["op"]
+    try:
+        if kind == "cim_query":
+            rows = host.query(op["class"], op.get("filter"), op.get("namespace") or CIMV2, op.get("properties"))
+            return {"op": kind, "ok": True, "instances": [to_json(r) for r in rows]}
+        if kind == "cim_invoke":
+            return _cim_invoke(host, op, secrets)
+        if kind == "cim_delete":
+            host.canonical_class(op["class"], op.get("namespace") or CIMV2)
+            raise WmiError(errors.WBEM_E_INVALID_CLASS, f"{op['class']} is not simulated")
+        if kind.startswith("reg_"):
+            return _registry(host, op)
+        if kind.startswith("firewall_"):
+            return _firewall(host, op)
+        return _service(host, op)
+    except WmiError as e:
+        return _fail(op, e)
+
+
+def _cim_invoke(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[str, t.Any]:
+    ns = op.get("namespace") or CIMV2
+    raw_args = op.get("arguments") or {}
+    # Resolve secret references only here, at the call; never stored.
+    call_args = {k: (secrets.resolve(v) if _is_secret_ref(v) else v) for k, v in raw_args.items()}
+    cls, method, _ = host.check_method(op["class"], op["method"], call_args, ns)
+    if op.get("static"):
+        raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
+    rows = host.query(cls, op.get("filter"), ns)
+    invocations = []
+    first_error: WmiError | None = None
+    for row in rows:
+        key = host.instance_key(cls, row)
+        try:
+            out = host.invoke(cls, method, call_args, row, ns)
+            invocations.append({"key": key, "return_value": 0, "out": to_json(out), "hresult": None, "error": None})
+        except WmiError as e:
+            first_error = first_error or e
+            invocations.append({"key": key, "return_value": None, "out": {}, **e.as_dict()})
+    res: dict[str, t.Any] = {"op": "cim_invoke", "ok": first_error is None, "matched": len(rows),
+                             "invocations": invocations}
+    if first_error is not None:
+        res.update(first_error.as_dict())
+    return res
+
+
+def _registry(host: WindowsHost, op: dict[str, t.Any]) -> dict[str, t.Any]:
+    reg = host.registry
+    kind = op["op"]
+    if kind == "reg_get":
+        values = reg.values(op["path"])
+        if values is None:
+            return {"op": kind, "ok": True, "exists": False, "values": {}}
+        names = op.get("names")
+        if names is not None:
+            wanted = {str(n).lower() for n in names}
+            values = {n: v for n, v in values.items() if n.lower() in wanted}
+        return {"op": kind, "ok": True, "exists": True, "values": {n: v.as_dict() for n, v in values.items()}}
+    if kind == "reg_set":
+        prev = reg.set(op["path"], op["name"], op["type"], op["value"])
+        return {"op": kind, "ok": True, "previous": prev.as_dict() if prev else None}
+    return {"op": kind, "ok": True, "existed": reg.remove(op["path"], op["name"])}
+
+
+def _not_found_rule(name: str) -> WmiError:
+    return WmiError(errors.WBEM_E_NOT_FOUND, msg=(
+        f"No MSFT_NetFirewallRule objects found with property 'Name' equal to '{name}'.  "
+        "Verify the value of the property and retry."))
+
+
+def _firewall(host: WindowsHost, op: dict[str, t.Any]) -> dict[str, t.Any]:
+    fw = host.firewall
+    kind = op["op"]
+    name = op["name"]
+    if kind == "firewall_get":
+        rule = fw.get(name)
+        return {"op": kind, "ok": True, "exists": rule is not None, "rule": rule.as_dict() if rule else None}
+    if kind == "firewall_remove":
+        return {"op": kind, "ok": True, "existed": fw.remove(name)}
+    if kind == "firewall_set":
+        rule = fw.get(name)
+        if rule is None:
+            raise _not_found_rule(name)
+        _apply_rule_fields(rule, op)
+        return {"op": kind, "ok": True, "rule": rule.as_dict()}
+    if fw.get(name) is not None:
+        raise WmiError(HR_ALREADY_EXISTS, f"rule '{name}' exists")
+    rule = FirewallRule(name=name, display_name=op.get("display_name") or name,
+                        group=op.get("group") or "", description=op.get("description") or "",
+                        direction=op.get("direction") or "Inbound", action=op.get("action") or "Allow",
+                        protocol=op.get("protocol") or "TCP", program=op.get("program") or "Any",
+                        service=op.get("service") or "Any", enabled=True)
+    _apply_rule_fields(rule, op)
+    fw.add(rule)
+    return {"op": kind, "ok": True, "rule": rule.as_dict()}
+
+
+def _apply_rule_fields(rule: FirewallRule, op: dict[str, t.Any]) -> None:
+    if op.get("enabled") is not None:
+        rule.enabled = bool(op["enabled"])
+    if op.get("profiles") is not None:
+        rule.profiles = normalize_profiles(_as_list(op["profiles"]))
+    if op.get("remote_addresses") is not None:
+        rule.remote_addresses = validate_addresses(_as_list(op["remote_addresses"]))
+    if op.get("local_ports") is not None:
+        rule.local_ports = _as_list(op["local_ports"])
+
+
+def _service(host: WindowsHost, op: dict[str, t.Any]) -> dict[str, t.Any]:
+    name = str(op["name"]).lower()
+    svc = host.services.get(name)
+    if op["op"] == "service_get":
+        if svc is None:
+            return {"op": "service_get", "ok": True, "exists": False, "status": None, "start_type": None}
+        return {"op": "service_get", "ok": True, "exists": True, "status": svc.status, "start_type": svc.start_type}
+    if svc is None:
+        raise WmiError(HR_SERVICE_DOES_NOT_EXIST, msg=f"Cannot find any service with service name '{op['name']}'.")
+    svc = host.restart_service(name)
+    return {"op": "service_restart", "ok": True, "status": svc.status}
