@@ -214,6 +214,12 @@ def test_refuse_updates_gets_a_real_refused_and_can_be_switched_off(named: BindS
     # BIND logged the refusal itself; earlier records still resolve.
     assert "update 'contoso.lab/IN' denied" in named.log_path.read_text()
     assert resolver(named).lookup_srv(ZONE) == [SrvRecord(0, 0, 1688, "kms1.contoso.lab")]
+    # The fault survives a restart, and so do the records added by updates before it.
+    named.stop()
+    named.start()
+    with pytest.raises(DnsUpdateRefused, match="answered REFUSED"):
+        pub.publish("kms2.contoso.lab")
+    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(0, 0, 1688, "kms1.contoso.lab")]
     named.refuse_updates(False)
     pub.publish("kms2.contoso.lab")
     assert len(resolver(named).lookup_srv(ZONE)) == 2

@@ -67,7 +67,8 @@ import uuid
 
 # --------------------------------------------------------------------------- constants
 
-#: The KMS RPC interface [WSD-PLAN transport]; the UUID as used by Windows' sppsvc.
+#: The KMS RPC interface. Microsoft documents only "RPC over TCP 1688" [WSD-PLAN]; this UUID
+#: is the one seen in captures of KMS traffic and in third-party tools [3P, UNCONFIRMED].
 KMS_INTERFACE_UUID = uuid.UUID("51c82175-844e-4750-b0d8-ec255555bc06")
 KMS_INTERFACE_VERSION = (1, 0)
 #: NDR transfer syntax (C706 14, "NDR Transfer Syntax Identifier").
