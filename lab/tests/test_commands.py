@@ -297,3 +297,120 @@ def test_split_command_line() -> None:
     assert commands.split_command_line('cscript //nologo "C:\\Program Files\\x.vbs" /a "b c"') == [
         ("cscript", "cscript"), ("//nologo", "//nologo"),
         ('"C:\\Program Files\\x.vbs"', "C:\\Program Files\\x.vbs"), ("/a", "/a"), ('"b c"', "b c")]
+
+
+# --------------------------------------------------------------------------- against the real host model
+
+FLEET: dict[str, t.Any] = {
+    # Keys are SYNTHETIC (random product-key characters), as in lab/fleets/small.yml.
+    "lab": {"seed": 3, "start": "2026-11-01T09:00:00Z"},
+    "domain": "small.example.test",
+    "defaults": {"username": "Administrator", "password": "Small-Lab-Pw1", "http_port": 0, "https_port": 0},
+    "keys": [{"name": "ws2022-csvlk", "kind": "csvlk", "product": "windows-server-2022",
+              "key": "TGV4F-XXX8X-CHX6D-44W7X-H4D3N"}],
+    "hosts": [
+        {"name": "kms01", "address": "127.0.20.10", "os": "windows-server-2022", "edition": "ServerStandard",
+         "roles": ["kms_host"]},
+        {"name": "ws01", "address": "127.0.20.11", "os": "windows-11", "edition": "Enterprise",
+         "office": [{"version": "2016", "products": ["ProPlus"]}]},
+        {"name": "ws02", "address": "127.0.20.12", "os": "windows-7", "edition": "Enterprise",
+         "office": [{"version": "2010", "products": ["ProPlus"]}]},
+        {"name": "jp01", "address": "127.0.20.13", "os": "windows-10", "edition": "Enterprise", "locale": "ja-JP"},
+    ],
+}
+
+
+@pytest.fixture
+def real_world() -> t.Any:
+    from winlab.models.world import World
+    from winlab.spec import parse_fleet
+
+    return World(parse_fleet(FLEET))
+
+
+def sh(real_world: t.Any, host: str, line: str, codepage: int = 65001) -> CommandResult:
+    return commands.make_runner(real_world, real_world.host(host), codepage)(line, b"")
+
+
+def test_world_fresh_kms_client_in_initial_grace(real_world: t.Any) -> None:
+    assert sh(real_world, "ws01", "cscript //nologo slmgr.vbs /dli").stdout.decode() == (
+        "\r\n"
+        "Name: Windows(R), Enterprise edition\r\n"
+        "Description: Windows(R) Operating System, VOLUME_KMSCLIENT channel\r\n"
+        "Partial Product Key: 2YT43\r\n"
+        "License Status: Initial grace period\r\n"
+        "Time remaining: 43200 minute(s) (30 day(s))\r\n"
+        "Configured Activation Type: All\r\n"
+        "Please use slmgr.vbs /ato to activate and update KMS client information in order to update values.\r\n"
+        "\r\n\r\n")
+    real_world.advance(dt.timedelta(days=31))
+    after = sh(real_world, "ws01", "cscript //nologo slmgr.vbs /dli").stdout.decode()
+    assert "License Status: Notification\r\nNotification Reason: 0xC004F009 (grace time expired).\r\n" in after
+    assert sh(real_world, "ws01", "cscript //nologo slmgr.vbs /xpr").stdout == (
+        b"Windows(R), Enterprise edition:\r\n    Windows is in Notification mode\r\n\r\n")
+
+
+def test_world_kms_host_after_csvlk_install_and_activation(real_world: t.Any) -> None:
+    host = real_world.host("kms01")
+    with real_world.lock:
+        host.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": "TGV4F-XXX8X-CHX6D-44W7X-H4D3N"})
+        row = host.query("SoftwareLicensingProduct", "PartialProductKey <> null")[0]
+        host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+    text = sh(real_world, "kms01", "cscript //nologo slmgr.vbs /dlv").stdout.decode()
+    assert "Product Key Channel: Volume:CSVLK\r\n" in text
+    assert text.endswith(
+        "Partial Product Key: H4D3N\r\nLicense Status: Licensed\r\n"
+        "Remaining Windows rearm count: 1001\r\nRemaining SKU rearm count: 1001\r\n"
+        "Trusted time: 11/1/2026 9:00:00 AM\r\n\r\n"
+        "Key Management Service is enabled on this machine\r\n"
+        "    Current count: -1\r\n    Listening on Port: 1688\r\n    DNS publishing enabled\r\n"
+        "    KMS priority: Normal\r\n\r\n"
+        "Key Management Service cumulative requests received from clients\r\n"
+        "    Total requests received: 0\r\n    Failed requests received: 0\r\n"
+        "    Requests with License Status Unlicensed: 0\r\n    Requests with License Status Licensed: 0\r\n"
+        "    Requests with License Status Initial grace period: 0\r\n"
+        "    Requests with License Status License expired or Hardware out of tolerance: 0\r\n"
+        "    Requests with License Status Non-genuine grace period: 0\r\n"
+        "    Requests with License Status Notification: 0\r\n\r\n\r\n")
+    assert sh(real_world, "kms01", "cscript //nologo slmgr.vbs /xpr").stdout == (
+        b"Windows(R), ServerStandard edition:\r\n    The machine is permanently activated.\r\n\r\n")
+
+
+def test_world_windows7_uses_slmgr7_and_office2010_ospp(real_world: t.Any) -> None:
+    dlv = sh(real_world, "ws02", "cscript //nologo slmgr.vbs /dlv").stdout.decode()
+    assert "Product Key Channel" not in dlv and "Configured Activation Type" not in dlv
+    assert "Remaining Windows rearm count: 3\r\nTrusted time: 11/1/2026 9:00:00 AM\r\n" in dlv
+    ospp = sh(real_world, "ws02",
+              'cscript //nologo "C:\\Program Files\\Microsoft Office\\Office14\\OSPP.VBS" /dstatus').stdout.decode()
+    assert ospp == (
+        "---Processing--------------------------\r\n---------------------------------------\r\n"
+        "SKU ID: 6f327760-8c5c-417c-9b61-836a98287e0c\r\n"
+        "LICENSE NAME: Office 14, OfficeProPlus-KMS_Client edition\r\n"
+        "LICENSE DESCRIPTION: Office 14, VOLUME_KMSCLIENT channel\r\n"
+        "LICENSE STATUS:  ---OOB_GRACE--- \r\n"
+        "ERROR CODE: 0x4004F00C\r\n"
+        "ERROR DESCRIPTION: The Software Licensing Service reported that the application is running within "
+        "the valid grace period.\r\n"
+        "REMAINING GRACE: 30 days  (43200 minute(s) before expiring)\r\n"
+        "Last 5 characters of installed product key: H3GVB\r\n"
+        "\tDNS auto-discovery: KMS name not available\r\n"
+        "\tActivation Interval: 120 minutes\r\n\tRenewal Interval: 10080 minutes\r\n"
+        "\tKMS host caching: Enabled\r\n"
+        "---------------------------------------\r\n---------------------------------------\r\n"
+        "---Exiting-----------------------------\r\n")
+
+
+def test_world_office_paths_follow_installed_versions(real_world: t.Any) -> None:
+    ok = sh(real_world, "ws01", 'cscript //nologo "%ProgramFiles%\\Microsoft Office\\Office16\\OSPP.VBS" /dstatus')
+    assert b"LICENSE NAME: Office 16, Office16ProPlusVL_KMS_Client edition\r\n" in ok.stdout
+    assert b"Activation Type Configuration: ALL\r\n" in ok.stdout
+    missing = sh(real_world, "ws01", 'cscript //nologo "C:\\Program Files\\Microsoft Office\\Office14\\OSPP.VBS" /dstatus')
+    assert missing == CommandResult(
+        rc=1, stdout=b'Input Error: Can not find script file "C:\\Program Files\\Microsoft Office\\Office14\\OSPP.VBS".\r\n')
+    assert [e["rc"] for e in real_world.host("ws01").request_log if e.get("kind") == "command"] == [0, 1]
+
+
+def test_world_ja_jp_host(real_world: t.Any) -> None:
+    result = sh(real_world, "jp01", "cscript //nologo slmgr.vbs /xpr", codepage=932)
+    assert result.stdout.decode("cp932") == (
+        "Windows(R), Enterprise edition:\r\n    初期猶予期間の終了日時: 2026/12/01 9:00:00\r\n\r\n")
