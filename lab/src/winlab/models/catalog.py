@@ -393,8 +393,9 @@ class SkuDef:
     ``channel`` is the lab's kind: ``GVLK`` (VOLUME_KMSCLIENT), ``MAK``, ``RETAIL`` or
     ``CSVLK`` (VOLUME_KMS host). ``family`` names the application family whose primary
     key this SKU holds: ``windows`` or ``office-<version>/<product>``; installing a key
-    replaces the key of every SKU of the same family (one Windows key at a time [SLMGR10];
-    Office: one key per product). KMS host SKUs are their own family.
+    replaces the key of every SKU of the same family (one Windows key at a time [SLMGR10],
+    including the Windows CSVLK, which then licenses the host OS itself; Office: one key per
+    product). Office KMS host SKUs are their own family (``office-<version>-kms-host``).
     """
 
     id: str
@@ -442,7 +443,7 @@ def windows_skus(os_def: OsDef, edition: EditionDef) -> list[SkuDef]:
     if edition.volume:
         out.append(SkuDef(synth_id(f"{os_def.id}/{edition.name}/CSVLK"), WINDOWS_APP_ID, name,
                           f"{desc_base}, VOLUME_KMS_{os_def.kms_tag} channel", edition.name, "CSVLK",
-                          "windows-kms-host", "windows", edition=edition.name))
+                          "windows", "windows", edition=edition.name))
     return out
 
 

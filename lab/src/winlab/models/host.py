@@ -439,7 +439,7 @@ class WindowsHost:
         now = self.now
         hosts = self.kms_host_products()
         if req.kind.startswith("windows"):
-            host_p = next((p for p in hosts if p.sku.family == "windows-kms-host"), None)
+            host_p = next((p for p in hosts if p.sku.product == "windows"), None)
         else:
             host_p = next((p for p in hosts if p.sku.family == f"{req.kind}-kms-host"), None)
         required = {"windows-client": WINDOWS_CLIENT_THRESHOLD,
@@ -751,7 +751,7 @@ class WindowsHost:
                 "VLRenewalInterval": client.vl_renewal_interval if client else DEFAULT_RENEWAL_INTERVAL,
             }
         win = next((p for p in self.store_products("spp") if p.sku.product == "windows" and p.key is not None), None)
-        host = next((p for p in self.kms_host_products() if p.sku.family == "windows-kms-host"), None)
+        host = next((p for p in self.kms_host_products() if p.sku.product == "windows"), None)
         hosts = self.kms_host_products()
         counters = dict(host.kms_host.counters) if host and host.kms_host else {}
         row: dict[str, t.Any] = {
@@ -985,7 +985,7 @@ class WindowsHost:
             if channel == "CSVLK":
                 if release not in self.os.csvlk_products:
                     raise invalid  # [LAB] Windows CSVLK for another release/class, see module doc
-                return self._sku("windows-kms-host", "CSVLK"), "csvlk", spec
+                return self._sku("windows", "CSVLK"), "csvlk", spec
             if not catalog.release_matches(release, self.os.id) or (sub and sub != self.edition.name):
                 raise invalid
             return self._sku("windows", channel), spec.kind, spec
