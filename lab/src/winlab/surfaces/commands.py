@@ -235,7 +235,8 @@ def _run_module(world: t.Any, host: _Host, stdin: bytes, codepage: int) -> Comma
         return CommandResult(rc=1, stderr=encode_output(mask_keys(msg), codepage))
     from winlab.surfaces.modules import run_module
 
-    result = run_module(world, host, call)
+    # The structural _Host above is what this module reads; run_module takes the model's WindowsHost.
+    result = run_module(world, t.cast(t.Any, host), call)
     return _ModuleResult(rc=result.rc, stdout=result.stdout, stderr=result.stderr)
 
 
