@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Syntax check for the collection's PowerShell without pwsh.
 
 pwsh is not installable from the registries this project can reach, so ansible-test's
