@@ -254,8 +254,8 @@ def _bootstrap_command_line() -> str:
             f"-EncodedCommand {encoded}")
 
 
-def _payload(args: dict[str, t.Any]) -> bytes:
-    script = "ansible_collections.winops.volume_activation.plugins.modules.licensing_batch.ps1"
+def _payload(args: dict[str, t.Any],
+             script: str = "ansible_collections.winops.volume_activation.plugins.modules.licensing_batch.ps1") -> bytes:
     head = {"name": "exec_wrapper", "script": "", "params": {}}
     manifest = {
         "scripts": {script: {"script": "", "path": ""}, "module_wrapper.ps1": {"script": "", "path": ""}},
@@ -414,3 +414,13 @@ def test_world_ja_jp_host(real_world: t.Any) -> None:
     result = sh(real_world, "jp01", "cscript //nologo slmgr.vbs /xpr", codepage=932)
     assert result.stdout.decode("cp932") == (
         "Windows(R), Enterprise edition:\r\n    初期猶予期間の終了日時: 2026/12/01 9:00:00\r\n\r\n")
+
+
+def test_world_ansible_bootstrap_runs_the_real_module_surface(real_world: t.Any) -> None:
+    result = commands.make_runner(real_world, real_world.host("ws01"))(
+        _bootstrap_command_line(),
+        _payload({"data": "hello"}, "ansible_collections.ansible.windows.plugins.modules.win_ping.ps1"))
+    assert result.rc == 0
+    assert json.loads(result.stdout)["ping"] == "hello"
+    log = real_world.host("ws01").request_log
+    assert len(log) == 1 and log[0]["module"] == "ansible.windows.win_ping" and "kind" not in log[0]
