@@ -39,7 +39,7 @@ import threading
 import typing as t
 
 from winlab.spec import FleetSpec, HostSpec
-from winlab.types import Endpoint
+from winlab.types import CommandResult, CommandRunner, Endpoint
 
 if t.TYPE_CHECKING:
     from types import TracebackType
@@ -166,46 +166,74 @@ register_fault(_server_fault("slow", "slow", "every WinRM reply is delayed (dela
                              ("delay",)))
 
 
-def _model_fault(name: str, description: str) -> Fault:
-    """A fault the host model implements: ``World.set_fault(host, name)`` / ``clear_fault``."""
+class KmsFaultGate:
+    """A KMS transport in front of the World's own: requests to a host whose KMS port the
+    lab has closed fail as an unreachable host does (the client then reports 0xC004F074
+    when no other host answers [licensing-api.md §4]); everything else passes through."""
 
-    def apply(lab: Lab, host: str, **kwargs: t.Any) -> None:
-        setter = getattr(lab.world, "set_fault", None)
-        if setter is None:
-            raise LabError(f"fault '{name}' is not simulated by this lab's host model yet")
-        setter(host, name)
+    def __init__(self, world: t.Any, inner: t.Any) -> None:
+        self.world = world
+        self.inner = inner
+        self.closed: set[str] = set()
 
-    def clear(lab: Lab, host: str) -> None:
-        clearer = getattr(lab.world, "clear_fault", None)
-        if clearer is not None:
-            clearer(host, name)
+    def request(self, client_host: t.Any, product: t.Any, target: tuple[str, int]) -> t.Any:
+        from winlab.models.transport import KmsConnectError
 
-    return Fault(name, description, apply, clear)
-
-
-# Faults the host models carry out (the World decides what they mean for KMS and DNS);
-# named after the Windows outcome a client sees [licensing-api.md §4]:
-# kms_port_closed -> clients get 0xC004F074, dns_refuse_updates -> the KMS host's SRV
-# registration is refused.
-register_fault(_model_fault("kms_port_closed", "the KMS host's TCP 1688 refuses connections"))
-register_fault(_model_fault("dns_refuse_updates", "the DNS server refuses the host's dynamic updates"))
+        name, port = target
+        try:
+            host = self.world.host(name.rstrip("."))
+        except KeyError:
+            host = None
+        if host is not None and host.name.lower() in self.closed:
+            raise KmsConnectError(f"TCP {port} on {host.fqdn} is closed (lab fault kms_port_closed)")
+        return self.inner.request(client_host, product, target)
 
 
-def _host_down_apply(lab: Lab, host: str, **kwargs: t.Any) -> None:
+def _kms_gate(lab: Lab) -> KmsFaultGate:
+    transport = lab.world.kms_transport
+    if not isinstance(transport, KmsFaultGate):
+        transport = KmsFaultGate(lab.world, transport)
+        lab.world.set_kms_transport(transport)  # kept across World.reset()
+    return transport
+
+
+def _kms_port_closed_apply(lab: Lab, host: str) -> None:
+    _kms_gate(lab).closed.add(host.lower())
+
+
+def _kms_port_closed_clear(lab: Lab, host: str) -> None:
+    _kms_gate(lab).closed.discard(host.lower())
+
+
+def _dns_refuse_apply(lab: Lab, host: str) -> None:
+    lab.world.dns.refuse_updates = True
+
+
+def _dns_refuse_clear(lab: Lab, host: str) -> None:
+    # One DNS server serves the whole fleet: it accepts updates again once no host
+    # still has the fault.
+    others = [h for h, names in lab.faults().items() if h.lower() != host.lower() and "dns_refuse_updates" in names]
+    if not others:
+        lab.world.dns.refuse_updates = False
+
+
+def _host_down_apply(lab: Lab, host: str) -> None:
     FAULTS["winrm_down"].apply(lab, host)
-    setter = getattr(lab.world, "set_fault", None)
-    if setter is not None:
-        setter(host, "host_down")
+    lab.world.host(host).reachable = False
 
 
 def _host_down_clear(lab: Lab, host: str) -> None:
     FAULTS["winrm_down"].clear(lab, host)
-    clearer = getattr(lab.world, "clear_fault", None)
-    if clearer is not None:
-        clearer(host, "host_down")
+    lab.world.host(host).reachable = True
 
 
-register_fault(Fault("host_down", "the host is off: no WinRM, and it answers nothing else (KMS, DNS)",
+register_fault(Fault("kms_port_closed", "the KMS host's TCP port refuses KMS clients (clients get 0xC004F074)",
+                     _kms_port_closed_apply, _kms_port_closed_clear))
+register_fault(Fault("dns_refuse_updates",
+                     "the DNS server refuses dynamic updates, so KMS hosts cannot publish _vlmcs._tcp "
+                     "(one DNS server for the fleet: naming any host turns it on)",
+                     _dns_refuse_apply, _dns_refuse_clear))
+register_fault(Fault("host_down", "the host is off: WinRM refuses connections and it answers no KMS client",
                      _host_down_apply, _host_down_clear))
 
 
@@ -337,18 +365,30 @@ class Lab:
         self.spec = spec
         self.state_dir = pathlib.Path(state_dir)
         self.world = World(spec)
+        self._make_runner = make_runner
         self._lock = threading.RLock()
         self._faults: dict[str, set[str]] = {}
-        self.endpoints: list[Endpoint] = []
-        for h in spec.hosts:
-            host = self.world.hosts[h.name.lower()]
-            self.endpoints.append(Endpoint(
-                name=h.name, address=h.address, users={h.username: h.password},
-                runner=make_runner(self.world, host), http_port=h.http_port,
-                https_port=h.https_port, allow_unencrypted=h.allow_unencrypted,
-            ))
+        self._runners: dict[str, CommandRunner] = {}
+        self._bind_runners()
+        self.endpoints: list[Endpoint] = [
+            Endpoint(name=h.name, address=h.address, users={h.username: h.password},
+                     runner=self._runner(h.name.lower()), http_port=h.http_port,
+                     https_port=h.https_port, allow_unencrypted=h.allow_unencrypted)
+            for h in spec.hosts
+        ]
         self.server = WinRMServer(self.endpoints, self.state_dir / "winrm")
         self._started = False
+
+    def _bind_runners(self) -> None:
+        # World.reset() rebuilds its host objects, so the runners are rebuilt with them;
+        # the endpoints call through _runner(), which always finds the current one.
+        self._runners = {key: self._make_runner(self.world, host) for key, host in self.world.hosts.items()}
+
+    def _runner(self, key: str) -> CommandRunner:
+        def run(command_line: str, stdin: bytes) -> CommandResult:
+            return self._runners[key](command_line, stdin)
+
+        return run
 
     # lifecycle ---------------------------------------------------------------
     def start(self) -> Lab:
@@ -440,7 +480,9 @@ class Lab:
         """Back to the fleet file's initial state: models, clock, request logs; faults cleared."""
         with self._lock:
             self.clear()
-            self.world.reset()
+            with self.world.lock:
+                self.world.reset()
+                self._bind_runners()
 
     def advance(self, duration: str | dt.timedelta) -> dt.datetime:
         """Move the lab clock forward (``"31d"``, ``"2h"``, ``"90m"``) and return the new time."""
