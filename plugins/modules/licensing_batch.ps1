@@ -207,6 +207,7 @@ function Get-OperationError($Op, [int]$Index) {
         $method = "$($Op['method'])"
         if (-not $InvokeMethods.ContainsKey($class)) { return "${where}: class '$class' is not allowed" }
         if ($InvokeMethods[$class] -notcontains $method) { return "${where}: method '$method' is not allowed on class '$class'" }
+        if ($Op.ContainsKey('static') -and $Op['static'] -isnot [bool]) { return "${where}: static must be a bool" }
         $static = $Op['static'] -eq $true
         if ($static -ne ($StaticMethods -contains $method)) { return "${where}: static must be $(-not $static) for method '$method'" }
         if ($static -and $Op.ContainsKey('filter')) { return "${where}: a static method takes no filter" }
@@ -480,7 +481,7 @@ foreach ($op in $operations) {
         $r.skipped = $true
     }
     else {
-        try { & $Handlers[$op['op']] $op $r }
+        try { $null = & $Handlers[$op['op']] $op $r }  # stray pipeline output would corrupt the module's JSON
         catch {
             # keep what the handler recorded before the failure (e.g. deleted so far)
             $r.ok = $false
