@@ -13,9 +13,10 @@ import sys
 import typing as t
 
 import pytest
+import winrm
 import yaml
 
-from winlab.cli import format_status, mask_keys
+from winlab.cli import format_log_entry, format_status, mask_keys
 from winlab.control import StatusRow, process_gone
 from winlab.inventory import render_inventory
 from winlab.spec import load_fleet
@@ -132,6 +133,28 @@ def test_status_table_layout() -> None:
     ]
 
 
+@pytest.mark.parametrize(("entry", "line"), [
+    pytest.param({"host": "kms01", "seq": 3, "time": "2026-11-01T09:00:00+00:00",
+                  "module": "winops.volume_activation.licensing_batch", "check_mode": False, "changed": True,
+                  "ops": [{"op": "cim_query", "ok": True, "class": "SoftwareLicensingProduct"},
+                          {"op": "cim_invoke", "ok": False, "class": "SoftwareLicensingService",
+                           "method": "InstallProductKey", "hresult_hex": "0xC004F050"},
+                          {"op": "service_restart", "ok": False, "skipped": True, "name": "sppsvc"}]},
+                 "#3 kms01 2026-11-01T09:00:00+00:00 module winops.volume_activation.licensing_batch changed: "
+                 "cim_query SoftwareLicensingProduct ok; cim_invoke SoftwareLicensingService.InstallProductKey "
+                 "0xC004F050; service_restart sppsvc skipped", id="module"),
+    pytest.param({"host": "ws01", "seq": 0, "time": "t", "module": "m", "check_mode": True, "ops": []},
+                 "#0 ws01 t module m (check mode): ", id="check-mode"),
+    pytest.param({"host": "ws01", "seq": 1, "time": "t", "kind": "command", "rc": 9009,
+                  "command_line": "python3 -c VK7JG-NPHTM-C97JM-9MPGT-3V66T"},
+                 "#1 ws01 t command rc=9009: python3 -c XXXXX-XXXXX-XXXXX-XXXXX-3V66T", id="command-masked"),
+    pytest.param({"host": "ws01", "seq": 2, "kind": "other", "n": 1}, '#2 ws01 - {"kind":"other","n":1}',
+                 id="other"),
+])
+def test_log_line(entry: dict[str, t.Any], line: str) -> None:
+    assert format_log_entry(entry) == line
+
+
 # --------------------------------------------------------------------------- errors without a lab
 
 
@@ -235,9 +258,23 @@ def test_lab_lifecycle(winlab: Winlab, small_fleet: pathlib.Path, tmp_path: path
     assert cleared.stdout == "cleared: ws01:winrm_down\n"
     assert ("127.0.20.11", ws01_http) in listening_sockets()
 
-    log = winlab("log", "--json")
-    assert log.returncode == 0, log.stderr
-    assert isinstance(json.loads(log.stdout), list)
+    # One command over WinRM shows in the request log; its Installation ID goes to the phone
+    # line, which refuses it: a KMS client setup key is never phone-activated.
+    assert winlab("log", "ws01").stdout == "no requests logged for ws01\n"
+    session = winrm.Session(f"http://127.0.20.11:{ws01_http}/wsman", auth=("Administrator", "Small-Lab-Pw1"),
+                            transport="ntlm")
+    dlv = session.run_cmd("cscript //nologo slmgr.vbs /dlv")
+    assert dlv.status_code == 0
+    iid = re.search(r"Installation ID: (\d+)", dlv.std_out.decode()).group(1)  # type: ignore[union-attr]
+    log = winlab("log", "ws01")
+    assert log.stdout == ("#0 ws01 2026-12-02T09:00:00+00:00 command rc=0: cscript //nologo slmgr.vbs /dlv\n")
+    assert json.loads(winlab("log", "--json").stdout)[0]["command_line"] == "cscript //nologo slmgr.vbs /dlv"
+    phone = winlab("phone", iid)
+    assert phone.returncode == 1
+    assert phone.stderr == (f"winlab: error: the activation service refused installation ID '{iid}': "
+                            "0xC004F04D: The Software Licensing Service determined that the Installation ID (IID) "
+                            "or the Confirmation ID (CID) is invalid. (the activation service does not know "
+                            "this IID)\n")
 
     reset = winlab("reset")
     assert reset.returncode == 0, reset.stderr

@@ -280,12 +280,29 @@ def cmd_phone(args: argparse.Namespace) -> int:
     return 0
 
 
+def _op_text(op: dict[str, t.Any]) -> str:
+    what = op.get("class") or op.get("name") or op.get("path") or ""
+    method = f".{op['method']}" if op.get("method") else ""
+    outcome = "ok" if op.get("ok") else str(op.get("hresult_hex") or ("skipped" if op.get("skipped") else "failed"))
+    return f"{op.get('op', '?')} {what}{method} {outcome}".replace("  ", " ")
+
+
 def format_log_entry(entry: dict[str, t.Any]) -> str:
-    """One request log entry on one line: ``#seq host time what``."""
-    rest = {k: v for k, v in entry.items() if k not in ("host", "seq", "time")}
-    when = str(entry.get("time", ""))
-    text = json.dumps(rest, default=json_default, separators=(",", ":"))
-    return mask_keys(f"#{entry.get('seq')} {entry.get('host')} {when} {text}".replace("  ", " "))
+    """One request log entry on one line: ``#seq host time`` then, for a module call, its
+    name and operations (``op class[.method] ok|0xHRESULT``), for a command line its exit
+    code and text, for anything else its JSON. Product keys are masked."""
+    head = f"#{entry.get('seq')} {entry.get('host')} {entry.get('time', '-')}"
+    if isinstance(entry.get("ops"), list):
+        flags = " (check mode)" if entry.get("check_mode") else ""
+        changed = " changed" if entry.get("changed") else ""
+        ops = "; ".join(_op_text(op) for op in entry["ops"] if isinstance(op, dict))
+        text = f"module {entry.get('module', '?')}{flags}{changed}: {ops}"
+    elif "command_line" in entry:
+        text = f"command rc={entry.get('rc')}: {entry['command_line']}"
+    else:
+        rest = {k: v for k, v in entry.items() if k not in ("host", "seq", "time")}
+        text = json.dumps(rest, default=json_default, separators=(",", ":"))
+    return mask_keys(f"{head} {text}")
 
 
 def cmd_log(args: argparse.Namespace) -> int:
@@ -295,6 +312,8 @@ def cmd_log(args: argparse.Namespace) -> int:
     else:
         for e in entries:
             _say(format_log_entry(e))
+        if not entries:
+            _say("no requests logged" + (f" for {args.host}" if args.host else ""))
     return 0
 
 
