@@ -125,7 +125,7 @@ def test_windows_thresholds(n: int, os: str, edition: str, threshold: int) -> No
 
 
 def test_cloned_cmids_count_once() -> None:
-    clients = office_clients(4) + [{**office_clients(1, start=5)[0], "cmid_from": "pc01"}]
+    clients = [*office_clients(4), {**office_clients(1, start=5)[0], "cmid_from": "pc01"}]
     w = fleet(clients)
     kms = make_host(w)
     assert w.hosts["pc05"].cmid == w.hosts["pc01"].cmid

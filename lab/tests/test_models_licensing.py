@@ -30,7 +30,7 @@ K = {name: synth_key(i + 1) for i, name in enumerate(
     ["ws22_csvlk", "win10_mak", "win10_retail", "o2010_csvlk", "o2016_csvlk", "o2016_mak", "blocked_mak",
      "small_mak", "win10_csvlk", "ws19_csvlk", "o2016_mak_word"])}
 
-HOSTS = [
+HOSTS: list[dict[str, t.Any]] = [
     {"name": "kms01", "address": "127.0.10.10", "os": "windows-server-2022", "edition": "ServerStandard"},
     {"name": "kms2008", "address": "127.0.10.11", "os": "windows-server-2008", "edition": "ServerStandard"},
     {"name": "kms08r2", "address": "127.0.10.12", "os": "windows-server-2008-r2", "edition": "ServerStandard"},
@@ -292,7 +292,7 @@ def test_csvlk_seventh_host_exceeds_unlock_limit() -> None:
 
 
 def test_csvlk_tenth_reactivation_on_one_host_exceeds() -> None:
-    w = make_world([HOSTS[0]])
+    w = make_world(HOSTS[:1])
     h = w.hosts["kms01"]
     install(h, K["ws22_csvlk"])
     outcomes = []

@@ -214,6 +214,7 @@ HOST_ONLY_SETTERS = {
 WBEM_E_NOT_SUPPORTED = 0x8004100C
 errors.MESSAGES.setdefault(WBEM_E_NOT_SUPPORTED, "Not supported ")
 
+EVENT_LOG_SIZE = 2000
 LCIDS = {"en-US": 1033, "ja-JP": 1041}
 COUNTRY = {"en-US": "1", "ja-JP": "81"}
 
@@ -361,8 +362,11 @@ class WindowsHost:
         self.request_log.append({"time": self.now.isoformat(), **entry})
 
     def event(self, log: str, event_id: int, **data: t.Any) -> None:
-        """Record an event-log entry (12288 client / 12290 KMS host)."""
+        """Record an event-log entry (12288 client / 12290 KMS host); the log keeps the
+        newest ``EVENT_LOG_SIZE`` entries, as a Windows event log rolls over [LAB size]."""
         self.events.append({"time": self.now.isoformat(), "log": log, "id": event_id, **data})
+        if len(self.events) > EVENT_LOG_SIZE:
+            del self.events[: len(self.events) - EVENT_LOG_SIZE]
 
     # -- registry-backed settings -------------------------------------------------------
     def _reg_str(self, path: str, name: str) -> str | None:
