@@ -196,6 +196,8 @@ function Get-OperationError($Op, [int]$Index) {
     }
     $class = "$($Op['class'])"
     if ($name -like 'cim_*' -and $null -eq (Get-Namespace $Op)) { return "${where}: namespace '$($Op['namespace'])' is not allowed" }
+    # an empty filter would become 'WHERE ' (or, worse, be taken for no filter at all)
+    if ($Op.ContainsKey('filter') -and ($Op['filter'] -isnot [string] -or $Op['filter'].Trim() -eq '')) { return "${where}: filter must be a non-empty string" }
     if ($name -eq 'cim_query') {
         if ($QueryClasses -notcontains $class) { return "${where}: class '$class' is not allowed" }
         if ($Op.ContainsKey('properties') -and @($Op['properties']).Count -eq 0) { return "${where}: properties must not be empty" }
@@ -239,6 +241,11 @@ function Get-OperationError($Op, [int]$Index) {
     }
     elseif ($name -like 'firewall_*') {
         if (-not (Test-FirewallName "$($Op['name'])")) { return "${where}: firewall rule '$($Op['name'])' is not allowed" }
+        if ($name -eq 'firewall_create' -and $FirewallRules -contains "$($Op['name'])") { return "${where}: '$($Op['name'])' is a built-in rule" }
+        # [bool]'no' is $true in PowerShell: insist on a real boolean
+        if ($Op.ContainsKey('enabled') -and $Op['enabled'] -isnot [bool]) { return "${where}: enabled must be a bool" }
+        if ($Op.ContainsKey('direction') -and @('Inbound', 'Outbound') -cnotcontains $Op['direction']) { return "${where}: direction must be Inbound or Outbound" }
+        if ($Op.ContainsKey('action') -and @('Allow', 'Block') -cnotcontains $Op['action']) { return "${where}: action must be Allow or Block" }
     }
     elseif ($name -like 'service_*') {
         if ($Services -notcontains "$($Op['name'])") { return "${where}: service '$($Op['name'])' is not allowed" }
@@ -467,6 +474,7 @@ $Handlers = @{
 
 # --- Run: validate everything, then execute in order -----------------------------------
 $operations = @($module.Params.operations)
+if ($operations.Count -eq 0) { $module.FailJson('Invalid operation batch: operations is empty') }
 for ($i = 0; $i -lt $operations.Count; $i++) {
     $problem = Get-OperationError $operations[$i] $i
     if ($null -ne $problem) { $module.FailJson("Invalid operation batch, nothing was run: $problem") }
