@@ -58,7 +58,7 @@ def test_demo_inventory_parses_with_ansible_inventory(tmp_path: pathlib.Path) ->
     path.write_text(render_inventory(spec, {"kms01": (15985, 15986)}, "ntlm"), encoding="utf-8")
     inv = _inventory_list(path)
     hostvars = inv["_meta"]["hostvars"]
-    assert len(hostvars) == 31
+    assert len(hostvars) == 32
     assert hostvars["kms01"] == {
         "ansible_connection": "winrm", "ansible_host": "127.0.10.10", "ansible_port": 15985,
         "ansible_user": "Administrator", "ansible_password": "Lab-Passw0rd!",
@@ -68,8 +68,9 @@ def test_demo_inventory_parses_with_ansible_inventory(tmp_path: pathlib.Path) ->
     # A host the lab reported no ports for keeps the fleet file's.
     assert hostvars["tokyo01"]["ansible_port"] == 5985
     groups = {g: sorted(v.get("hosts", [])) for g, v in inv.items() if g not in ("_meta", "all")}
-    assert groups["kms_hosts"] == ["kms01"]
-    assert len(groups["windows_clients"]) == 30 and "kms01" not in groups["windows_clients"]
+    assert groups["kms_hosts"] == ["kms-office2010", "kms01"]
+    assert len(groups["windows_clients"]) == 30
+    assert not set(groups["windows_clients"]) & set(groups["kms_hosts"])
     assert groups["office2010_clients"] == ["acct-w7e", "acct-w7p", "acct01", "acct02", "acct03"]
     assert groups["ja_hosts"] == ["tokyo01"]
     assert len(groups["office_clients"]) == 19  # eng 7, sales 4, acct 5, tokyo01, img01-02

@@ -266,6 +266,71 @@ def test_faults_survive_nothing_across_reset(lab: Lab) -> None:
     assert [e["command_line"] for e in lab.request_log("ws01")] == ["hostname"]
 
 
+@pytest.fixture
+def demo_lab(tmp_path: pathlib.Path) -> t.Iterator[Lab]:
+    """lab/fleets/demo.yml in process, on free ports (the file's 5985/5986 may be in use)."""
+    spec = load_fleet(pathlib.Path(__file__).resolve().parents[1] / "fleets" / "demo.yml")
+    for h in spec.hosts:
+        h.http_port = h.https_port = 0
+    with Lab(spec, tmp_path / "state") as running:
+        yield running
+
+
+def _kms_host_online(lab: Lab, host_name: str, key_name: str, sku_filter: str) -> None:
+    """Install a CSVLK, activate it online, open SPPSVC-In-TCP."""
+    host = lab.world.host(host_name)
+    key = next(k.key for k in lab.spec.keys if k.name == key_name)
+    with lab.world.lock:
+        host.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": key})
+        row = host.query("SoftwareLicensingProduct", f"PartialProductKey IS NOT NULL AND {sku_filter}")[0]
+        host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+        rule = host.firewall.get("SPPSVC-In-TCP")
+        assert rule is not None
+        rule.enabled = True
+
+
+def _activate(lab: Lab, name: str, cls: str, condition: str) -> int:
+    host = lab.world.host(name)
+    with lab.world.lock:
+        row = host.query(cls, f"PartialProductKey IS NOT NULL AND {condition}")[0]
+        try:
+            host.invoke(cls, "Activate", {}, row=row)
+        except WmiError as e:
+            return e.hresult
+    return 0
+
+
+def test_demo_office2010_threshold_story(demo_lab: Lab) -> None:
+    """[SEED]: an Office KMS host activates clients once 5 have asked; the fifth Office 2010
+    client activates, the four before it got 0xC004F038 until they retry."""
+    lab = demo_lab
+    with lab.world.lock, pytest.raises(WmiError) as exc:
+        lab.world.host("kms01").invoke("SoftwareLicensingService", "InstallProductKey",
+                                       {"ProductKey": next(k.key for k in lab.spec.keys
+                                                           if k.name == "office2010-csvlk")})
+    assert exc.value.hresult == 0xC004F069  # the 2010 host pack does not install on Server 2022
+    _kms_host_online(lab, "kms-office2010", "office2010-csvlk", "ID = 'bfe7a195-4f8f-4f0b-a622-cf13c7d16864'")
+    office = ("OfficeSoftwareProtectionProduct", f"ApplicationID = '{OFFICE14}'")
+    first_four = [_activate(lab, n, *office) for n in ("acct01", "acct02", "acct03", "acct-w7e")]
+    assert first_four == [0xC004F038] * 4
+    assert _activate(lab, "acct-w7p", *office) == 0
+    assert _activate(lab, "acct01", *office) == 0
+    rows = {r.name: r for r in lab.status_rows()}
+    assert rows["kms-office2010"].kms_count == "Office 2010 5"
+    assert [rows[n].office_status for n in ("acct01", "acct02", "acct-w7p")] == ["Licensed", "OOBGrace", "Licensed"]
+
+
+def test_demo_clones_count_once(demo_lab: Lab) -> None:
+    """img02 is a clone of img01 without rearm: one CMID, so the KMS count rises by one."""
+    lab = demo_lab
+    _kms_host_online(lab, "kms01", "ws2022-csvlk", f"ApplicationID = '{WINDOWS}'")
+    windows = ("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}'")
+    assert [_activate(lab, n, *windows) for n in ("img01", "img02")] == [0xC004F038, 0xC004F038]
+    assert {r.name: r.kms_count for r in lab.status_rows()}["kms01"] == "Windows 1"
+    assert _activate(lab, "ops01", *windows) == 0xC004F038
+    assert {r.name: r.kms_count for r in lab.status_rows()}["kms01"] == "Windows 2"
+
+
 def test_phone_refuses_a_bad_installation_id(lab: Lab) -> None:
     with pytest.raises(LabError, match=r"^the activation service refused installation ID '12345': "):
         lab.phone("12345")
