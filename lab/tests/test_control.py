@@ -331,6 +331,22 @@ def test_demo_clones_count_once(demo_lab: Lab) -> None:
     assert {r.name: r.kms_count for r in lab.status_rows()}["kms01"] == "Windows 2"
 
 
+def _install_and_activate(lab: Lab, name: str, key_name: str) -> int:
+    host = lab.world.host(name)
+    key = next(k.key for k in lab.spec.keys if k.name == key_name)
+    with lab.world.lock:
+        host.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": key})
+    return _activate(lab, name, "SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}'")
+
+
+def test_demo_mak_keys(demo_lab: Lab) -> None:
+    """pro-mak has 3 activations for the four Windows 11 Pro sales machines; blocked-mak is blocked."""
+    lab = demo_lab
+    results = [_install_and_activate(lab, n, "pro-mak") for n in ("sales01", "sales02", "sales03", "sales04")]
+    assert results == [0, 0, 0, 0xC004C020]  # SL_E_CHPA_DMAK_LIMIT_EXCEEDED
+    assert _install_and_activate(lab, "ops01", "blocked-mak") == 0xC004C003  # SL_E_CHPA_PRODUCT_KEY_BLOCKED
+
+
 def test_phone_refuses_a_bad_installation_id(lab: Lab) -> None:
     with pytest.raises(LabError, match=r"^the activation service refused installation ID '12345': "):
         lab.phone("12345")
