@@ -212,3 +212,14 @@ def test_dns_publishing_disabled_publishes_nothing(world: World) -> None:
     assert world.dns.srv_records("corp.example.test") == []
     svc = h.cim_instances("SoftwareLicensingService")[0]
     assert (svc["IsKeyManagementServiceMachine"], svc["KeyManagementServiceDnsPublishing"]) == (1, False)
+
+
+def test_every_allow_listed_licensing_method_is_simulated() -> None:
+    from winlab.models.host import coverage
+    from winlab.surfaces.executor import PRODUCT_METHODS, SERVICE_METHODS
+
+    simulated = {(r["class"], r["method"]) for r in coverage() if r["simulated"]}
+    for method in SERVICE_METHODS:
+        assert ("SoftwareLicensingService", method) in simulated
+    for method in PRODUCT_METHODS:
+        assert ("SoftwareLicensingProduct", method) in simulated

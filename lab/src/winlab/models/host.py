@@ -1126,3 +1126,20 @@ class WindowsHost:
 def sku_summary(sku: SkuDef) -> str:
     """``Name (ID)`` for messages."""
     return f"{sku.name} ({sku.id})"
+
+
+def coverage() -> list[dict[str, t.Any]]:
+    """What the lab simulates, generated from the schemas above (moto-style coverage list):
+    one row per CIM class method with ``simulated`` (True, or False = answers 0x8004100C),
+    ``windows`` ("7+", "8+") and the parameters. Classes not listed (DNS classes,
+    SoftwareLicensingTokenActivationLicense, ...) answer 0x80041010."""
+    rows: list[dict[str, t.Any]] = []
+    tables: list[tuple[str, dict[str, list[Param]], str]] = [
+        (SPP_SERVICE, _SPP_SERVICE_METHODS_7, "7+"), (SPP_SERVICE, _SPP_SERVICE_METHODS_8, "8+"),
+        (SPP_PRODUCT, _PRODUCT_METHODS_7, "7+"), (SPP_PRODUCT, _PRODUCT_METHODS_8, "8+"),
+        (OSPP_SERVICE, _OSPP_SERVICE_METHODS, "OSPP"), (OSPP_PRODUCT, _OSPP_PRODUCT_METHODS, "OSPP")]
+    for cls, methods, when in tables:
+        for name, params in methods.items():
+            rows.append({"class": cls, "method": name, "windows": when, "simulated": name not in NOT_SIMULATED,
+                         "parameters": [f"{ptype} {pname}" for pname, ptype in params]})
+    return rows

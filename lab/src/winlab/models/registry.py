@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import typing as t
 
 REG_TYPES = ("String", "ExpandString", "DWord", "QWord", "MultiString", "Binary")
@@ -18,6 +19,7 @@ SPP_KEY = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\SoftwareProtection
 OSPP_KEY = r"HKLM\SOFTWARE\Microsoft\OfficeSoftwareProtectionPlatform"
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_path(path: str) -> str:
     """Canonical ``HKLM\\...`` form without a trailing backslash; ``ValueError`` for other hives."""
     p = path.replace("/", "\\").strip()
