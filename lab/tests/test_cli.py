@@ -215,13 +215,13 @@ def test_lab_lifecycle(winlab: Winlab, small_fleet: pathlib.Path, tmp_path: path
 
     # The inventory names the ports the listeners really got (the fleet file asked for 0).
     hostvars = _inventory_list(inventory)["_meta"]["hostvars"]
-    bound = listening_sockets() - before
-    assert ("127.0.0.1", control_port) in bound
-    for name, addr in (("kms01", "127.0.20.10"), ("ws01", "127.0.20.11"), ("ws02", "127.0.20.12")):
-        assert hostvars[name]["ansible_host"] == addr
-        assert (addr, hostvars[name]["ansible_port"]) in bound
-        assert tuple(control["ports"][name]) in {(p1, p2) for (a1, p1) in bound for (a2, p2) in bound
-                                                  if a1 == a2 == addr and p1 != p2}
+    addresses = {"kms01": "127.0.20.10", "ws01": "127.0.20.11", "ws02": "127.0.20.12"}
+    bound = {("127.0.0.1", control_port)} | {(addresses[name], port) for name, ports in control["ports"].items()
+                                             for port in ports}
+    assert len(bound) == 7
+    assert bound <= listening_sockets() - before
+    assert {name: (v["ansible_host"], v["ansible_port"]) for name, v in hostvars.items()} == {
+        name: (addr, control["ports"][name][0]) for name, addr in addresses.items()}
 
     # A second 'up' in the same state directory is refused and changes nothing.
     again = winlab("up", "--fleet", str(small_fleet), "--inventory", str(tmp_path / "inv2.yml"))
