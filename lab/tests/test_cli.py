@@ -4,12 +4,15 @@ Ansible inventory it writes, checked with ansible-inventory."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import typing as t
 
 import pytest
@@ -288,3 +291,36 @@ def test_lab_lifecycle(winlab: Winlab, small_fleet: pathlib.Path, tmp_path: path
     assert not (listening_sockets() & bound)
     assert not (state_dir / "control.json").exists()
     assert winlab("status").returncode == 1
+
+
+def test_down_kills_a_daemon_that_ignores_sigterm(winlab: Winlab, small_fleet: pathlib.Path,
+                                                  tmp_path: pathlib.Path) -> None:
+    state_dir: pathlib.Path = winlab.state_dir  # type: ignore[attr-defined]
+    assert winlab("up", "--fleet", str(small_fleet), "--inventory", str(tmp_path / "inv.yml")).returncode == 0
+    control = json.loads((state_dir / "control.json").read_text())
+    os.kill(control["pid"], signal.SIGSTOP)  # a stopped process cannot act on SIGTERM
+    down = winlab("down", "--timeout", "1")
+    assert (down.returncode, down.stdout) == (0, f"lab killed (did not stop within 1 s of SIGTERM) "
+                                                 f"(pid {control['pid']})\n")
+    assert process_gone(control["pid"])
+    assert ("127.0.0.1", control["port"]) not in listening_sockets()
+
+
+def test_a_crashed_daemon_is_reported_and_cleaned_up(winlab: Winlab, small_fleet: pathlib.Path,
+                                                     tmp_path: pathlib.Path) -> None:
+    state_dir: pathlib.Path = winlab.state_dir  # type: ignore[attr-defined]
+    up = ("up", "--fleet", str(small_fleet), "--inventory", str(tmp_path / "inv.yml"))
+    assert winlab(*up).returncode == 0
+    pid = json.loads((state_dir / "control.json").read_text())["pid"]
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not process_gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status = winlab("status")
+    assert status.stderr == (f"winlab: error: the lab daemon in {state_dir} (pid {pid}) is no longer running; "
+                             f"see {state_dir / 'daemon.log'}, and 'winlab down' to clean up\n")
+    down = winlab("down")
+    assert down.stdout == f"no lab is running in {state_dir} (removed a stale control file)\n"
+    # The lock died with the daemon: a new lab starts in the same directory.
+    assert winlab(*up).returncode == 0
+    assert winlab("down").returncode == 0

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import http.client
 import json
+import os
 import pathlib
 import re
 import socket
@@ -426,15 +427,29 @@ def test_client_without_a_lab(tmp_path: pathlib.Path) -> None:
     assert str(exc.value) == f"no lab is running in {tmp_path} (start one with 'winlab up')"
 
 
-def test_client_reports_a_dead_lab(tmp_path: pathlib.Path) -> None:
+def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    write_private_json(tmp_path / CONTROL_FILE, {"pid": 4242, "port": port, "token": "t"})
+        return int(s.getsockname()[1])
+
+
+def test_client_reports_a_lab_that_does_not_answer(tmp_path: pathlib.Path) -> None:
+    port = _closed_port()
+    # Our own pid: a process that runs but does not answer on that port.
+    write_private_json(tmp_path / CONTROL_FILE, {"pid": os.getpid(), "port": port, "token": "t"})
     with pytest.raises(ControlError) as exc:
         ControlClient(tmp_path).ping()
-    assert str(exc.value) == (f"the lab in {tmp_path} does not answer on 127.0.0.1:{port} (pid 4242): "
+    assert str(exc.value) == (f"the lab in {tmp_path} does not answer on 127.0.0.1:{port} (pid {os.getpid()}): "
                               f"Connection refused; see {tmp_path / 'daemon.log'}")
+
+
+def test_client_reports_a_dead_lab(tmp_path: pathlib.Path) -> None:
+    dead = 2**22 + 1  # above the largest pid_max Linux allows: no such process
+    write_private_json(tmp_path / CONTROL_FILE, {"pid": dead, "port": _closed_port(), "token": "t"})
+    with pytest.raises(ControlError) as exc:
+        ControlClient(tmp_path).ping()
+    assert str(exc.value) == (f"the lab daemon in {tmp_path} (pid {dead}) is no longer running; see "
+                              f"{tmp_path / 'daemon.log'}, and 'winlab down' to clean up")
 
 
 def test_status_rows_serialise(lab: Lab) -> None:

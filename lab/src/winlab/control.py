@@ -699,6 +699,10 @@ class ControlClient:
             resp = conn.getresponse()
             raw = resp.read()
         except (OSError, http.client.HTTPException) as e:
+            if process_gone(self.pid):
+                raise ControlError(
+                    f"the lab daemon in {self.state_dir} (pid {self.pid}) is no longer running; see "
+                    f"{self.state_dir / LOG_FILE}, and 'winlab down' to clean up") from e
             raise ControlError(
                 f"the lab in {self.state_dir} does not answer on 127.0.0.1:{self.port} (pid {self.pid}): "
                 f"{getattr(e, 'strerror', None) or e}; see {self.state_dir / LOG_FILE}") from e
