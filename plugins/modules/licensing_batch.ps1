@@ -84,6 +84,12 @@ $Secrets = @{}
 foreach ($name in $SecretLists) {
     $Secrets[$name] = $module.Params[$name]
     if ($null -eq $Secrets[$name]) { $Secrets[$name] = @() }
+    # Ansible.Basic registers a no_log option's value with ToString(), which for a list is its
+    # type name, so the items of a no_log *list* are not masked in the returned invocation.
+    # Mask them here (the invocation is a copy made by Create(); Params keep the real values).
+    if ($null -ne $module.Params[$name]) {
+        $module.Result.invocation.module_args[$name] = @($Secrets[$name] | ForEach-Object { 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER' })
+    }
 }
 
 # --- Helpers -------------------------------------------------------------------------

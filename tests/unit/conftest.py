@@ -15,7 +15,7 @@ _ROOT = pathlib.Path(__file__).resolve().parents[2]
 _COLL = _ROOT / ".build" / "collections"
 _LINK = _COLL / "ansible_collections" / "winops" / "volume_activation"
 
-if "ansible_collections.winops.volume_activation" not in sys.modules and _ROOT.parent.name != "ansible_collections" and _ROOT.parent.parent.name != "ansible_collections":
+if _ROOT.parent.parent.name != "ansible_collections":  # not already inside a collection tree
     if not _LINK.exists():
         _LINK.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(os.path.relpath(_ROOT, _LINK.parent), _LINK)

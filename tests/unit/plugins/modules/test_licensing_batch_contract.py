@@ -386,3 +386,14 @@ def test_documentation_is_marked_internal() -> None:
     doc = yaml.safe_load(DOC_YML.read_text(encoding="utf-8"))["DOCUMENTATION"]
     assert doc["short_description"].startswith("Internal:")
     assert "not meant to be called directly" in " ".join(doc["description"])
+
+
+def test_secret_lists_are_masked_in_the_invocation() -> None:
+    """Ansible.Basic masks a no_log option by its ToString(): for a list that is the type name,
+    so the list items would come back in ``invocation.module_args``. The executor must overwrite
+    the invocation copy of every secret list (Ansible.Basic.cs SetNoLogValues/RemoveNoLogValues)."""
+    source = PS1.read_text(encoding="utf-8")
+    assert "$SecretLists = @('product_keys', 'confirmation_ids')" in source
+    loop = source.split("foreach ($name in $SecretLists) {", 1)[1].split("\n}\n", 1)[0]
+    assert "$module.Result.invocation.module_args[$name] =" in loop
+    assert "'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'" in loop
