@@ -424,3 +424,34 @@ def test_world_ansible_bootstrap_runs_the_real_module_surface(real_world: t.Any)
     assert json.loads(result.stdout)["ping"] == "hello"
     log = real_world.host("ws01").request_log
     assert len(log) == 1 and log[0]["module"] == "ansible.windows.win_ping" and "kind" not in log[0]
+
+
+def _encoded(script: str) -> str:
+    import base64
+
+    b64 = base64.b64encode(script.encode("utf-16-le")).decode()
+    return f"PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand {b64}"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # what ansible-core's winrm plugin sends for `raw` (no strict mode, no exit-code tail)
+        "cscript //nologo slmgr.vbs /xpr",
+        # what the PowerShell shell plugin's default _encode_script produces
+        "Set-StrictMode -Version Latest\ncscript //nologo slmgr.vbs /xpr\n"
+        "If (-not $?) { If (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue) "
+        "{ exit $LASTEXITCODE } Else { exit 1 } }",
+    ],
+)
+def test_ansible_raw_wrapper_runs_the_native_command(world: FakeWorld, script: str) -> None:
+    host = FakeHost()
+    assert run(world, host, _encoded(script)).stdout == run(world, host, "cscript //nologo slmgr.vbs /xpr").stdout
+
+
+@pytest.mark.parametrize("script", ["Get-CimInstance SoftwareLicensingProduct", "cscript a.vbs; Remove-Item x",
+                                    "Set-StrictMode -Version Latest\n$x = 1\nexit 0"])
+def test_other_powershell_scripts_stay_refused(world: FakeWorld, script: str) -> None:
+    result = run(world, FakeHost(), _encoded(script))
+    assert result.rc == 1
+    assert b"is not simulated" in result.stderr

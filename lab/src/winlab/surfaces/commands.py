@@ -240,6 +240,32 @@ def _run_module(world: t.Any, host: _Host, stdin: bytes, codepage: int) -> Comma
     return _ModuleResult(rc=result.rc, stdout=result.stdout, stderr=result.stderr)
 
 
+# How ansible-core hands a raw command to PowerShell: the winrm plugin encodes the bare line
+# (_encode_script with strict_mode and preserve_rc off); other paths add the strict-mode head and
+# the exit-code tail. Either way the native command is the one line left.
+_RAW_HEAD = "Set-StrictMode -Version Latest"
+_RAW_TAIL = ("If (-not $?) { If (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue) "
+             "{ exit $LASTEXITCODE } Else { exit 1 } }")
+
+
+def _ansible_raw_command(command_line: str) -> str | None:
+    """The native command inside Ansible's ``raw`` wrapper script, or None for any other script."""
+    from winlab.protocols.ansible_payload import decode_encoded_command
+
+    script = decode_encoded_command(command_line)
+    if script is None:
+        return None
+    lines = [x.strip() for x in script.splitlines() if x.strip()]
+    if len(lines) == 3 and lines[0] == _RAW_HEAD and lines[2] == _RAW_TAIL:
+        lines = lines[1:2]
+    if len(lines) == 1:
+        inner = lines[0]
+        # Only plain native command lines: anything PowerShell-specific stays refused.
+        if not re.search(r"[$;|&<>`{}]", inner) and not inner.lower().startswith(("powershell", "pwsh")):
+            return inner
+    return None
+
+
 def _dispatch(world: t.Any, host: _Host, command_line: str, stdin: bytes, codepage: int) -> CommandResult:
     line = _expand_env(command_line.strip(), host)
     tokens = split_command_line(line)
@@ -254,6 +280,11 @@ def _dispatch(world: t.Any, host: _Host, command_line: str, stdin: bytes, codepa
 
         if is_ansible_bootstrap(command_line):
             return _run_module(world, host, stdin, codepage)
+        inner = _ansible_raw_command(command_line)
+        if inner is not None:
+            # PowerShell runs a native command line as cmd.exe would; the wrapper's last line
+            # turns a failure into the command's exit code, which is what we return anyway.
+            return _dispatch(world, host, inner, stdin, codepage)
         return _lab_refusal("a PowerShell command line other than Ansible's module bootstrap", codepage)
     if program == "cscript":
         return _run_cscript(world, host, tokens, codepage)
