@@ -244,6 +244,7 @@ def _run_module(world: t.Any, host: _Host, stdin: bytes, codepage: int) -> Comma
 # (_encode_script with strict_mode and preserve_rc off); other paths add the strict-mode head and
 # the exit-code tail. Either way the native command is the one line left.
 _RAW_HEAD = "Set-StrictMode -Version Latest"
+_NATIVE_PROGRAMS = ("cscript", "hostname", "echo")
 _RAW_TAIL = ("If (-not $?) { If (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue) "
              "{ exit $LASTEXITCODE } Else { exit 1 } }")
 
@@ -261,7 +262,10 @@ def _ansible_raw_command(command_line: str) -> str | None:
     if len(lines) == 1:
         inner = lines[0]
         # Only plain native command lines: anything PowerShell-specific stays refused.
-        if not re.search(r"[$;|&<>`{}]", inner) and not inner.lower().startswith(("powershell", "pwsh")):
+        # PowerShell would run a cmdlet here; the lab only knows the native programs it
+        # simulates, so anything else is refused rather than answered "not recognized".
+        first = inner.split(None, 1)[0].strip('"').lower().rpartition("\\")[2].removesuffix(".exe")
+        if not re.search(r"[$;|&<>`{}]", inner) and first in _NATIVE_PROGRAMS:
             return inner
     return None
 
