@@ -54,3 +54,6 @@ docs: venv link
 
 clean:
 	rm -rf .build tests/output
+
+bench: venv link
+	$(PY) tools/bench.py
