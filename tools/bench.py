@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Round-trip benchmark: run a playbook against a lab fleet and count WinRM module executions.
 
 Usage::

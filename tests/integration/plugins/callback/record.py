@@ -17,6 +17,7 @@ description:
   - Used by the collection's integration tests only; not shipped.
 """
 
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
