@@ -1,0 +1,441 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The ``fleet_summary`` filter: many ``license_info`` results -> one fleet view.
+
+Pure Python over the documented return values of
+``winops.volume_activation.license_info``; no WinRM, no Ansible state. The only
+collection code it uses is the HRESULT table (``plugin_utils/_errors.py``), so a reason
+code that ``license_info`` did not explain (an activation outcome, say) is still shown
+as ``0xC004F038 (SL_E_VL_NOT_ENOUGH_COUNT): ...``.
+"""
+
+from __future__ import annotations
+
+import math
+import typing as t
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _errors
+
+DOCUMENTATION = r"""
+---
+name: fleet_summary
+short_description: Summarise the volume licensing state of a fleet from license_info results
+version_added: 0.1.0
+description:
+  - Takes the registered results of M(winops.volume_activation.license_info), one per host,
+    and returns the fleet at a glance, as data and as lines of text to print with
+    M(ansible.builtin.debug).
+  - Per host, the Windows and Office license status, the grace left, and the KMS host that
+    activated each product.
+  - Per KMS host product, the current count against the count it needs before it activates
+    clients (25 for Windows client operating systems, 5 for Windows Server and volume Office).
+  - Client machine IDs (CMIDs) that several hosts share, that is machines cloned without
+    rearm, which a KMS host counts only once.
+  - Every product that is not activated, and every host whose result is missing, failed or
+    unreachable, with the reason in words.
+  - Pure Python on the controller; runs no module.
+positional: _input
+options:
+  _input:
+    description:
+      - A mapping of inventory host name to that host's registered C(license_info) result.
+      - A result that failed or is unreachable is reported as a problem of that host.
+      - Hosts listed in O(hosts) that are missing from the mapping are reported as having
+        no result.
+      - C(hostvars) may be given directly together with O(hosts) and O(key).
+    type: dict
+    required: true
+  hosts:
+    description:
+      - The hosts to summarise, in this order. Defaults to every key of the input, sorted.
+    type: list
+    elements: str
+  key:
+    description:
+      - When given, each value of the input is a mapping (such as C(hostvars[host])) and the
+        C(license_info) result is its item O(key).
+    type: str
+  activation:
+    description:
+      - Optional per-host activation outcomes to show beside the state, a mapping of host
+        name to a list of dicts with C(product) (name), C(outcome) and C(message), as the
+        C(winops.volume_activation.kms_activation) role records them in C(kms_activation_outcomes).
+    type: dict
+    default: {}
+author:
+  - winops.volume_activation contributors
+"""
+
+EXAMPLES = r"""
+- name: Read every host
+  winops.volume_activation.license_info:
+  register: activation_report_info
+
+- name: Print the fleet summary
+  ansible.builtin.debug:
+    msg: "{{ (hostvars | winops.volume_activation.fleet_summary(hosts=ansible_play_hosts_all,
+             key='activation_report_info')).lines }}"
+  run_once: true
+
+- name: Fail when any Windows is not activated
+  ansible.builtin.assert:
+    that: summary.totals.windows_activated == summary.totals.windows_total
+  vars:
+    summary: "{{ {'ws01': ws01_info, 'ws02': ws02_info} | winops.volume_activation.fleet_summary }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The fleet summary.
+  type: dict
+  contains:
+    hosts:
+      description:
+        - One entry per host, in the order of O(hosts).
+        - C(windows) and each item of C(office) hold C(name), C(status), C(activated), C(channel),
+          C(grace_days), C(grace_expires), C(activated_by) (the inventory name of the KMS host
+          that activated the product, or its DNS name when it is not in the fleet), C(reason).
+      type: list
+      elements: dict
+      sample:
+        - host: eng01
+          ok: true
+          error: null
+          os: Microsoft Windows 11 Enterprise
+          windows: {name: "Windows(R), Enterprise edition", status: licensed, activated: true,
+                    channel: kms_client, grace_days: 180, grace_expires: "2027-04-30T09:00:00+00:00",
+                    activated_by: kms01, reason: null}
+          office: []
+          is_kms_host: false
+          cmid: 7c6d1a2b-0f2e-4a41-9e33-3a0a51e5e1c4
+          ospp_cmid: null
+          outcomes: []
+    kms_hosts:
+      description: Every KMS host product in the fleet with its count against the threshold.
+      type: list
+      elements: dict
+      sample:
+        - host: kms01
+          product: "Windows(R), ServerStandard edition"
+          family: windows
+          office_version: null
+          activated: true
+          current_count: 29
+          required_count: 25
+          threshold_met: true
+          clients: [eng01, eng02]
+    clones:
+      description: CMIDs shared by more than one host, C(source) is C(spp) or C(ospp).
+      type: list
+      elements: dict
+      sample:
+        - {cmid: 7c6d1a2b-0f2e-4a41-9e33-3a0a51e5e1c4, source: spp, hosts: [img01, img02]}
+    problems:
+      description: Every host or product that is not activated, or whose result is missing, with the reason.
+      type: list
+      elements: dict
+      sample:
+        - {host: acct01, product: "Office 14, OfficeProPlus-KMS_Client edition", status: initial_grace,
+           message: "not activated (initial_grace, 30 days of grace left)"}
+    totals:
+      description: Counts over the fleet.
+      type: dict
+      sample: {hosts: 32, reachable: 32, windows_total: 32, windows_activated: 32, office_total: 19,
+               office_activated: 19, kms_host_products: 3, clones: 1, problems: 0}
+    lines:
+      description: The summary as lines of text, for M(ansible.builtin.debug) C(msg).
+      type: list
+      elements: str
+"""
+
+MINUTES_PER_DAY = 1440
+
+
+def _as_map(value: t.Any, what: str) -> t.Mapping[str, t.Any]:
+    if not isinstance(value, t.Mapping):
+        raise AnsibleFilterError(f"fleet_summary: {what} must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def grace_days(minutes: t.Any) -> int | None:
+    """Days of grace left, rounded up as slmgr.vbs rounds them [SLMGR10]; None when unknown or 0."""
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
+        return None
+    return math.ceil(minutes / MINUTES_PER_DAY)
+
+
+def _short(name: str | None) -> str:
+    return (name or "").split(".", 1)[0].lower()
+
+
+def _reason(product: t.Mapping[str, t.Any]) -> str | None:
+    """The explained LicenseStatusReason of a product, when it is a failure code."""
+    reason = product.get("license_status_reason")
+    if not isinstance(reason, t.Mapping) or reason.get("code") is None:
+        return None
+    code = int(reason["code"])
+    if not _errors.is_failure(code):
+        return None  # informational, e.g. 0x4004F00C "in grace": the status says it already
+    return str(reason.get("message") or _errors.explain(code, reason.get("windows_message")))
+
+
+class _Fleet:
+    """Index of the KMS host products of the fleet, to name the host that activated a client."""
+
+    def __init__(self, results: t.Mapping[str, t.Mapping[str, t.Any]]) -> None:
+        self.by_pid: dict[str, str] = {}
+        self.by_short: dict[str, str] = {host.lower(): host for host in results}
+        for host, res in results.items():
+            for p in res.get("products") or []:
+                if p.get("channel") == "kms_host" and p.get("product_key_id"):
+                    self.by_pid[str(p["product_key_id"]).lower()] = host
+
+    def activated_by(self, product: t.Mapping[str, t.Any]) -> str | None:
+        """The inventory name of the KMS host that activated ``product``, or its DNS name.
+
+        The KMS host's extended PID as the client saw it (``KeyManagementServiceProductKeyID``)
+        names the host key that answered; it is matched against the fleet's KMS host
+        products first, then the DNS name (registered, else discovered) by its first label.
+        """
+        if not product.get("activated") or product.get("channel") != "kms_client":
+            return None
+        client = product.get("kms_client") or {}
+        pid = client.get("kms_host_pid")
+        if pid and str(pid).lower() in self.by_pid:
+            return self.by_pid[str(pid).lower()]
+        name = client.get("configured_host") or client.get("discovered_host")
+        if not name:
+            return None
+        return self.by_short.get(_short(name), str(name))
+
+
+def _product_view(product: t.Mapping[str, t.Any] | None, fleet: _Fleet, name: str | None = None,
+                  status: str | None = None) -> dict[str, t.Any]:
+    p = product or {}
+    return {
+        "name": p.get("name", name),
+        "version": p.get("office_version"),
+        "family": p.get("family"),
+        "status": p.get("license_status", status),
+        "activated": bool(p.get("activated", status == "licensed")),
+        "channel": p.get("channel"),
+        "grace_days": grace_days(p.get("grace_remaining_minutes")),
+        "grace_expires": p.get("grace_expires"),
+        "activated_by": fleet.activated_by(p) if product else None,
+        "reason": _reason(p) if product else None,
+    }
+
+
+def _not_activated_message(view: t.Mapping[str, t.Any]) -> str:
+    parts = [str(view["status"] or "unknown")]
+    if view["grace_days"]:
+        parts.append(f"{view['grace_days']} days of grace left")
+    text = f"not activated ({', '.join(parts)})"
+    if view["reason"]:
+        text += f": {view['reason']}"
+    return text
+
+
+def _error_text(res: t.Mapping[str, t.Any] | None) -> str | None:
+    if res is None:
+        return "no license_info result (the host was not read in this run)"
+    if res.get("unreachable"):
+        return f"unreachable: {res.get('msg', 'no message')}"
+    if res.get("failed"):
+        return f"license_info failed: {res.get('msg', 'no message')}"
+    if res.get("skipped"):
+        return "license_info was skipped on this host"
+    if "products" not in res:
+        return "the value is not a license_info result (no 'products')"
+    return None
+
+
+def summarize(results: t.Mapping[str, t.Any], hosts: t.Sequence[str] | None = None,
+              activation: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """Build the fleet summary (see RETURN) from ``host -> license_info result``.
+
+    ``hosts`` fixes the order and lists hosts expected even when missing from
+    ``results``; ``activation`` maps host -> list of outcome dicts (``product``,
+    ``outcome``, ``message``). Never raises for a malformed host result: that host is
+    reported as a problem instead.
+    """
+    order = list(hosts) if hosts is not None else sorted(results)
+    good: dict[str, t.Mapping[str, t.Any]] = {}
+    for h in order:
+        res = results.get(h)
+        if isinstance(res, t.Mapping) and _error_text(res) is None:
+            good[h] = res
+    fleet = _Fleet(good)
+    activation = activation or {}
+
+    rows: list[dict[str, t.Any]] = []
+    problems: list[dict[str, t.Any]] = []
+    clients_of: dict[tuple[str, str], list[str]] = {}
+    totals = {"hosts": len(order), "reachable": len(good), "windows_total": 0, "windows_activated": 0,
+              "office_total": 0, "office_activated": 0}
+
+    for h in order:
+        raw = results.get(h)
+        outcomes = [dict(o) for o in (activation.get(h) or []) if isinstance(o, t.Mapping)]
+        if h not in good:
+            err = _error_text(raw if isinstance(raw, t.Mapping) else None)
+            rows.append({"host": h, "ok": False, "error": err, "os": None, "windows": None, "office": [],
+                         "is_kms_host": False, "cmid": None, "ospp_cmid": None, "outcomes": outcomes})
+            problems.append({"host": h, "product": None, "status": None, "message": err})
+            continue
+        res = good[h]
+        products = list(res.get("products") or [])
+        by_id = {p.get("activation_id"): p for p in products}
+        summary = res.get("summary") or {}
+        win_product = next((p for p in products if p.get("family") == "windows" and not p.get("is_addon")
+                            and p.get("name") == summary.get("windows_product")), None)
+        windows = None
+        if summary.get("windows_status") is not None or win_product:
+            windows = _product_view(win_product, fleet, summary.get("windows_product"),
+                                    summary.get("windows_status"))
+        office = [_product_view(by_id.get(o.get("activation_id")), fleet, o.get("name"), o.get("license_status"))
+                  for o in summary.get("office") or []]
+        for view, kind in [(windows, "windows"), *((o, "office") for o in office)]:
+            if view is None:
+                continue
+            totals[f"{kind}_total"] += 1
+            if view["activated"]:
+                totals[f"{kind}_activated"] += 1
+                if view["activated_by"]:
+                    served = clients_of.setdefault((view["activated_by"], view["family"]), [])
+                    if h not in served:
+                        served.append(h)
+            else:
+                problems.append({"host": h, "product": view["name"], "status": view["status"],
+                                 "message": _not_activated_message(view)})
+        service = res.get("service") or {}
+        ospp = res.get("ospp_service") or {}
+        os_info = res.get("os") or {}
+        rows.append({"host": h, "ok": True, "error": None, "os": os_info.get("caption"),
+                     "windows": windows, "office": office, "is_kms_host": bool(summary.get("kms_host")),
+                     "cmid": service.get("cmid"), "ospp_cmid": ospp.get("cmid"), "outcomes": outcomes})
+
+    kms_hosts: list[dict[str, t.Any]] = []
+    for h, res in good.items():
+        for p in res.get("products") or []:
+            kh = p.get("kms_host")
+            if p.get("channel") != "kms_host" and not kh:
+                continue
+            kh = kh or {}
+            current, required = kh.get("current_count"), kh.get("required_count")
+            kms_hosts.append({
+                "host": h, "product": p.get("name"), "family": p.get("family"),
+                "office_version": p.get("office_version"), "activated": bool(p.get("activated")),
+                "status": p.get("license_status"), "enabled": bool(kh),
+                "current_count": current, "required_count": required,
+                "threshold_met": isinstance(current, int) and isinstance(required, int) and current >= required > 0,
+                "listening_port": kh.get("listening_port"), "dns_publishing": kh.get("dns_publishing"),
+                "clients": [],
+            })
+            if not p.get("activated"):
+                problems.append({"host": h, "product": p.get("name"), "status": p.get("license_status"),
+                                 "message": "KMS host product " + _not_activated_message(_product_view(p, fleet))
+                                 + "; it answers clients 0xC004F041 until it is activated"})
+    for entry in kms_hosts:
+        # A host with several KMS products (Windows, Office 2010, Office 2013+) lists, for each,
+        # the clients whose product of that family it activated.
+        entry["clients"] = clients_of.get((entry["host"], entry["family"]), [])
+
+    clones: list[dict[str, t.Any]] = []
+    for source, field in (("spp", "cmid"), ("ospp", "ospp_cmid")):
+        seen: dict[str, list[str]] = {}
+        for row in rows:
+            if row[field]:
+                seen.setdefault(str(row[field]).lower(), []).append(row["host"])
+        clones += [{"cmid": c, "source": source, "hosts": hs} for c, hs in sorted(seen.items()) if len(hs) > 1]
+
+    totals.update(kms_host_products=len(kms_hosts), clones=len(clones), problems=len(problems))
+    out: dict[str, t.Any] = {"hosts": rows, "kms_hosts": kms_hosts, "clones": clones, "problems": problems,
+                             "totals": totals}
+    out["lines"] = render_lines(out)
+    return out
+
+
+def _status_cell(view: t.Mapping[str, t.Any] | None) -> str:
+    if view is None:
+        return "-"
+    text = str(view["status"] or "unknown")
+    if view["grace_days"]:
+        text += f" {view['grace_days']}d"
+    if view["activated_by"]:
+        text += f" <- {view['activated_by']}"
+    return text
+
+
+def render_lines(summary: t.Mapping[str, t.Any]) -> list[str]:
+    """The summary as text lines: totals, KMS hosts, one line per host, clones, problems."""
+    tot = summary["totals"]
+    lines = [
+        f"Fleet: {tot['hosts']} hosts, {tot['reachable']} read; "
+        f"Windows activated {tot['windows_activated']}/{tot['windows_total']}; "
+        f"Office activated {tot['office_activated']}/{tot['office_total']}; "
+        f"{tot['clones']} shared CMID(s); {tot['problems']} problem(s)",
+        "KMS hosts (current count / count needed to activate clients):",
+    ]
+    if not summary["kms_hosts"]:
+        lines.append("  none found")
+    for k in summary["kms_hosts"]:
+        count = k["current_count"]
+        count_text = "no client yet (-1)" if count == -1 else str(count)
+        state = "threshold met" if k["threshold_met"] else "below threshold"
+        lines.append(
+            f"  {k['host']}: {k['product']}: {'activated' if k['activated'] else k['status']}, "
+            f"count {count_text} / {k['required_count']} ({state}), "
+            f"port {k['listening_port']}, DNS publishing {'on' if k['dns_publishing'] else 'off'}, "
+            f"{len(k['clients'])} client(s) activated")
+    lines.append("Hosts (status, grace left, <- KMS host that activated it):")
+    width = max([len(r["host"]) for r in summary["hosts"]] + [4])
+    for r in summary["hosts"]:
+        if not r["ok"]:
+            lines.append(f"  {r['host']:<{width}}  ERROR: {r['error']}")
+            continue
+        office = "; ".join(f"Office {o['version'] or '?'} {_status_cell(o)}" for o in r["office"]) or "no Office"
+        role = " [KMS host]" if r["is_kms_host"] else ""
+        lines.append(f"  {r['host']:<{width}}  Windows {_status_cell(r['windows'])} | {office}{role}")
+        lines.extend(f"  {'':<{width}}    {o.get('product', '?')}: {o.get('message', o.get('outcome', ''))}"
+                     for o in r["outcomes"])
+    if summary["clones"]:
+        lines.append("Clones sharing one CMID (a KMS host counts them once; rearm them, then activate again):")
+        lines.extend(f"  {c['cmid']} ({c['source']}): {', '.join(c['hosts'])}" for c in summary["clones"])
+    if summary["problems"]:
+        lines.append("Problems:")
+        lines.extend(f"  {p['host']}: {p['product'] + ': ' if p['product'] else ''}{p['message']}"
+                     for p in summary["problems"])
+    else:
+        lines.append("Problems: none")
+    return lines
+
+
+def fleet_summary(data: t.Any, hosts: t.Sequence[str] | None = None, key: str | None = None,
+                  activation: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """Filter entry point; see DOCUMENTATION. ``key`` picks the result out of hostvars-like values."""
+    source = _as_map(data, "the input")
+    if hosts is not None and (isinstance(hosts, str) or not isinstance(hosts, t.Sequence)):
+        raise AnsibleFilterError("fleet_summary: hosts must be a list of host names")
+    names = [str(h) for h in hosts] if hosts is not None else sorted(str(h) for h in source)
+    results: dict[str, t.Any] = {}
+    for h in names:
+        if h not in source:
+            continue
+        value = source[h]
+        if key is not None:
+            value = value.get(key) if isinstance(value, t.Mapping) else None
+        if value is not None:
+            results[h] = value
+    if activation is not None:
+        activation = _as_map(activation, "activation")
+    return summarize(results, names, activation)
+
+
+class FilterModule:
+    """The collection's fleet summary filter."""
+
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        return {"fleet_summary": fleet_summary}
