@@ -43,6 +43,7 @@ from winlab.control import (
     state_dir_path,
 )
 from winlab.inventory import TRANSPORTS, render_inventory, write_inventory
+from winlab.network import stop_stale_named
 from winlab.spec import SpecError, load_fleet
 
 # A product key anywhere in printed text is masked to its last group, as the
@@ -134,6 +135,13 @@ def _is_our_daemon(pid: int) -> bool:
     return b"winlab.daemon" in cmdline
 
 
+def _dns_info(client: ControlClient) -> dict[str, t.Any] | None:
+    """The lab DNS server and TSIG key for the inventory; None for a lab without its network."""
+    if not client.ping().get("network", True):
+        return None
+    return client.dns_info()
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     state_dir = state_dir_path(args.state_dir)
     try:
@@ -176,7 +184,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         ports = client.ports()
         path = write_inventory(pathlib.Path(args.inventory).absolute(),
-                               render_inventory(spec, ports, args.transport))
+                               render_inventory(spec, ports, args.transport, _dns_info(client)))
     except (LabError, OSError, ValueError) as e:
         _stop_pid(proc.pid, 10)
         raise CliError(f"failed to write the inventory '{args.inventory}': {e}; stopped the lab") from e
@@ -195,6 +203,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     if not daemon_running(state_dir):
         stale = (state_dir / CONTROL_FILE).exists()
         (state_dir / CONTROL_FILE).unlink(missing_ok=True)
+        stop_stale_named(state_dir / "dns")  # the DNS server of a daemon that was killed
         _say(f"no lab is running in {state_dir}" + (" (removed a stale control file)" if stale else ""))
         return 0
     pid = daemon_pid(state_dir)
@@ -205,6 +214,7 @@ def cmd_down(args: argparse.Namespace) -> int:
         raise CliError(f"a lab holds {state_dir / 'daemon.lock'} but its pid is unknown; not stopping anything")
     how = _stop_pid(pid, args.timeout)
     (state_dir / CONTROL_FILE).unlink(missing_ok=True)
+    stop_stale_named(state_dir / "dns")  # left behind when the daemon had to be killed
     _say(f"lab {how} (pid {pid})")
     return 0
 
@@ -329,7 +339,7 @@ def cmd_inventory(args: argparse.Namespace) -> int:
         spec = load_fleet(client.info["fleet"])
     except SpecError as e:
         raise CliError(str(e)) from e
-    path = write_inventory(args.inventory, render_inventory(spec, client.ports(), args.transport))
+    path = write_inventory(args.inventory, render_inventory(spec, client.ports(), args.transport, _dns_info(client)))
     _say(f"inventory: {path}")
     return 0
 

@@ -19,6 +19,12 @@ State directory layout (default ``.winlab/`` under the current directory)::
     daemon.log     the daemon's stdout/stderr
     daemon.error   one line: why the last start failed (absent after a good start)
     winrm/         the WinRM listeners' TLS certificate and key
+    dns/           BIND's configuration, zone, journal, TSIG and rndc keys, named.log
+
+Network mode (the default; ``network: false`` in the fleet's ``lab:`` section or
+``Lab(..., network=False)`` turns it off): the lab runs a real BIND for the fleet's
+zone and one KMS TCP listener per KMS host, and clients find and reach KMS hosts over
+real DNS and TCP (``winlab.network``). Without it, KMS and DNS stay inside the models.
 """
 
 from __future__ import annotations
@@ -189,6 +195,15 @@ class KmsFaultGate:
         return self.inner.request(client_host, product, target)
 
 
+    def discover(self, client_host: t.Any, domain: str) -> t.Any:
+        """Discovery is not gated: DNS is another server."""
+        return self.inner.discover(client_host, domain)
+
+    def state_token(self) -> t.Hashable:
+        """The closed ports and the inner transport's state."""
+        return (frozenset(self.closed), self.inner.state_token())
+
+
 def _kms_gate(lab: Lab) -> KmsFaultGate:
     transport = lab.world.kms_transport
     if not isinstance(transport, KmsFaultGate):
@@ -198,23 +213,52 @@ def _kms_gate(lab: Lab) -> KmsFaultGate:
 
 
 def _kms_port_closed_apply(lab: Lab, host: str) -> None:
-    _kms_gate(lab).closed.add(host.lower())
+    if lab.network is not None:
+        # The listener really closes: clients get "connection refused".
+        lab.network.closed.add(host.lower())
+        lab.network.version += 1
+    else:
+        _kms_gate(lab).closed.add(host.lower())
 
 
 def _kms_port_closed_clear(lab: Lab, host: str) -> None:
-    _kms_gate(lab).closed.discard(host.lower())
+    if lab.network is not None:
+        lab.network.closed.discard(host.lower())
+        lab.network.version += 1
+    else:
+        _kms_gate(lab).closed.discard(host.lower())
 
 
-def _dns_refuse_apply(lab: Lab, host: str) -> None:
-    lab.world.dns.refuse_updates = True
+def _fleet_fault(name: str, attribute: str) -> tuple[t.Callable[[Lab, str], None], t.Callable[[Lab, str], None]]:
+    """apply/clear of a fault of the one DNS server of the fleet (``world.dns.<attribute>``):
+    naming any host turns it on; it goes off once no host still has it."""
+
+    def apply(lab: Lab, host: str) -> None:
+        with lab.world.lock:
+            setattr(lab.world.dns, attribute, True)
+
+    def clear(lab: Lab, host: str) -> None:
+        others = [h for h, names in lab.faults().items() if h.lower() != host.lower() and name in names]
+        if not others:
+            with lab.world.lock:
+                setattr(lab.world.dns, attribute, False)
+
+    return apply, clear
 
 
-def _dns_refuse_clear(lab: Lab, host: str) -> None:
-    # One DNS server serves the whole fleet: it accepts updates again once no host
-    # still has the fault.
-    others = [h for h, names in lab.faults().items() if h.lower() != host.lower() and "dns_refuse_updates" in names]
-    if not others:
-        lab.world.dns.refuse_updates = False
+_dns_refuse_apply, _dns_refuse_clear = _fleet_fault("dns_refuse_updates", "refuse_updates")
+_dns_down_apply, _dns_down_clear = _fleet_fault("dns_down", "down")
+
+
+def _sppsvc_stop(lab: Lab, host: str) -> None:
+    with lab.world.lock:
+        lab.world.host(host).stop_service("sppsvc")
+
+
+def _sppsvc_start(lab: Lab, host: str) -> None:
+    # A start re-reads the KMS settings and republishes the SRV record, as on Windows.
+    with lab.world.lock:
+        lab.world.host(host).restart_service("sppsvc")
 
 
 def _host_down_apply(lab: Lab, host: str) -> None:
@@ -229,10 +273,18 @@ def _host_down_clear(lab: Lab, host: str) -> None:
 
 register_fault(Fault("kms_port_closed", "the KMS host's TCP port refuses KMS clients (clients get 0xC004F074)",
                      _kms_port_closed_apply, _kms_port_closed_clear))
+register_fault(Fault("kms_service_stopped",
+                     "sppsvc is stopped on the host: no KMS listener, no timers (clients get 0xC004F074); "
+                     "clearing starts it, which re-reads the KMS settings and republishes",
+                     _sppsvc_stop, _sppsvc_start))
 register_fault(Fault("dns_refuse_updates",
                      "the DNS server refuses dynamic updates, so KMS hosts cannot publish _vlmcs._tcp "
                      "(one DNS server for the fleet: naming any host turns it on)",
                      _dns_refuse_apply, _dns_refuse_clear))
+register_fault(Fault("dns_down",
+                     "the DNS server is stopped: SRV discovery fails with 0x8007232A, publishing fails "
+                     "(one DNS server for the fleet: naming any host turns it on)",
+                     _dns_down_apply, _dns_down_clear))
 register_fault(Fault("host_down", "the host is off: WinRM refuses connections and it answers no KMS client",
                      _host_down_apply, _host_down_clear))
 
@@ -355,20 +407,28 @@ class Lab:
     ``Lab(spec, state_dir)`` builds the host models and the WinRM listeners;
     ``start()`` (or ``with Lab(...) as lab:``) binds every listener, ``stop()`` closes
     them. All control methods are safe to call from several threads.
+
+    ``network`` (default: the fleet's ``lab.network``, itself true by default) runs the
+    lab's real network (``winlab.network.LabNetwork``, as ``self.network``): BIND on
+    127.0.0.1 and KMS over TCP. ``network=False`` keeps KMS and DNS in the models
+    (``self.network`` is None), for tests that want speed.
     """
 
-    def __init__(self, spec: FleetSpec, state_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, spec: FleetSpec, state_dir: str | os.PathLike[str], network: bool | None = None) -> None:
         from winlab.models.world import World
+        from winlab.network import LabNetwork
         from winlab.servers.winrm import WinRMServer
         from winlab.surfaces.commands import make_runner
 
         self.spec = spec
         self.state_dir = pathlib.Path(state_dir)
         self.world = World(spec)
+        use_network = spec.lab.network if network is None else network
+        self.network: LabNetwork | None = LabNetwork(self.world, self.state_dir / "dns") if use_network else None
         self._make_runner = make_runner
         self._lock = threading.RLock()
         self._faults: dict[str, set[str]] = {}
-        self._runners: dict[str, CommandRunner] = {}
+        self._runners: dict[tuple[str, int], CommandRunner] = {}
         self._bind_runners()
         self.endpoints: list[Endpoint] = [
             Endpoint(name=h.name, address=h.address, users={h.username: h.password},
@@ -382,13 +442,28 @@ class Lab:
     def _bind_runners(self) -> None:
         # World.reset() rebuilds its host objects, so the runners are rebuilt with them;
         # the endpoints call through _runner(), which always finds the current one.
-        self._runners = {key: self._make_runner(self.world, host) for key, host in self.world.hosts.items()}
+        self._runners = {}
 
     def _runner(self, key: str) -> CommandRunner:
-        def run(command_line: str, stdin: bytes) -> CommandResult:
-            return self._runners[key](command_line, stdin)
+        def run(command_line: str, stdin: bytes, codepage: int = 65001) -> CommandResult:
+            runner = self._runners.get((key, codepage))
+            if runner is None:
+                runner = self._make_runner(self.world, self.world.hosts[key], codepage=codepage)
+                self._runners[(key, codepage)] = runner
+            result = runner(command_line, stdin)
+            # The command may have installed a key, changed a port, a rule or a service.
+            self.reconcile_network()
+            return result
 
         return run
+
+    def reconcile_network(self) -> None:
+        """Make the KMS listeners match the host models now (no-op without the network).
+        The lab does this after every command, advance, reset and fault; call it after
+        changing a model directly."""
+        if self.network is not None and self.network.started:
+            with self.world.lock:
+                self.network.reconcile()
 
     # lifecycle ---------------------------------------------------------------
     def start(self) -> Lab:
@@ -398,10 +473,15 @@ class Lab:
                 return self
             self.state_dir.mkdir(parents=True, exist_ok=True)
             check_ports_free(self.endpoints)
-            # The models may run services of their own (KMS listeners, DNS): start them first.
-            start_world = getattr(self.world, "start", None)
-            if callable(start_world):
-                start_world()
+            # DNS and the KMS listeners first: a client may activate as soon as WinRM answers.
+            if self.network is not None:
+                from winlab.servers.bind import BindError
+
+                try:
+                    self.network.start()
+                except (BindError, OSError) as e:
+                    self.stop()
+                    raise LabError(f"cannot start the lab's DNS server: {e}") from e
             try:
                 self.server.start()
             except OSError as e:
@@ -416,9 +496,8 @@ class Lab:
             if self._started:
                 self._started = False
                 self.server.stop()
-            stop_world = getattr(self.world, "stop", None)
-            if callable(stop_world):
-                stop_world()
+            if self.network is not None:
+                self.network.stop()
 
     def __enter__(self) -> Lab:
         return self.start()
@@ -475,19 +554,41 @@ class Lab:
             out.sort(key=lambda e: (str(e.get("time", "")), e["host"], e["seq"]))
         return out
 
+    def dns_info(self) -> dict[str, t.Any]:
+        """The lab's DNS server and its dynamic-update key: ``server`` (127.0.0.1), ``port``,
+        ``zone``, ``tsig_key_name``, ``tsig_algorithm``, ``tsig_key_secret`` (the lab's own
+        synthetic key: a secret, never print it), ``running``. LabError without the network."""
+        if self.network is None:
+            raise LabError("this lab runs without its network (lab.network: false): there is no DNS server")
+        return self.network.info()
+
+    def kms_listeners(self) -> dict[str, tuple[str, int]]:
+        """Host name -> ``(address, port)`` of every open KMS listener (empty without the network)."""
+        if self.network is None:
+            return {}
+        with self.world.lock:
+            self.network.reconcile()
+            return self.network.listening()
+
     # control -----------------------------------------------------------------
     def reset(self) -> None:
-        """Back to the fleet file's initial state: models, clock, request logs; faults cleared."""
+        """Back to the fleet file's initial state: models, clock, request logs, DNS zone;
+        faults cleared."""
         with self._lock:
             self.clear()
             with self.world.lock:
                 self.world.reset()
                 self._bind_runners()
+                if self.network is not None and self.network.started:
+                    self.network.reset()
 
     def advance(self, duration: str | dt.timedelta) -> dt.datetime:
         """Move the lab clock forward (``"31d"``, ``"2h"``, ``"90m"``) and return the new time."""
         delta = parse_duration(duration)
-        self.world.advance(delta)
+        with self.world.lock:
+            self.reconcile_network()
+            self.world.advance(delta)
+            self.reconcile_network()
         return t.cast(dt.datetime, self.world.clock.now())
 
     def now(self) -> dt.datetime:
@@ -509,6 +610,7 @@ class Lab:
         with self._lock:
             fault.apply(self, h.name, **params)
             self._faults.setdefault(h.name.lower(), set()).add(name)
+            self.reconcile_network()
 
     def clear(self, host: str | None = None) -> list[str]:
         """Clear every fault on ``host`` (all hosts when None); returns ``host:fault`` cleared."""
@@ -520,6 +622,7 @@ class Lab:
                 for name in sorted(self._faults.pop(key, set())):
                     FAULTS[name].clear(self, hname)
                     cleared.append(f"{hname}:{name}")
+            self.reconcile_network()
         return cleared
 
     def faults(self) -> dict[str, list[str]]:
@@ -718,7 +821,7 @@ class ControlClient:
         return data
 
     def ping(self) -> dict[str, t.Any]:
-        """``{"ok": true, "pid": ..., "hosts": N, "now": ...}``."""
+        """``{"ok": true, "pid": ..., "hosts": N, "now": ..., "network": bool}``."""
         return t.cast(dict[str, t.Any], self._call("GET", "/v1/ping"))
 
     def ports(self) -> dict[str, tuple[int, int]]:
@@ -762,6 +865,15 @@ class ControlClient:
     def reset(self) -> None:
         """Reset models, clock and logs; clear faults."""
         self._call("POST", "/v1/reset", {})
+
+    def dns_info(self) -> dict[str, t.Any]:
+        """The lab's DNS server and TSIG key (see ``Lab.dns_info``; the secret is a secret)."""
+        return t.cast(dict[str, t.Any], self._call("GET", "/v1/dns")["dns"])
+
+    def kms_listeners(self) -> dict[str, tuple[str, int]]:
+        """Host name -> ``(address, port)`` of every open KMS listener."""
+        data = self._call("GET", "/v1/kms")["listeners"]
+        return {k: (str(v[0]), int(v[1])) for k, v in data.items()}
 
 
 def _quote(name: str) -> str:

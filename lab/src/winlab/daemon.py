@@ -11,7 +11,7 @@ listeners, removes ``control.json`` and exits 0.
 Control API (JSON bodies and answers; every request needs
 ``Authorization: Bearer <token>``; errors are ``{"error": "one line"}`` with 4xx)::
 
-    GET  /v1/ping                     {"ok", "pid", "hosts", "now"}
+    GET  /v1/ping                     {"ok", "pid", "hosts", "now", "network"}
     GET  /v1/ports                    {"ports": {host: [http, https]}}
     GET  /v1/status                   {"rows": [StatusRow...]}
     GET  /v1/faults                   {"faults": {host: [fault...]}}
@@ -22,6 +22,9 @@ Control API (JSON bodies and answers; every request needs
     POST /v1/clear    {host?}         {"cleared": ["host:fault"...]}
     POST /v1/phone    {iid}           {"cid"}
     POST /v1/reset    {}              {"ok": true}
+    GET  /v1/dns                      {"dns": {server, port, zone, tsig_key_name, tsig_algorithm,
+                                               tsig_key_secret, running}} (400 without the network)
+    GET  /v1/kms                      {"listeners": {host: [address, port]}}
 """
 
 from __future__ import annotations
@@ -90,11 +93,16 @@ def dispatch(lab: Lab, method: str, path: str, body: dict[str, t.Any]) -> t.Any:
         raise ApiError(404, f"no such control endpoint: {method} {path}")
     route = (method, parts[1])
     if route == ("GET", "ping") and len(parts) == 2:
-        return {"ok": True, "pid": os.getpid(), "hosts": len(lab.spec.hosts), "now": lab.now()}
+        return {"ok": True, "pid": os.getpid(), "hosts": len(lab.spec.hosts), "now": lab.now(),
+                "network": lab.network is not None}
     if route == ("GET", "ports"):
         return {"ports": lab.all_ports()}
     if route == ("GET", "status"):
         return {"rows": [dataclasses.asdict(r) for r in lab.status_rows()]}
+    if route == ("GET", "dns"):
+        return {"dns": lab.dns_info()}
+    if route == ("GET", "kms"):
+        return {"listeners": lab.kms_listeners()}
     if route == ("GET", "faults"):
         return {"faults": lab.faults()}
     if route == ("GET", "hosts") and len(parts) == 3:
@@ -243,6 +251,7 @@ def run(fleet: pathlib.Path, state_dir: pathlib.Path) -> int:
                 "started": dt.datetime.now(dt.timezone.utc),
                 "startup_seconds": round(time.monotonic() - t0, 3),
                 "ports": lab.all_ports(),
+                "dns_port": lab.network.bind.port if lab.network is not None else None,
             })
             log.info("lab ready: %d hosts, control on 127.0.0.1:%d, %.2fs",
                      len(spec.hosts), server.server_address[1], time.monotonic() - t0)

@@ -40,16 +40,32 @@ def _connection_vars(transport: str) -> dict[str, t.Any]:
     raise ValueError(f"transport '{transport}' is not one of {', '.join(TRANSPORTS)}")
 
 
+def dns_vars(dns: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """Group vars that point playbooks at the lab's DNS server and its dynamic-update key,
+    from ``Lab.dns_info()`` / ``ControlClient.dns_info()``: ``winlab_dns_server``
+    (127.0.0.1), ``winlab_dns_port``, ``winlab_dns_zone``, ``winlab_tsig_key_name``,
+    ``winlab_tsig_algorithm`` and ``winlab_tsig_key_secret`` (the lab's own synthetic key)."""
+    return {
+        "winlab_dns_server": str(dns["server"]),
+        "winlab_dns_port": int(dns["port"]),
+        "winlab_dns_zone": str(dns["zone"]),
+        "winlab_tsig_key_name": str(dns["tsig_key_name"]),
+        "winlab_tsig_algorithm": str(dns["tsig_algorithm"]),
+        "winlab_tsig_key_secret": str(dns["tsig_key_secret"]),
+    }
+
+
 def render_inventory(spec: FleetSpec, lab_ports: t.Mapping[str, tuple[int, int]],
-                     transport: str = "ntlm") -> str:
+                     transport: str = "ntlm", dns: t.Mapping[str, t.Any] | None = None) -> str:
     """Render the YAML inventory for ``spec``.
 
     ``lab_ports`` maps each host name (any case) to the ``(http, https)`` ports the
     running lab bound for it; a host missing from it uses the ports from the fleet file.
     ``transport`` is ``ntlm`` (http port, sealed NTLM) or ``basic`` (https port).
     User and password go to ``all.vars`` when every host shares them, otherwise to the
-    hosts that differ. The result contains the (synthetic) lab passwords: write it to a
-    file, never to a terminal or log.
+    hosts that differ. ``dns`` (``Lab.dns_info()``) adds the lab DNS server and TSIG key
+    to ``all.vars`` (see ``dns_vars``). The result contains the (synthetic) lab passwords
+    and TSIG secret: write it to a file, never to a terminal or log.
     """
     conn = _connection_vars(transport)
     ports = {name.lower(): p for name, p in lab_ports.items()}
@@ -61,6 +77,7 @@ def render_inventory(spec: FleetSpec, lab_ports: t.Mapping[str, tuple[int, int]]
         "ansible_user": common_user,
         "ansible_password": common_password,
         "ansible_winrm_server_cert_validation": "ignore",
+        **(dns_vars(dns) if dns is not None else {}),
     }
     hosts: dict[str, dict[str, t.Any]] = {}
     for h in spec.hosts:
@@ -81,7 +98,7 @@ def render_inventory(spec: FleetSpec, lab_ports: t.Mapping[str, tuple[int, int]]
     doc = {"all": {"vars": all_vars, "hosts": hosts, "children": children}}
     header = (
         f"# Ansible inventory for the winlab fleet '{spec.domain}' ({len(spec.hosts)} hosts),\n"
-        "# written by 'winlab up'. The passwords are the lab's synthetic ones.\n"
+        "# written by 'winlab up'. The passwords and the TSIG key are the lab's synthetic ones.\n"
     )
     return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 

@@ -41,7 +41,7 @@ HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 
 TOP_FIELDS = ("lab", "domain", "defaults", "keys", "hosts")
-LAB_FIELDS = ("seed", "start", "dns_port")
+LAB_FIELDS = ("seed", "start", "dns_port", "network")
 DEFAULT_FIELDS = ("username", "password", "locale", "channel", "http_port", "https_port", "allow_unencrypted")
 KEY_FIELDS = ("name", "kind", "key", "product", "count", "max_hosts", "max_activations", "blocked")
 HOST_FIELDS = ("name", "count", "address", "os", "edition", "locale", "office", "channel", "username",
@@ -112,6 +112,8 @@ class LabSpec:
         default_factory=lambda: dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc)
     )
     dns_port: int = 0
+    # False: no BIND, no KMS sockets; KMS and DNS stay inside the models (faster tests).
+    network: bool = True
 
 
 @dataclasses.dataclass
@@ -248,7 +250,8 @@ def parse_fleet(data: t.Any) -> FleetSpec:
     defaults = _mapping(data.get("defaults"), "defaults", DEFAULT_FIELDS)
     lab_d = _mapping(data.get("lab"), "lab", LAB_FIELDS)
     lab = LabSpec(seed=_int(lab_d.get("seed", 1), "lab.seed", 0, 2**63 - 1),
-                  dns_port=_int(lab_d.get("dns_port", 0), "lab.dns_port", 0, 65535))
+                  dns_port=_int(lab_d.get("dns_port", 0), "lab.dns_port", 0, 65535),
+                  network=_bool(lab_d.get("network", True), "lab.network"))
     if "start" in lab_d:
         lab.start = _start(lab_d["start"])
 

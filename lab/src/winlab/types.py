@@ -49,9 +49,15 @@ class ModuleCall:
 
 
 class CommandRunner(t.Protocol):
-    """Runs one command line (as WinRS hands it to cmd.exe) with its stdin on a host."""
+    """Runs one command line (as WinRS hands it to cmd.exe) with its stdin on a host.
 
-    def __call__(self, command_line: str, stdin: bytes) -> CommandResult: ...
+    ``codepage`` is the WinRS shell's code page (``WINRS_CODEPAGE``: 437 from pywinrm and
+    testinfra, 65001 from Ansible's winrm plugin), the encoding of the output. Callers
+    pass it by keyword; a runner written before it existed (two parameters) is still
+    called positionally without it by ``winlab.protocols.wsman.WinRSHost``.
+    """
+
+    def __call__(self, command_line: str, stdin: bytes, codepage: int = 65001) -> CommandResult: ...
 
 
 @dataclasses.dataclass

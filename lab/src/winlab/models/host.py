@@ -63,6 +63,7 @@ from winlab.models.registry import OSPP_KEY, SPP_KEY, Registry
 from winlab.models.services import Service, builtin_services
 from winlab.models.transport import KmsConnectError, KmsRequest, KmsResponse, SrvRecord
 from winlab.models.wql import compile_condition
+from winlab.servers import dns_client
 from winlab.spec import KEY_RE, HostSpec, KeySpec
 
 if t.TYPE_CHECKING:
@@ -215,6 +216,13 @@ WBEM_E_NOT_SUPPORTED = 0x8004100C
 errors.MESSAGES.setdefault(WBEM_E_NOT_SUPPORTED, "Not supported ")
 
 EVENT_LOG_SIZE = 2000
+# A KMS host refreshes its SRV record by dynamic update every 24 hours [WSD-DNS].
+SRV_REFRESH = dt.timedelta(hours=24)
+# KMS host event IDs in the "Key Management Service" log: 12290 per client request
+# [licensing-api §6 Monitoring]; 12294 SRV published, 12293 publishing failed
+# (UNCONFIRMED: Windows KMS event IDs seen in the field, not in licensing-api.md).
+EVENT_SRV_PUBLISHED = 12294
+EVENT_SRV_PUBLISH_FAILED = 12293
 LCIDS = {"en-US": 1033, "ja-JP": 1041}
 COUNTRY = {"en-US": "1", "ja-JP": "81"}
 
@@ -307,6 +315,12 @@ class WindowsHost:
                 for sku in catalog.office_skus(ospec.version, prod, ospp):
                     self.products.append(Product(sku, "ospp" if ospp else "spp", now))
         self.kms_effective: dict[str, t.Any] = {}
+        # Next SRV refresh (None: not publishing) [WSD-DNS every 24 h].
+        self.next_publish_at: dt.datetime | None = None
+        # Per product ID: the last KMS attempt that reached no host, kept so that a retry
+        # inside World.advance() with nothing changed replays it instead of re-sending
+        # (see kms_activate). Cleared by any attempt that reached a host.
+        self._unreachable: dict[str, tuple[t.Hashable, int, list[SrvRecord] | None, dict[tuple[str, int], str]]] = {}
         self._load_kms_settings()
         self._preinstall_keys()
 
@@ -422,9 +436,16 @@ class WindowsHost:
     def publish_srv(self) -> list[SrvRecord]:
         """Publish ``_vlmcs._tcp`` records when DNS publishing is effective and the KMS host is
         activated: the home domain (priority 0, weight 0) plus each ``DnsDomainPublishList``
-        line ``domain, priority, weight`` [WSD-DNS], [MS-REG]. Returns what was published."""
+        line ``domain, priority, weight`` [WSD-DNS], [MS-REG]. Returns what was published.
+
+        Schedules the next refresh 24 h later [WSD-DNS]; with publishing off (or the KMS
+        host not serving) refreshing stops and the record stays, as Windows does not
+        delete it. An update the DNS server refuses (or a server that does not answer)
+        leaves DNS unchanged and records event 12293 with the reason."""
         if not (self.kms_listening() and self.kms_licensed() and self.kms_effective["dns_publishing"]):
+            self.next_publish_at = None
             return []
+        self.next_publish_at = self.now + SRV_REFRESH
         recs = [SrvRecord(self.domain, self.fqdn, self.kms_effective_port())] if self.domain else []
         for line in self.kms_effective["publish_list"]:
             parts = [x.strip() for x in str(line).split(",")]
@@ -433,9 +454,15 @@ class WindowsHost:
             prio = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
             weight = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
             recs.append(SrvRecord(parts[0].lower(), self.fqdn, self.kms_effective_port(), prio, weight))
-        published = [r for r in recs if self.world.dns.publish(r)]
+        published: list[SrvRecord] = []
+        for r in recs:
+            if self.world.dns.publish(r):
+                published.append(r)
+            else:
+                self.event("Key Management Service", EVENT_SRV_PUBLISH_FAILED, owner=r.owner,
+                           reason=self.world.dns.last_error or "the DNS server refused the update")
         if published:
-            self.event("Key Management Service", 12294, published=[r.owner for r in published])
+            self.event("Key Management Service", EVENT_SRV_PUBLISHED, published=[r.owner for r in published])
         return published
 
     def kms_serve(self, req: KmsRequest, port: int) -> KmsResponse:
@@ -522,22 +549,29 @@ class WindowsHost:
     def kms_targets(self, p: Product) -> list[tuple[str, int]]:
         """Hosts to try in order: the configured KMS machine only when one is set (it
         "disables auto-detection"); else the cached host (host caching on) then the SRV
-        records of the lookup domain or the host's own domain, by priority then weighted
-        random order [INFERRED §5 client discovery]. ``WmiError`` 0x8007232B when no SRV
-        record exists."""
+        records of the lookup domain or the host's own domain in RFC 2782 order (lowest
+        priority first, weighted random within a priority, drawn from the world's seeded
+        random source) [INFERRED §5 client discovery], [WSD-DNS]. ``WmiError`` with the
+        DNS HRESULT when discovery fails (0x8007232B no record, 0x8007232A server failure)."""
         s = self.kms_client_settings(p)
+        recs = self._discover(p, s)
+        return self._order_targets(p, s, recs)
+
+    def _discover(self, p: Product, s: dict[str, t.Any]) -> list[SrvRecord] | None:
+        """The SRV records to order (None when a KMS machine is configured)."""
         if s["machine"]:
-            return [(s["machine"], s["port"] or 1688)]
+            return None
         domain = s["lookup_domain"] or self.domain
-        recs = self.world.dns.srv_records(domain)
-        if not recs:
-            raise WmiError(errors.HR_DNS_ERROR_RCODE_NAME_ERROR, f"no _vlmcs._tcp.{domain} SRV record")
-        ordered: list[SrvRecord] = []
-        for prio in sorted({r.priority for r in recs}):
-            group = [r for r in recs if r.priority == prio]
-            self.world.rng.shuffle(group)
-            group.sort(key=lambda r: -r.weight)
-            ordered.extend(group)
+        # Sorted first, so the order a DNS server happens to answer in does not leak into
+        # the (seeded) random order.
+        return sorted(self.world.kms_transport.discover(self, domain),
+                      key=lambda r: (r.priority, r.weight, r.port, r.target))
+
+    def _order_targets(self, p: Product, s: dict[str, t.Any], recs: list[SrvRecord] | None) -> list[tuple[str, int]]:
+        if recs is None:
+            return [(s["machine"], s["port"] or 1688)]
+        ordered = dns_client.order_srv(
+            [dns_client.SrvRecord(r.priority, r.weight, r.port, r.target) for r in recs], self.world.rng)
         targets = [(r.target, r.port) for r in ordered]
         if s["host_caching"] and p.discovered_name and (p.discovered_name, p.discovered_port) in targets:
             cached = (p.discovered_name, p.discovered_port)
@@ -545,24 +579,63 @@ class WindowsHost:
             targets.insert(0, cached)
         return targets
 
+    def _reach_token(self, p: Product, settings: dict[str, t.Any]) -> t.Hashable:
+        """Everything that decides whether a KMS attempt for ``p`` reaches a host, short of
+        sending it: the advance() span, the transport's own state (faults, DNS server), the
+        DNS records, each KMS-capable host's reachability, sppsvc, listening port and
+        firewall rules, and this client's KMS settings."""
+        w = self.world
+        kms = tuple((h.name, h.reachable, h.services["sppsvc"].status, h.kms_effective_port(),
+                     tuple((r.name, r.enabled, r.direction, r.action, tuple(r.profiles), r.protocol,
+                            tuple(r.local_ports), tuple(r.remote_addresses), r.service)
+                           for r in h.firewall.rules.values()))
+                    for h in w.kms_candidates())
+        return (w.advance_epoch, w.kms_transport.state_token(), w.dns.version, kms, self.reachable,
+                settings["machine"], settings["port"], settings["lookup_domain"], settings["host_caching"],
+                p.discovered_name, p.discovered_port)
+
     def kms_activate(self, p: Product) -> int:
         """One KMS activation attempt for ``p`` (Activate() or the 2 h / 7 d timers).
-        Returns the HRESULT (0 on success) and updates ``p``."""
+        Returns the HRESULT (0 on success) and updates ``p``.
+
+        Inside ``World.advance`` an attempt whose previous try reached no KMS host, with
+        nothing changed since (``_reach_token``), is replayed: the same targets in a newly
+        drawn order (the random source advances exactly as for a real try) with the same
+        per-target failures, without querying DNS or connecting again. The outcome is the
+        one a real try would have, because nothing that decides it has changed."""
         now = self.now
         hresult = errors.SL_E_VL_BINDING_SERVICE_UNAVAILABLE
         tried: list[str] = []
         response: KmsResponse | None = None
-        try:
-            targets = self.kms_targets(p)
-        except WmiError as e:
-            hresult = e.hresult
-            targets = []
-        for target in targets:
+        s = self.kms_client_settings(p)
+        token = self._reach_token(p, s) if self.world.in_advance else None
+        cached = self._unreachable.get(p.id)
+        recs: list[SrvRecord] | None
+        reasons: dict[tuple[str, int], str]
+        if token is not None and cached is not None and cached[0] == token:
+            _, hresult, recs, reasons = cached
+            if hresult == errors.SL_E_VL_BINDING_SERVICE_UNAVAILABLE:
+                tried = [f"{n}:{port} ({reasons[(n, port)]})" for n, port in self._order_targets(p, s, recs)]
+        else:
+            recs = None
+            reasons = {}
             try:
-                response = self.world.kms_transport.request(self, p, target)
-                break
-            except KmsConnectError as e:
-                tried.append(f"{target[0]}:{target[1]} ({e})")
+                recs = self._discover(p, s)
+                targets = self._order_targets(p, s, recs)
+            except WmiError as e:
+                hresult = e.hresult
+                targets = []
+            for target in targets:
+                try:
+                    response = self.world.kms_transport.request(self, p, target)
+                    break
+                except KmsConnectError as e:
+                    reasons[target] = str(e)
+                    tried.append(f"{target[0]}:{target[1]} ({e})")
+            if response is None and token is not None:
+                self._unreachable[p.id] = (token, hresult, recs, reasons)
+            else:
+                self._unreachable.pop(p.id, None)
         if response is not None:
             hresult = response.hresult
             p.discovered_name = response.host_name
@@ -580,27 +653,94 @@ class WindowsHost:
         else:
             p.next_attempt_at = now + dt.timedelta(minutes=p.vl_activation_interval)
         p.last_hresult = hresult
-        self.event("Application", 12288, sku_id=p.id, hresult=f"0x{hresult:08X}",
-                   host=(f"{response.host_name}:{response.port}" if response else None),
-                   current_count=(None if response is None or response.current_count == UNCONTACTED
-                                  else response.current_count),
-                   unreachable=tried)
+        self.event("Application", 12288, **self._attempt_event(p, hresult, response, tried))
         return hresult
 
+    @staticmethod
+    def _attempt_event(p: Product, hresult: int, response: KmsResponse | None, tried: list[str]) -> dict[str, t.Any]:
+        """The data of the client's event 12288 for one attempt [licensing-api §6 Monitoring]."""
+        return {"sku_id": p.id, "hresult": f"0x{hresult:08X}",
+                "host": (f"{response.host_name}:{response.port}" if response else None),
+                "current_count": (None if response is None or response.current_count == UNCONTACTED
+                                  else response.current_count),
+                "unreachable": tried}
+
+    def replay_timers(self, until: dt.datetime, horizon: dt.datetime | None) -> int:
+        """Run, in one step, the KMS retries of this host that can only repeat their last
+        failure: every pending attempt at or before ``until`` and strictly before
+        ``horizon`` (the next moment DNS may change: a KMS host's SRV refresh), when each
+        product with a pending attempt last failed without reaching any host, with
+        nothing changed since (``_reach_token``) and without a random draw (no SRV record
+        found, DNS failure, or a configured KMS machine). Each skipped attempt is the
+        same as a real one: the same event 12288 (only the newest ``EVENT_LOG_SIZE``
+        are kept anyway), the same rescheduling. Used by ``World.advance``; returns the
+        number of attempts run. Hosts with a KMS host key are left alone (their log
+        also receives 12290 entries from clients, interleaved in time)."""
+        if not self.world.in_advance or self.kms_host_products():
+            return 0
+        pending = [p for p in self.products
+                   if p.key_kind == "gvlk" and p.next_attempt_at is not None and self._timer_service_running(p)]
+        plans: list[tuple[Product, dict[str, t.Any]]] = []
+        for p in pending:
+            cached = self._unreachable.get(p.id)
+            if cached is None or (cached[2] is not None and cached[1] == errors.SL_E_VL_BINDING_SERVICE_UNAVAILABLE):
+                return 0
+            s = self.kms_client_settings(p)
+            if cached[0] != self._reach_token(p, s):
+                return 0
+            hresult, reasons = cached[1], cached[3]
+            tried_targets = self._order_targets(p, s, None) if s["machine"] and reasons else []
+            data = self._attempt_event(p, hresult, None, [f"{n}:{port} ({reasons[(n, port)]})"
+                                                           for n, port in tried_targets])
+            plans.append((p, data))
+        attempts: list[tuple[dt.datetime, int]] = []
+        for index, (p, _) in enumerate(plans):
+            when = p.next_attempt_at
+            assert when is not None
+            step = dt.timedelta(minutes=p.vl_activation_interval)
+            while when <= until and (horizon is None or when < horizon):
+                attempts.append((when, index))
+                when += step
+            p.next_attempt_at = when
+        if not attempts:
+            return 0
+        attempts.sort()
+        for when, index in attempts[-EVENT_LOG_SIZE:]:
+            p, data = plans[index]
+            self.events.append({"time": when.isoformat(), "log": "Application", "id": 12288,
+                                **data, "unreachable": list(data["unreachable"])})
+        if len(self.events) > EVENT_LOG_SIZE:
+            del self.events[: len(self.events) - EVENT_LOG_SIZE]
+        for p, data in plans:
+            p.last_hresult = int(data["hresult"], 16)
+        return len(attempts)
+
+    def _timer_service_running(self, p: Product) -> bool:
+        # The SPP products' timers belong to sppsvc, the OSPP products' to osppsvc.
+        svc = self.services.get("osppsvc" if p.store == "ospp" else "sppsvc") or self.services["sppsvc"]
+        return svc.status == "Running"
+
     def run_timers(self, until: dt.datetime) -> dt.datetime | None:
-        """The earliest pending KMS attempt at or before ``until`` (None if none)."""
+        """The earliest pending timer at or before ``until`` (None if none): a KMS client
+        attempt of a product whose licensing service runs, or the SRV refresh."""
         due = [p.next_attempt_at for p in self.products
-               if p.key_kind == "gvlk" and p.next_attempt_at is not None and p.next_attempt_at <= until]
+               if p.key_kind == "gvlk" and p.next_attempt_at is not None and p.next_attempt_at <= until
+               and self._timer_service_running(p)]
+        if self.next_publish_at is not None and self.next_publish_at <= until:
+            due.append(self.next_publish_at)
         return min(due) if due else None
 
     def fire_timers(self) -> None:
-        """Run every KMS attempt that is due now (the sppsvc activation/renewal timers)."""
+        """Run every timer that is due now: the KMS activation/renewal attempts (while the
+        product's licensing service runs; a stopped service's timers wait for its start)
+        and the 24 h SRV refresh."""
         now = self.now
-        if self.services["sppsvc"].status != "Running" and not self.has_ospp:
-            return
         for p in self.products:
-            if p.key_kind == "gvlk" and p.next_attempt_at is not None and p.next_attempt_at <= now:
+            if (p.key_kind == "gvlk" and p.next_attempt_at is not None and p.next_attempt_at <= now
+                    and self._timer_service_running(p)):
                 self.kms_activate(p)
+        if self.next_publish_at is not None and self.next_publish_at <= now:
+            self.publish_srv()
 
     # -- CIM: classes --------------------------------------------------------------------
     def classes(self, namespace: str = CIMV2) -> list[str]:

@@ -3,9 +3,14 @@
 ``KmsTransport.request(client_host, product, target)`` sends one activation request
 to ``target`` = (FQDN, short name or IPv4 address, TCP port) and returns the host's
 ``KmsResponse``, or raises ``KmsConnectError`` when nothing answers (host down,
-sppsvc stopped, no KMS listener on that port, firewall). ``InProcessKmsTransport``
-does this between the World's host models; a later transport will speak real TCP
-between lab addresses and resolve names through the lab's BIND, keeping this shape.
+sppsvc stopped, no KMS listener on that port, firewall).
+``KmsTransport.discover(client_host, domain)`` returns the ``_vlmcs._tcp.<domain>``
+SRV records the client finds, or raises ``WmiError`` with the DNS HRESULT a Windows
+client reports: 0x8007232B (DNS_ERROR_RCODE_NAME_ERROR) when there is no record,
+0x8007232A (DNS_ERROR_RCODE_SERVER_FAILURE) when the DNS server fails or is down
+[licensing-api §4]. ``InProcessKmsTransport`` does both between the World's host
+models and its ``DnsView``; ``winlab.network.NetworkKmsTransport`` speaks real TCP
+between lab addresses and real DNS to the lab's BIND, keeping this shape.
 
 ``DnsView`` is the in-memory stand-in for DNS: ``_vlmcs._tcp.<domain>`` SRV records
 that KMS hosts publish when DNS publishing is on [WSD-DNS]. Records are never
@@ -16,6 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import typing as t
+
+from winlab.models import errors
+from winlab.models.errors import WmiError
 
 if t.TYPE_CHECKING:
     from winlab.models.host import WindowsHost
@@ -41,11 +49,40 @@ class SrvRecord:
 
 
 class DnsView:
-    """In-memory ``_vlmcs._tcp`` SRV records per domain (lower-case)."""
+    """In-memory ``_vlmcs._tcp`` SRV records per domain (lower-case).
+
+    ``refuse_updates`` and ``down`` are the DNS faults (updates answered REFUSED; no
+    answer at all). ``version`` grows whenever the records or the faults change, so a
+    client can tell that a lookup would give the same answer as last time.
+    ``last_error`` says why the latest ``publish`` was refused (None after a success).
+    """
 
     def __init__(self) -> None:
         self._records: dict[str, list[SrvRecord]] = {}
-        self.refuse_updates = False  # fault: the DNS server refuses dynamic updates
+        self._refuse_updates = False
+        self._down = False
+        self.version = 0
+        self.last_error: str | None = None
+
+    @property
+    def refuse_updates(self) -> bool:
+        """Fault: the DNS server refuses dynamic updates."""
+        return self._refuse_updates
+
+    @refuse_updates.setter
+    def refuse_updates(self, value: bool) -> None:
+        self._refuse_updates = bool(value)
+        self.version += 1
+
+    @property
+    def down(self) -> bool:
+        """Fault: the DNS server does not answer (lookups fail 0x8007232A)."""
+        return self._down
+
+    @down.setter
+    def down(self, value: bool) -> None:
+        self._down = bool(value)
+        self.version += 1
 
     def srv_records(self, domain: str) -> list[SrvRecord]:
         """Records of ``_vlmcs._tcp.<domain>`` (empty when none)."""
@@ -53,14 +90,23 @@ class DnsView:
 
     def publish(self, record: SrvRecord) -> bool:
         """Add or refresh a record (same domain+target+port replaces); False if refused."""
-        if self.refuse_updates:
+        if self.down or self.refuse_updates:
+            self.last_error = ("the DNS server did not answer" if self.down
+                               else "the DNS server refused the update (REFUSED)")
             return False
+        self.last_error = None
+        self._store(record)
+        return True
+
+    def _store(self, record: SrvRecord) -> None:
         dom = record.domain.lower().rstrip(".")
         rec = dataclasses.replace(record, domain=dom, target=record.target.lower().rstrip("."))
-        recs = [r for r in self._records.get(dom, []) if not (r.target == rec.target and r.port == rec.port)]
+        old = self._records.get(dom, [])
+        recs = [r for r in old if not (r.target == rec.target and r.port == rec.port)]
         recs.append(rec)
+        if sorted(recs, key=repr) != sorted(old, key=repr):
+            self.version += 1
         self._records[dom] = recs
-        return True
 
     def remove(self, domain: str, target: str | None = None) -> int:
         """Remove records of ``domain`` (only those pointing at ``target`` when given)."""
@@ -68,6 +114,8 @@ class DnsView:
         before = self._records.get(dom, [])
         after = [r for r in before if target is not None and r.target != target.lower().rstrip(".")]
         self._records[dom] = after
+        if len(before) != len(after):
+            self.version += 1
         return len(before) - len(after)
 
     def snapshot(self) -> dict[str, list[dict[str, t.Any]]]:
@@ -110,9 +158,17 @@ class KmsConnectError(Exception):
 
 
 class KmsTransport(t.Protocol):
-    """Carries one client request to a target host."""
+    """Carries one client request to a target host, and finds hosts through DNS."""
 
     def request(self, client_host: WindowsHost, product: Product, target: tuple[str, int]) -> KmsResponse: ...
+
+    def discover(self, client_host: WindowsHost, domain: str) -> list[SrvRecord]: ...
+
+    def state_token(self) -> t.Hashable:
+        """Changes whenever something outside the host models that decides reachability
+        changes (faults, DNS server state); equal tokens promise equal answers for an
+        unchanged world."""
+        ...
 
 
 class InProcessKmsTransport:
@@ -126,6 +182,21 @@ class InProcessKmsTransport:
 
     def __init__(self, world: World) -> None:
         self.world = world
+
+    def discover(self, client_host: WindowsHost, domain: str) -> list[SrvRecord]:
+        """The ``_vlmcs._tcp.<domain>`` records of the world's ``DnsView``; ``WmiError``
+        0x8007232A when the DNS server is down, 0x8007232B when there is no record."""
+        dns = self.world.dns
+        if dns.down:
+            raise WmiError(errors.HR_DNS_ERROR_RCODE_SERVER_FAILURE, "the DNS server does not answer")
+        recs = dns.srv_records(domain)
+        if not recs:
+            raise WmiError(errors.HR_DNS_ERROR_RCODE_NAME_ERROR, f"no _vlmcs._tcp.{domain} SRV record")
+        return recs
+
+    def state_token(self) -> t.Hashable:
+        """The DnsView's version (everything else lives in the host models)."""
+        return ("in-process", self.world.dns.version)
 
     def resolve(self, name: str, client_domain: str) -> WindowsHost | None:
         """The host a name or address denotes, if any."""

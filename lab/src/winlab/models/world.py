@@ -7,6 +7,7 @@ seed. All reads and mutations through the surfaces happen under ``world.lock``.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import threading
 import typing as t
 
@@ -22,15 +23,20 @@ class World:
     """A simulated fleet.
 
     Attributes: ``spec``, ``clock`` (LabClock), ``rng`` (LabRandom),
-    ``activation_service``, ``dns`` (DnsView), ``kms_transport`` (KmsTransport;
-    replace with ``set_kms_transport``), ``hosts`` (lower-case name -> WindowsHost),
-    ``lock`` (RLock).
+    ``activation_service``, ``dns`` (DnsView; replace with ``set_dns_view``),
+    ``kms_transport`` (KmsTransport; replace with ``set_kms_transport``), ``hosts``
+    (lower-case name -> WindowsHost), ``lock`` (RLock), ``in_advance`` (True while
+    ``advance`` runs timers) and ``advance_epoch`` (grows with each ``advance``).
     """
 
     def __init__(self, spec: FleetSpec) -> None:
         self.spec = spec
         self.lock = threading.RLock()
         self._transport_override: KmsTransport | None = None
+        self._dns_override: DnsView | None = None
+        self.in_advance = False
+        self.advance_epoch = 0
+        self._kms_candidates: tuple[int, list[WindowsHost]] | None = None
         self._build()
 
     def _build(self) -> None:
@@ -38,7 +44,7 @@ class World:
         self.clock = LabClock(spec.lab.start)
         self.rng = LabRandom(spec.lab.seed)
         self.activation_service = ActivationService(spec.keys, self.rng)
-        self.dns = DnsView()
+        self.dns: DnsView = self._dns_override or DnsView()
         self.kms_transport: KmsTransport = self._transport_override or InProcessKmsTransport(self)
         self.hosts: dict[str, WindowsHost] = {}
         for h in spec.hosts:
@@ -59,6 +65,23 @@ class World:
             self._transport_override = transport
             self.kms_transport = transport or InProcessKmsTransport(self)
 
+    def set_dns_view(self, view: DnsView | None) -> None:
+        """Use ``view`` as the fleet's DNS (kept across ``reset``: the owner of the view
+        resets what it holds); None restores an in-memory ``DnsView``."""
+        with self.lock:
+            self._dns_override = view
+            self.dns = view or DnsView()
+
+    def kms_candidates(self) -> list[WindowsHost]:
+        """Hosts with a KMS host key installed (the only ones that can answer a KMS client).
+        Inside ``advance`` the list is computed once per span (timers install no keys)."""
+        if self.in_advance and self._kms_candidates is not None and self._kms_candidates[0] == self.advance_epoch:
+            return self._kms_candidates[1]
+        found = [h for h in self.hosts.values() if h.kms_host_products()]
+        if self.in_advance:
+            self._kms_candidates = (self.advance_epoch, found)
+        return found
+
     def host(self, name: str) -> WindowsHost:
         """A host by name (case-insensitive), FQDN or address; KeyError if unknown."""
         n = name.lower()
@@ -74,25 +97,60 @@ class World:
         return self.clock.now()
 
     def advance(self, delta: dt.timedelta) -> dt.datetime:
-        """Move lab time forward by ``delta``, running every KMS activation/renewal timer
-        that falls due on the way (in time order, across hosts), as sppsvc would.
-        License states (grace, 180-day validity, OOT grace) follow from the new time."""
+        """Move lab time forward by ``delta``, running every timer that falls due on the way
+        (KMS activation/renewal attempts, SRV refreshes) in time order across hosts, as
+        sppsvc would; hosts due at the same moment fire in name order. License states
+        (grace, 180-day validity, OOT grace) follow from the new time.
+
+        Cost: one heap operation per fired timer (a timer only changes the timers of the
+        host that fires it), and retries that cannot reach any KMS host because nothing
+        changed since the last one are replayed without network traffic (see
+        ``WindowsHost.kms_activate``)."""
         with self.lock:
             target = self.clock.now() + delta
-            guard = 0
-            while True:
-                due = [(when, name) for name, h in self.hosts.items()
-                       if (when := h.run_timers(target)) is not None]
-                if not due:
-                    break
-                when, _ = min(due)
-                if when > self.clock.now():
-                    self.clock.set(when)
-                for name in sorted(n for w, n in due if w <= self.clock.now()):
-                    self.hosts[name].fire_timers()
-                guard += 1
-                if guard > 1_000_000:
-                    raise RuntimeError("runaway KMS timers")
+            self.advance_epoch += 1
+            self.in_advance = True
+            try:
+                due: dict[str, dt.datetime] = {}
+                heap: list[tuple[dt.datetime, str]] = []
+                for name, h in self.hosts.items():
+                    when = h.run_timers(target)
+                    if when is not None:
+                        due[name] = when
+                        heap.append((when, name))
+                heapq.heapify(heap)
+                guard = 0
+                while heap:
+                    when, name = heap[0]
+                    if due.get(name) != when:
+                        heapq.heappop(heap)  # superseded entry
+                        continue
+                    if when > self.clock.now():
+                        self.clock.set(when)
+                    now = self.clock.now()
+                    batch: list[str] = []
+                    while heap and heap[0][0] <= now:
+                        w, n = heapq.heappop(heap)
+                        if due.get(n) == w:
+                            batch.append(n)
+                            del due[n]
+                    for n in sorted(batch):
+                        self.hosts[n].fire_timers()
+                    # DNS can change only when a KMS host refreshes its SRV record.
+                    refreshes = [h.next_publish_at for h in self.kms_candidates() if h.next_publish_at is not None]
+                    horizon = min(refreshes) if refreshes else None
+                    for n in batch:
+                        self.hosts[n].replay_timers(target, horizon)
+                        nxt = self.hosts[n].run_timers(target)
+                        if nxt is not None:
+                            due[n] = nxt
+                            heapq.heappush(heap, (nxt, n))
+                    guard += 1
+                    if guard > 5_000_000:
+                        raise RuntimeError("runaway KMS timers")
+            finally:
+                self.in_advance = False
+                self._kms_candidates = None
             if target > self.clock.now():
                 self.clock.set(target)
             return self.clock.now()

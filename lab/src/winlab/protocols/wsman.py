@@ -26,6 +26,7 @@ import base64
 import binascii
 import concurrent.futures
 import dataclasses
+import inspect
 import logging
 import re
 import threading
@@ -358,6 +359,24 @@ class _Shell:
     commands: dict[str, _Command] = dataclasses.field(default_factory=dict)
 
 
+def shell_codepage(shell: _Shell) -> int:
+    """The shell's ``WINRS_CODEPAGE`` as a number; 437 (cmd.exe's OEM default on an en-US
+    host, what WinRS uses when the client sends none) when absent or not a number."""
+    try:
+        return int(shell.codepage)
+    except ValueError:
+        return 437
+
+
+def _accepts_codepage(runner: t.Callable[..., t.Any]) -> bool:
+    """Whether ``runner`` takes a ``codepage`` keyword (runners older than it take two arguments)."""
+    try:
+        params = inspect.signature(runner).parameters
+    except (TypeError, ValueError):
+        return False
+    return "codepage" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 def _join_command_line(body: ET.Element) -> str:
     """``rsp:Command`` and every ``rsp:Arguments`` joined by single spaces (what WinRS hands cmd.exe)."""
     command = body.find(_q(NS_SHELL, "Command"))
@@ -385,6 +404,7 @@ class WinRSHost:
         on_command_run: t.Callable[[], None] | None = None,
     ) -> None:
         self.runner = runner
+        self._runner_takes_codepage = _accepts_codepage(runner)
         self.machine = machine
         self._submit = submit
         self._on_shell_created = on_shell_created
@@ -520,10 +540,10 @@ class WinRSHost:
                     command.stdin_closed = True
                     to_start.append(command)
         for command in to_start:
-            self._start(command)
+            self._start(command, shell_codepage(shell))
         return self._ok(request, NS_SHELL + "/SendResponse", "<rsp:SendResponse/>")
 
-    def _start(self, command: _Command) -> None:
+    def _start(self, command: _Command, codepage: int) -> None:
         with self._lock:
             if command.started:
                 return
@@ -532,7 +552,10 @@ class WinRSHost:
 
         def job() -> None:
             try:
-                result = self.runner(command.command_line, stdin)
+                if self._runner_takes_codepage:
+                    result = self.runner(command.command_line, stdin, codepage=codepage)
+                else:
+                    result = self.runner(command.command_line, stdin)
                 if not isinstance(result, CommandResult):
                     raise TypeError(f"the runner returned {type(result).__name__}, not CommandResult")
             except Exception as exc:  # a lab bug: make it visible to the client, not a hang
@@ -554,7 +577,7 @@ class WinRSHost:
             # No stdin at all: the process runs without input, its output is what Receive waits for.
             start_now = not command.started and command.stdin_chunks == 0
         if start_now:
-            self._start(command)
+            self._start(command, shell_codepage(shell))
         limit = request.max_envelope_size or DEFAULT_MAX_ENVELOPE_SIZE
 
         def finish() -> Reply:

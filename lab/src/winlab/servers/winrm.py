@@ -259,7 +259,13 @@ class WinRMServer:
         for sock, https in ((http_sock, False), (https_sock, True)):
 
             async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, https: bool = https) -> None:
-                await self._connection(host, https, reader, writer)
+                # stop() cancels the task of a keep-alive connection that is still open. The
+                # task must end normally: on Python 3.11 asyncio's StreamReaderProtocol callback
+                # calls task.exception() on it, which raises CancelledError and prints a
+                # traceback (fixed in 3.12). This is the task's outermost frame, so nothing
+                # above it waits for the cancellation.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._connection(host, https, reader, writer)
 
             server = await asyncio.start_server(
                 handler, sock=sock, ssl=host.ssl_context if https else None, limit=ntlm_http.MAX_HEAD_SIZE

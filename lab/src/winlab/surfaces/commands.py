@@ -330,11 +330,11 @@ def run_command(world: t.Any, host: _Host, command_line: str, stdin: bytes,
 def make_runner(world: t.Any, host: _Host, codepage: int = 65001) -> CommandRunner:
     """A :class:`~winlab.types.CommandRunner` for ``host``: runs each command under ``world.lock``.
 
-    ``codepage`` is fixed per runner because the WinRM layer does not pass the shell's
-    code page to the runner yet.
+    ``codepage`` is the default; the WinRM layer passes each shell's own code page.
     """
+    default_codepage = codepage
 
-    def runner(command_line: str, stdin: bytes) -> CommandResult:
+    def runner(command_line: str, stdin: bytes, codepage: int = default_codepage) -> CommandResult:
         with world.lock:
             return run_command(world, host, command_line, stdin, codepage)
 
