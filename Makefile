@@ -57,3 +57,9 @@ clean:
 
 bench: venv link
 	$(PY) tools/bench.py
+
+demo: venv link
+	tools/demo.sh
+
+molecule: venv link
+	$(BIN)/molecule test --all
