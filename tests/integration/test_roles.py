@@ -1,0 +1,150 @@
+"""The kms_server role end to end on a one-host fleet: online and offline (phone) activation.
+
+Checked against the lab's own state (products, KMS listener, firewall rule, DNS zone), and a
+second run must change nothing at one module execution per module task.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from .conftest import ROOT, Ansible, LabHandle
+from .test_site import module_executions
+
+KMS_HOST = ROOT / "playbooks" / "kms_host.yml"
+REPORT = ROOT / "playbooks" / "report.yml"
+
+
+def task(role: str, name: str) -> str:
+    """The task name the callback records for a task of a collection role."""
+    return f"winops.volume_activation.{role} : {name}"
+# Synthetic keys (random product-key characters), as in the lab's fleet files.
+WS2022_CSVLK = "TGB3R-RPMHX-WBWHG-296WF-BGXGH"
+OFFICE2021_CSVLK = "PFH7K-7264K-VCMPB-PHXP6-Q3RRP"
+OFFICE2010_CSVLK = "8NHQ3-YWMVD-8WMH3-HNWMD-F8RT6"
+HOST_KEYS = [{"product": "windows", "key": WS2022_CSVLK}, {"product": "office2021", "key": OFFICE2021_CSVLK}]
+
+
+def fleet(octet: int, os: str = "windows-server-2022") -> dict[str, t.Any]:
+    return {
+        "lab": {"seed": octet, "start": "2026-11-01T09:00:00Z", "dns_port": 0},
+        "domain": "roles.example.test",
+        "defaults": {"username": "Administrator", "password": "Roles-Lab-Pw1", "http_port": 0, "https_port": 0},
+        "keys": [
+            {"name": "ws2022", "kind": "csvlk", "product": "windows-server-2022", "key": WS2022_CSVLK},
+            {"name": "o2021", "kind": "csvlk", "product": "office-2021", "key": OFFICE2021_CSVLK},
+            {"name": "o2010", "kind": "csvlk", "product": "office-2010", "key": OFFICE2010_CSVLK},
+        ],
+        "hosts": [{"name": "kms01", "address": f"127.0.{octet}.10", "os": os, "edition": "ServerStandard",
+                   "roles": ["kms_host"]}],
+    }
+
+
+def host_products(handle: LabHandle) -> dict[str, dict[str, t.Any]]:
+    return {p["name"]: p for p in handle.lab.host_state("kms01")["products"] if p["partial_product_key"]}
+
+
+def test_online_kms_host_then_idempotent(start_lab: t.Callable[..., LabHandle], ansible: Ansible) -> None:
+    handle = start_lab(fleet(61))
+    run = ansible.run(KMS_HOST, handle, extra_vars={"kms_server_host_keys": HOST_KEYS})
+    assert run.rc == 0, run.stdout[-5000:]
+    assert WS2022_CSVLK not in run.stdout and OFFICE2021_CSVLK not in run.stdout
+
+    products = host_products(handle)
+    kms = [p for p in products.values() if p["channel"] == "CSVLK"]
+    assert len(kms) == 2 and all(p["activated"] for p in kms), products
+    assert "kms01" in handle.lab.kms_listeners()
+    rule = next(r for r in handle.lab.host_state("kms01")["firewall"] if "1688" in r["local_ports"])
+    assert rule["enabled"] and rule["remote_addresses"] == ["LocalSubnet"]
+    assert sorted(rule["profiles"]) == ["Domain", "Private"]
+
+    mark = handle.log_mark("kms01")
+    again = ansible.run(KMS_HOST, handle, extra_vars={"kms_server_host_keys": HOST_KEYS})
+    assert again.rc == 0, again.stdout[-5000:]
+    assert [r["task"] for r in again.records if r["result"].get("changed")] == []
+    assert handle.round_trips("kms01", since=mark) == module_executions(again, "kms01")
+
+
+def test_offline_activation_prints_the_installation_id_and_stops(
+        start_lab: t.Callable[..., LabHandle], ansible: Ansible) -> None:
+    handle = start_lab(fleet(62))
+    keys = [{"product": "windows", "key": WS2022_CSVLK}]
+    run = ansible.run(KMS_HOST, handle, extra_vars={"kms_server_host_keys": keys,
+                                                    "kms_server_activation_method": "offline"})
+    assert run.rc == 0, run.stdout[-5000:]
+    shown = run.result(task("kms_server", "Print the installation IDs to read to the Microsoft Activation Center"), "kms01")
+    iids = shown["msg"]
+    assert iids, shown
+    assert not any(p["activated"] for p in host_products(handle).values() if p["channel"] == "CSVLK")
+    # The role stopped before the host settings: no firewall change, no KMS settings task ran.
+    assert not [r for r in run.records if r["task"] == task("kms_server", "Open the KMS port in the firewall")]
+
+    iid = next(iter(iids.values())) if isinstance(iids, dict) else iids[0]
+    cid = handle.lab.phone(str(iid))
+    done = ansible.run(KMS_HOST, handle, extra_vars={"kms_server_host_keys": keys,
+                                                     "kms_server_activation_method": "offline",
+                                                     "kms_server_confirmation_ids": {"windows": cid}})
+    assert done.rc == 0, done.stdout[-5000:]
+    assert all(p["activated"] for p in host_products(handle).values() if p["channel"] == "CSVLK")
+
+
+def test_preflight_refuses_office_2010_on_server_2022(start_lab: t.Callable[..., LabHandle],
+                                                       ansible: Ansible) -> None:
+    handle = start_lab(fleet(63))
+    mark = handle.log_mark("kms01")
+    run = ansible.run(KMS_HOST, handle, extra_vars={
+        "kms_server_host_keys": [{"product": "office2010", "key": OFFICE2010_CSVLK}]})
+    assert run.rc != 0
+    failed = run.result(task("kms_server", "Check that this Windows release can host each requested product"), "kms01")
+    assert "The Office 2010 pack installs only on Windows 7 VL and Windows Server 2008 R2" in str(failed)
+    assert OFFICE2010_CSVLK not in run.stdout
+    # Only the preflight read reached the host: nothing was installed.
+    assert handle.round_trips("kms01", since=mark) == 1
+
+
+@pytest.mark.parametrize("os", ["windows-server-2008-r2"])
+def test_preflight_accepts_office_2010_on_2008_r2(start_lab: t.Callable[..., LabHandle], ansible: Ansible,
+                                                   os: str) -> None:
+    handle = start_lab(fleet(64, os))
+    run = ansible.run(KMS_HOST, handle, extra_vars={
+        "kms_server_host_keys": [{"product": "office2010", "key": OFFICE2010_CSVLK}],
+        "kms_server_dns_publishing": False})
+    assert run.rc == 0, run.stdout[-5000:]
+    assert any(p["activated"] for p in host_products(handle).values() if p["channel"] == "CSVLK")
+
+
+def test_report_summarises_the_fleet_in_one_read_per_host(lab: LabHandle, ansible: Ansible) -> None:
+    hosts = ["kms01", "ws01", "ws02"]
+    marks = {h: lab.log_mark(h) for h in hosts}
+    run = ansible.run(REPORT, lab)
+    assert run.rc == 0, run.stdout[-5000:]
+    for h in hosts:
+        assert lab.round_trips(h, since=marks[h]) == 1
+    facts = run.result(task("activation_report", "Summarise the fleet on the controller"), "kms01")
+    summary = facts["ansible_facts"]["activation_report_summary"]
+    assert [r["host"] for r in summary["hosts"]] == hosts
+    # The independent read: what the lab's model says about each host.
+    for row in summary["hosts"]:
+        state = lab.lab.host_state(row["host"])
+        assert row["cmid"] == state["cmid"]
+        keyed = [p for p in state["products"] if p["partial_product_key"]]
+        win = next(p for p in keyed if p["name"] == row["windows"]["name"])
+        assert row["windows"]["activated"] is win["activated"]
+        assert row["windows"]["grace_days"] == -(-win["grace_minutes"] // 1440)
+    assert summary["totals"]["office_total"] == 2
+    lines = run.result(task("activation_report", "Print the fleet summary"), "kms01")["msg"]
+    assert lines == summary["lines"]
+    assert lines[0].startswith("Fleet: 3 hosts, 3 read; Windows activated 0/3; Office activated 0/2")
+
+
+def test_report_names_an_unreachable_host(lab: LabHandle, ansible: Ansible) -> None:
+    lab.lab.fault("ws01", "winrm_down")
+    run = ansible.run(REPORT, lab)
+    summary = run.result(task("activation_report", "Summarise the fleet on the controller"), "kms01")[
+        "ansible_facts"]["activation_report_summary"]
+    row = next(r for r in summary["hosts"] if r["host"] == "ws01")
+    assert row["ok"] is False
+    assert row["error"].startswith("unreachable: ")
+    assert summary["totals"]["reachable"] == 2

@@ -1,0 +1,113 @@
+"""playbooks/site.yml end to end on the demo fleet: KMS hosts, clients, fleet summary.
+
+The demo fleet (lab/fleets/demo.yml) is started on its own loopback range and free ports, so
+this test runs beside a `make demo`. The run is checked against the lab's own state (the
+independent read), the Office 2010 threshold story is checked in the recorded task results,
+and a second run must change nothing and cost one module execution per module task per host
+(counted in the lab's request log).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import typing as t
+
+import pytest
+import yaml
+
+from .conftest import ROOT, Ansible, LabHandle, PlaybookRun
+
+DEMO = ROOT / "lab" / "fleets" / "demo.yml"
+SITE = ROOT / "playbooks" / "site.yml"
+SETTINGS = ROOT / "tools" / "demo" / "settings.yml"
+COLLECTION = "winops.volume_activation."
+ROLE_TASK = COLLECTION + "{} : {}"
+ASSIGN = {"kms01": ["ws2022-csvlk", "office2021-csvlk"], "kms-office2010": ["office2010-csvlk"]}
+PRODUCTS = {"windows-server-2022": "windows", "office-2021": "office2021", "office-2010": "office2010"}
+
+
+def demo_fleet() -> dict[str, t.Any]:
+    """The demo fleet moved to 127.0.50.0/24 with free WinRM and DNS ports."""
+    text = DEMO.read_text(encoding="utf-8").replace("127.0.10.", "127.0.50.")
+    fleet = t.cast(dict[str, t.Any], yaml.safe_load(text))
+    fleet["lab"]["dns_port"] = 0
+    fleet["defaults"].update(http_port=0, https_port=0)
+    return fleet
+
+
+def inventory_dir(handle: LabHandle, fleet: dict[str, t.Any], where: pathlib.Path) -> pathlib.Path:
+    """The lab inventory + the KMS host keys + the demo settings, as one inventory directory."""
+    where.mkdir(parents=True, exist_ok=True)
+    shutil.copy(handle.inventory, where / "10-lab.yml")
+    keys = {k["name"]: k for k in fleet["keys"]}
+    hosts = {h: {"kms_server_host_keys": [{"product": PRODUCTS[keys[n]["product"]], "key": keys[n]["key"]}
+                                          for n in names]} for h, names in ASSIGN.items()}
+    (where / "20-keys.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}), encoding="utf-8")
+    shutil.copy(SETTINGS, where / "30-settings.yml")
+    return where
+
+
+def module_executions(run: PlaybookRun, host: str) -> int:
+    """Module executions the recorded results account for on ``host`` (loops and retries included)."""
+    total = 0
+    for r in run.records:
+        if r["host"] != host or not r["action"].startswith(COLLECTION) or r["status"] == "skipped":
+            continue
+        res = r["result"]
+        if "results" in res and isinstance(res["results"], list) and r["action"] != COLLECTION + "licensing_batch":
+            total += sum(1 for item in res["results"] if not item.get("skipped"))
+        else:
+            total += int(res.get("attempts", 1))
+    return total
+
+
+@pytest.fixture(scope="module")
+def demo(start_lab: t.Callable[..., LabHandle], tmp_path_factory: pytest.TempPathFactory
+         ) -> tuple[LabHandle, pathlib.Path]:
+    fleet = demo_fleet()
+    handle = start_lab(fleet)
+    return handle, inventory_dir(handle, fleet, tmp_path_factory.mktemp("inventory"))
+
+
+def test_site_from_scratch_then_again(demo: tuple[LabHandle, pathlib.Path], ansible: Ansible) -> None:
+    handle, inventory = demo
+    hosts = [h.name for h in handle.spec.hosts]
+    first = ansible.run(SITE, inventory=inventory, timeout=1200)
+    assert first.rc == 0, first.stdout[-6000:] + first.stderr[-3000:]
+
+    # Every Windows and Office product with a key is activated, read from the lab's model.
+    for host in hosts:
+        state = handle.lab.host_state(host)
+        keyed = [p for p in state["products"] if p["partial_product_key"]]
+        assert keyed and all(p["activated"] for p in keyed), (host, [(p["name"], p["license_status"]) for p in keyed])
+
+    # The Office 2010 story: four clients waited for the fifth, then all were activated.
+    office2010 = [h.name for h in handle.spec.hosts if any(o.version == "2010" for o in h.office)]
+    assert len(office2010) == 5
+    first_pass = first.results(ROLE_TASK.format("kms_activation", "Activate the volume products"))
+    waiting = [h for h in office2010 if first_pass[h].get("waiting")]
+    assert len(waiting) == 4, {h: first_pass[h].get("outcomes") for h in office2010}
+    waited = first.results(ROLE_TASK.format("kms_activation",
+                                             "Wait (bounded) for the KMS hosts to reach their thresholds"))
+    assert all(not waited[h].get("waiting") for h in waiting)
+
+    # The summary the report printed says the same.
+    summary = first.result(ROLE_TASK.format("activation_report", "Summarise the fleet on the controller"), hosts[0])["ansible_facts"][
+        "activation_report_summary"]
+    totals = summary["totals"]
+    assert totals["windows_activated"] == totals["windows_total"] == len(hosts)
+    assert totals["office_activated"] == totals["office_total"] == 19
+    assert [c["hosts"] for c in summary["clones"] if c["source"] == "spp"] == [["img01", "img02"]]
+    tokyo = next(r for r in summary["hosts"] if r["host"] == "tokyo01")
+    assert tokyo["windows"]["activated"] and tokyo["office"][0]["activated"]
+
+    # Second run: nothing changes, one module execution per module task and host.
+    marks = {h: handle.log_mark(h) for h in hosts}
+    second = ansible.run(SITE, inventory=inventory, timeout=1200)
+    assert second.rc == 0, second.stdout[-6000:]
+    changed = [(r["host"], r["task"]) for r in second.records if r["result"].get("changed")]
+    assert changed == []
+    for host in hosts:
+        assert handle.round_trips(host, since=marks[host]) == module_executions(second, host), host
+        assert all(r["result"].get("attempts", 1) == 1 for r in second.records if r["host"] == host)
