@@ -1,0 +1,195 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file holds documentation only: kms_firewall runs entirely through its action plugin
+# (plugins/action/kms_firewall.py), which sends batches to the
+# winops.volume_activation.licensing_batch executor.
+
+DOCUMENTATION = r"""
+---
+module: kms_firewall
+short_description: Open or close the Key Management Service (KMS) port in Windows Defender Firewall
+version_added: 0.1.0
+description:
+  - Lets KMS clients reach a KMS host through Windows Defender Firewall, scoped to the clients'
+    addresses and to the Domain and Private profiles by default, as Microsoft recommends.
+  - For port 1688 it enables and scopes the built-in inbound rule by its locale-independent name
+    C(SPPSVC-In-TCP) ("Key Management Service (TCP-In)"), the same as
+    C(Set-NetFirewallRule -Name SPPSVC-In-TCP -Profile Domain,Private -Enabled True).
+  - The built-in rule opens 1688 only, so for another port the module manages a rule of its own named
+    C(winops-va-kms-tcp-in) (TCP, inbound, program C(sppextcomobj.exe), service C(sppsvc)), and removes
+    that rule again when the host goes back to 1688.
+  - O(state=absent) closes the port, disabling the built-in rule (it is never deleted) and removing the
+    module's own rule.
+  - Warns loudly when asked to open the port to V(Any), V(Internet), V(0.0.0.0/0) or V(::/0).
+  - One WinRM round trip when nothing changes, two when something does.
+options:
+  port:
+    description:
+      - The TCP port of the KMS host.
+      - By default the port the KMS host is configured to listen on (C(KeyManagementServiceListeningPort),
+        read in the same round trip, see M(winops.volume_activation.kms_host)), which is 1688 unless it
+        was changed.
+    type: int
+    version_added: 0.1.0
+  profiles:
+    description:
+      - The firewall profiles in which the rule applies.
+      - V(Any) or all three profiles apply it everywhere.
+    type: list
+    elements: str
+    choices: [Any, Domain, Private, Public]
+    default: [Domain, Private]
+    version_added: 0.1.0
+  remote_addresses:
+    description:
+      - Who may connect, as C(Set-NetFirewallRule -RemoteAddress) takes it.
+      - IPv4 or IPv6 addresses (V(10.1.2.3), V(fd00::10)), subnets (V(10.20.0.0/16),
+        V(10.20.0.0/255.255.0.0), V(fd00::/64)), ranges (V(10.20.0.1-10.20.0.99)), or the keywords
+        V(LocalSubnet), V(DNS), V(DHCP), V(WINS), V(DefaultGateway), V(Intranet), V(RmtIntranet),
+        V(Internet), V(Ply2Renders), V(PlayToDevice), or V(Any).
+      - V(Any) and V(Internet) let anyone reach the KMS host and be counted by it; the module warns.
+    type: list
+    elements: str
+    default: [LocalSubnet]
+    version_added: 0.1.0
+  state:
+    description:
+      - V(present) opens the port to O(remote_addresses) in O(profiles).
+      - V(absent) closes it.
+    type: str
+    choices: [absent, present]
+    default: present
+    version_added: 0.1.0
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads the rules and reports what would change; no rule is changed.
+  diff_mode:
+    support: full
+    details: Both rules before and after (enabled, profiles, remote addresses, ports, existence).
+  platform:
+    platforms: windows
+notes:
+  - This module runs through its action plugin, which executes the collection's
+    C(winops.volume_activation.licensing_batch) module on the target.
+  - Windows reports an IPv4 subnet with a mask (V(10.20.0.0/255.255.0.0)); the module compares subnets
+    in either form, so the same request is not a change the second time.
+  - If the built-in rule C(SPPSVC-In-TCP) is missing, the module uses its own rule for 1688 too, with a warning.
+seealso:
+  - module: winops.volume_activation.kms_host
+  - name: Create a KMS host
+    description: Microsoft's steps, including the firewall rule.
+    link: https://learn.microsoft.com/windows-server/get-started/kms-create-host
+  - name: Set-NetFirewallRule
+    description: The remote address forms Windows accepts.
+    link: https://learn.microsoft.com/powershell/module/netsecurity/set-netfirewallrule
+author:
+  - winops.volume_activation contributors
+"""
+
+EXAMPLES = r"""
+- name: Open the KMS port (the host's configured port) to the local subnet, Domain and Private profiles
+  winops.volume_activation.kms_firewall:
+
+- name: Open 1688 to two client subnets in the Domain profile only
+  winops.volume_activation.kms_firewall:
+    port: 1688
+    remote_addresses:
+      - 10.20.0.0/16
+      - 10.30.0.0/255.255.0.0
+    profiles: [Domain]
+
+- name: Open a custom port (the collection's own rule winops-va-kms-tcp-in)
+  winops.volume_activation.kms_firewall:
+    port: 1689
+    remote_addresses: [LocalSubnet, 192.0.2.10-192.0.2.50]
+
+- name: Close the KMS port
+  winops.volume_activation.kms_firewall:
+    state: absent
+"""
+
+RETURN = r"""
+after:
+  description:
+    - Both rules after the change, read back, by rule name (C(SPPSVC-In-TCP) and C(winops-va-kms-tcp-in)).
+    - In check mode, the rules as they would be.
+  returned: success
+  version_added: 0.1.0
+  type: dict
+  sample:
+    SPPSVC-In-TCP: {exists: true, enabled: true, profiles: [Domain, Private], remote_addresses: [LocalSubnet],
+                    local_ports: ["1688"]}
+    winops-va-kms-tcp-in: {exists: false}
+before:
+  description: Both rules before any change, as RV(after).
+  returned: success
+  version_added: 0.1.0
+  type: dict
+  sample:
+    SPPSVC-In-TCP: {exists: true, enabled: false, profiles: [Any], remote_addresses: [Any], local_ports: ["1688"]}
+    winops-va-kms-tcp-in: {exists: false}
+changes:
+  description: What was done (or would be done in check mode), one sentence per operation.
+  returned: changed
+  version_added: 0.1.0
+  type: list
+  elements: str
+  sample: ["open TCP 1688 with the firewall rule SPPSVC-In-TCP (enabled True; profiles Domain, Private; remote_addresses LocalSubnet)"]
+port:
+  description: The port the module opened or closed.
+  returned: success
+  version_added: 0.1.0
+  type: int
+  sample: 1688
+port_source:
+  description: Where RV(port) came from, V(option), V(host) (the KMS host's configured port) or V(default) (1688, the host's port could not be read).
+  returned: success
+  version_added: 0.1.0
+  type: str
+  sample: host
+rule:
+  description: The rule RV(rule_name) after the change, with the keys of the entries of RV(after).
+  returned: success
+  version_added: 0.1.0
+  type: dict
+  contains:
+    exists:
+      description: Whether the rule exists.
+      type: bool
+      sample: true
+    enabled:
+      description: Whether the rule is enabled.
+      type: bool
+      sample: true
+    profiles:
+      description: The profiles, V(Any) when all.
+      type: list
+      elements: str
+      sample: [Domain, Private]
+    remote_addresses:
+      description: The remote addresses, normalized (subnets as prefix lengths), V(Any) when unrestricted.
+      type: list
+      elements: str
+      sample: [LocalSubnet]
+    local_ports:
+      description: The local ports.
+      type: list
+      elements: str
+      sample: ["1688"]
+rule_name:
+  description: The rule used for RV(port), C(SPPSVC-In-TCP) for 1688, else C(winops-va-kms-tcp-in).
+  returned: success
+  version_added: 0.1.0
+  type: str
+  sample: SPPSVC-In-TCP
+round_trips:
+  description: How many times the licensing executor ran on the host (1 when nothing changed, 2 after a change).
+  returned: always
+  version_added: 0.1.0
+  type: int
+  sample: 1
+"""
