@@ -58,7 +58,7 @@ class ActionModule(_action.LicensingAction):
         state = after or before
         out: dict[str, t.Any] = {
             "product": self._want.family if self._want.family != "ids" else None,
-            "platform": _platform(cp, state),
+            "platform": _platform(cp),
             "host_caching": caching_after,
             "targets": [tg.view() for tg in targets_after],
             "before": cp.diff_view(cp.targets, cp.host_caching_before),
@@ -70,7 +70,7 @@ class ActionModule(_action.LicensingAction):
         return out
 
 
-def _platform(cp: _kmsplan.KmsClientPlan, state: _kmsplan.KmsClientState) -> str | None:
+def _platform(cp: _kmsplan.KmsClientPlan) -> str | None:
     """``spp`` or ``ospp``: where the settings live."""
     stores = {tg.store for tg in cp.targets}
     if len(stores) == 1:

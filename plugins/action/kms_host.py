@@ -71,6 +71,7 @@ class ActionModule(_action.LicensingAction):
         settings_after = now.settings if after is not None else hp.after
         primary = now.primary
         service = now.service
+        requests: dict[str, int | None] | None
         if primary is not None and primary.kms_host is not None:
             count = primary.kms_host.current_count
             required = primary.kms_host.required_count
