@@ -40,7 +40,8 @@ options:
       - The volume activation types the products may use (C(slmgr.vbs /act-type), C(ospp.vbs /actype)).
       - V(all) clears the restriction (Windows' default); V(ad) allows Active Directory-based activation
         only, V(kms) KMS only, V(token) token-based activation only.
-      - Windows 8 / Windows Server 2012 and later only; refused on Windows 7 and for Office 2010.
+      - Windows 8 / Windows Server 2012 and later only; V(ad), V(kms) and V(token) are refused on
+        Windows 7 and for Office 2010, where V(all) is what the host already does.
     type: str
     choices: [ad, all, kms, token]
     version_added: 0.1.0
@@ -74,7 +75,8 @@ options:
         (C(slmgr.vbs /skms-domain), C(ospp.vbs /skms-domain)). An empty string clears it
         (C(/ckms-domain)).
       - A KMS host set with O(kms_host) takes precedence over it.
-      - Windows 8 / Windows Server 2012 and later only; refused on Windows 7 and for Office 2010.
+      - Windows 8 / Windows Server 2012 and later only; a domain is refused on Windows 7 and for
+        Office 2010, where an empty string is what the host already has.
     type: str
     version_added: 0.1.0
   product:

@@ -853,9 +853,13 @@ def resolve_targets(want: ClientWant, st: KmsClientState) -> tuple[list[ClientTa
 
 
 def _check_win8_options(want: ClientWant, st: KmsClientState, targets: t.Sequence[ClientTarget]) -> None:
-    """Lookup domain and activation type exist only on Windows 8+ and only in SPP [SLMGR10] [OSPP15]."""
+    """Lookup domain and activation type exist only on Windows 8+ and only in SPP [SLMGR10] [OSPP15].
+
+    Asking for what such a host already has (``activation_type: all``, ``lookup_domain: ""``)
+    is not refused: the desired state holds there, so a role can pass its defaults to every host.
+    """
     asked = [n for n, v in (("lookup_domain", want.lookup_domain), ("activation_type", want.activation_type))
-             if v is not None]
+             if v is not None and v not in ("", "all")]
     if not asked:
         return
     names = " and ".join(asked) + (" need" if len(asked) > 1 else " needs")

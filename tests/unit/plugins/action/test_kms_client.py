@@ -218,3 +218,15 @@ def test_product_and_activation_ids_are_mutually_exclusive() -> None:
     assert fake.calls == []
     assert result["failed"] is True
     assert "mutually exclusive" in result["msg"]
+
+
+@pytest.mark.parametrize("args", [{"activation_type": "all"}, {"lookup_domain": ""},
+                                  {"activation_type": "all", "lookup_domain": ""}])
+def test_windows_7_accepts_what_it_already_does(args: dict[str, t.Any]) -> None:
+    """A role passing its defaults (all types, no lookup domain) to a Windows 7 host gets a no-op."""
+    data = load_data("kms", "client_win7_activation_type.json")
+    result, fake = run("client_win7_activation_type", args, responses=data["round_trips"])
+    assert fake.operations == [WINDOWS_READ]
+    assert result["changed"] is False
+    assert "failed" not in result
+    assert result["targets"][0]["activation_type"] is None
