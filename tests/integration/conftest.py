@@ -53,9 +53,10 @@ class LabHandle:
         return sum(1 for e in self.lab.request_log(host, since=since) if "module" in e)
 
     def log_mark(self, host: str) -> int:
-        """The current end of the host's request log (pass to ``round_trips(since=)``)."""
+        """The current end of the host's request log (pass to ``round_trips(since=)``): the
+        position the next entry will take, so ``since=`` counts only what comes after."""
         entries = self.lab.request_log(host)
-        return int(entries[-1]["seq"]) if entries else 0
+        return int(entries[-1]["seq"]) + 1 if entries else 0
 
 
 @dataclasses.dataclass

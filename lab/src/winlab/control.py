@@ -540,7 +540,8 @@ class Lab:
     def request_log(self, name: str | None = None, since: int | None = None) -> list[dict[str, t.Any]]:
         """What hosts were asked, oldest first: one entry per module call or command line,
         with the operations of a module call, each entry stamped ``host`` and ``seq``
-        (its position in that host's log, so ``since=seq`` returns only newer entries).
+        (its 0-based position in that host's log; ``since=n`` returns the entries from
+        position ``n`` on, so ``since=last_seq + 1`` returns only newer ones).
         """
         hosts = [self._host(name)] if name else list(self.world.hosts.values())
         out: list[dict[str, t.Any]] = []
