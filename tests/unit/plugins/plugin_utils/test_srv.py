@@ -126,12 +126,16 @@ PLAN_CASES = [
 
 
 @pytest.mark.parametrize(
-    ("records", "params", "current", "rrset_ttl", "added", "updated", "removed", "after"), PLAN_CASES
+    ("records", "params", "current", "rrset_ttl", "expected"),
+    # each case: the task (records, params), the records on the server, the TTL model, then the
+    # expected (added, updated as (before, after), removed, after) in "<view> @<ttl>" form
+    [pytest.param(*case.values[:4], case.values[4:], id=case.id) for case in PLAN_CASES],
 )
 def test_plan(
     records: list[dict[str, t.Any]], params: dict[str, t.Any], current: list[_srv.SrvRecord], rrset_ttl: bool,
-    added: list[str], updated: list[tuple[str, str]], removed: list[str], after: list[str],
+    expected: tuple[list[str], list[tuple[str, str]], list[str], list[str]],
 ) -> None:
+    added, updated, removed, after = expected
     plan = _srv.plan_srv(want(records, **params), current, rrset_ttl=rrset_ttl)
     assert views(plan.add) == added
     assert [(views([u.before])[0], views([u.after])[0]) for u in plan.update] == updated

@@ -67,7 +67,7 @@ def deleted(count: int = 1) -> dict[str, t.Any]:
     return {"op": "cim_delete", "ok": True, "deleted": count}
 
 
-def save(name: str, description: str, source: str, args: dict[str, t.Any],
+def save(name: str, description: str, source: str, args: dict[str, t.Any], *,
          round_trips: list[list[dict[str, t.Any]]], changed: list[bool]) -> None:
     data = {
         "description": description,
@@ -103,19 +103,22 @@ def main() -> None:
          SHAPED,
          {"method": "windows_dns", "zone": ZONE, "exclusive": True,
           "records": [{"target": "kms1.contoso.com"}, {"target": "kms2.contoso.com", "priority": 10}]},
-         [read_results(kms1, old), [created(kms2), deleted(1), *read_results(kms1, kms2)]], [False, True])
+         round_trips=[read_results(kms1, old), [created(kms2), deleted(1), *read_results(kms1, kms2)]],
+         changed=[False, True])
     save("wmi_noop", "the records already match: one round trip", SHAPED,
          {"method": "windows_dns", "zone": ZONE,
           "records": [{"target": "kms1.contoso.com"}, {"target": "KMS2.contoso.com.", "priority": 10}]},
-         [read_results(kms1, kms2)], [False])
+         round_trips=[read_results(kms1, kms2)], changed=[False])
     kms1_new = srv("kms1.contoso.com", port=1689, ttl=1200)
     other = srv("kms9.contoso.com", ttl=3600)
     save("wmi_update_port", "kms1 moves to port 1689 with TTL 1200; kms9 (not listed) is left alone", SHAPED,
-         {"method": "windows_dns", "zone": ZONE, "ttl": 1200, "records": [{"target": "kms1.contoso.com", "port": 1689}]},
-         [read_results(kms1, other), [modified(kms1_new), *read_results(kms1_new, other)]], [False, True])
+         {"method": "windows_dns", "zone": ZONE, "ttl": 1200,
+          "records": [{"target": "kms1.contoso.com", "port": 1689}]},
+         round_trips=[read_results(kms1, other), [modified(kms1_new), *read_results(kms1_new, other)]],
+         changed=[False, True])
     save("wmi_zone_missing", "the DNS server does not host the zone", SHAPED,
          {"method": "windows_dns", "zone": ZONE, "records": [{"target": "kms1.contoso.com"}]},
-         [read_results(zone=False)], [False])
+         round_trips=[read_results(zone=False)], changed=[False])
 
 
 if __name__ == "__main__":
