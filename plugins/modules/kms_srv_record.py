@@ -157,6 +157,9 @@ options:
     description:
       - The base64 secret of O(tsig_key_name), as printed by C(tsig-keygen).
       - It is never returned or logged. Error messages name the key, not the secret.
+      - Keep it in Ansible Vault or a vars file, not in the play. When a task fails, ansible-core prints
+        the playbook lines around the task, and at C(-vvvv) it prints the C(-e) values of the command
+        line.
     type: str
     version_added: 0.1.0
   ttl:
