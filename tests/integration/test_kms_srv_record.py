@@ -226,3 +226,20 @@ def test_server_down_times_out_or_is_refused(server: t.Any, ansible: Ansible) ->
         f"Failed to read the SRV records '{OWNER}' in zone '{ZONE}' on DNS server '127.0.0.1' port {server.port}: "
         f"connection refused on TCP port {server.port} (no DNS server listening there)"
     )
+
+
+def test_rfc2136_never_contacts_the_inventory_host(server: t.Any, ansible: Ansible) -> None:
+    # A Windows inventory host whose WinRM port has nothing listening: any connection attempt would
+    # make the task unreachable. The task runs without delegate_to and still succeeds.
+    closed = bind.free_port("127.0.0.1", udp_too=False)
+    inventory = ansible.tmp / "inventory.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {"kmsbox": {
+        "ansible_host": "127.0.0.1", "ansible_port": closed, "ansible_connection": "winrm",
+        "ansible_user": "nobody", "ansible_password": "unused", "ansible_winrm_transport": "basic",
+        "ansible_winrm_scheme": "http"}}}}), encoding="utf-8")
+    play = playbook(server, [{"target": "kms1.contoso.test"}]).replace(
+        "hosts: localhost\n  connection: local\n", "hosts: kmsbox\n")
+    run = run_play(ansible, server, play, inventory=inventory)
+    assert run.rc == 0, run.stdout
+    assert run.result(TASK, "kmsbox")["changed"] is True
+    assert dig(server) == ["3600 0 0 1688 kms1.contoso.test."]
