@@ -147,18 +147,25 @@ def scrub_text(text: str) -> str:
     return _SCRUB_PLAIN_RE.sub(lambda m: MASK_PREFIX + m.group(0)[-5:], text)
 
 
+def _literal_mask(secret: str) -> str:
+    if _SCRUB_DASHED_RE.fullmatch(secret) or _SCRUB_PLAIN_RE.fullmatch(secret):
+        return MASK_PREFIX + normalize_product_key(secret)[-5:]
+    return "********"
+
+
 def scrub(value: t.Any, secrets: t.Iterable[str] = ()) -> t.Any:
     """Return a deep copy of ``value`` with key-shaped substrings masked in every string.
 
     ``secrets`` are extra literal strings (e.g. confirmation IDs, or keys in an
-    unusual shape) replaced by ``********`` wherever they occur. Dict keys are
+    unusual shape) replaced wherever they occur: by their key mask when they are
+    key-shaped, else by ``********``. Dict keys are
     scrubbed too. Non-string scalars are returned unchanged.
     """
-    literal = [s for s in secrets if s]
+    literal = [(s, _literal_mask(s)) for s in secrets if s]
 
     def _str(s: str) -> str:
-        for secret in literal:
-            s = s.replace(secret, "********")
+        for secret, mask in literal:
+            s = s.replace(secret, mask)
         return scrub_text(s)
 
     def _walk(v: t.Any) -> t.Any:
