@@ -130,7 +130,7 @@ seealso:
     description: The ospp.vbs switches this module replaces.
     link: https://learn.microsoft.com/office/volume-license-activation/tools-to-manage-volume-activation-of-office
 author:
-  - winops.volume_activation contributors
+  - winops volume activation team (@winops)
 """
 
 EXAMPLES = r"""

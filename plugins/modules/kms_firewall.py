@@ -87,7 +87,7 @@ seealso:
     description: The remote address forms Windows accepts.
     link: https://learn.microsoft.com/powershell/module/netsecurity/set-netfirewallrule
 author:
-  - winops.volume_activation contributors
+  - winops volume activation team (@winops)
 """
 
 EXAMPLES = r"""

@@ -140,7 +140,7 @@ seealso:
     description: The script options this module replaces.
     link: https://learn.microsoft.com/windows-server/get-started/activation-slmgr-vbs-options
 author:
-  - winops.volume_activation contributors
+  - winops volume activation team (@winops)
 """
 
 EXAMPLES = r"""

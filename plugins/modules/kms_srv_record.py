@@ -222,7 +222,7 @@ seealso:
     description: Dynamic Updates in the Domain Name System.
     link: https://www.rfc-editor.org/rfc/rfc2136
 author:
-  - winops.volume_activation contributors
+  - winops volume activation team (@winops)
 """
 
 EXAMPLES = r"""

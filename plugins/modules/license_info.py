@@ -88,7 +88,7 @@ seealso:
     description: The script whose /dlv output this module returns as data.
     link: https://learn.microsoft.com/windows-server/get-started/activation-slmgr-vbs-options
 author:
-  - winops.volume_activation contributors
+  - winops volume activation team (@winops)
 """
 
 EXAMPLES = r"""

@@ -271,7 +271,7 @@ def parse_results(raw: t.Mapping[str, t.Any], batch: Batch) -> BatchResult:
                 ok=bool(res.get("ok")),
                 skipped=bool(res.get("skipped")),
                 hresult=_hresult(res.get("hresult")),
-                error=res.get("error"),
+                error=None if res.get("error") is None else str(res.get("error")),
                 raw=res,
             )
         )

@@ -87,7 +87,7 @@ class DisplayRecorder:
 
     @property
     def text(self) -> str:
-        return "\n".join(m for _, m in self.messages)
+        return "\n".join(m for _name, m in self.messages)
 
 
 @pytest.fixture

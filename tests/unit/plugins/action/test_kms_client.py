@@ -5,9 +5,9 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from conftest import load_data, make_action
 
 from ansible_collections.winops.volume_activation.plugins.action.kms_client import ActionModule
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
 
 OS_QUERY = {"op": "cim_query", "class": "Win32_OperatingSystem",
             "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]}

@@ -6,9 +6,9 @@ import typing as t
 from unittest import mock
 
 import pytest
-from conftest import load_data, make_action
 
 from ansible_collections.winops.volume_activation.plugins.action.kms_firewall import ActionModule
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
 
 READ_OPS = [
     {"op": "cim_query", "class": "SoftwareLicensingService",

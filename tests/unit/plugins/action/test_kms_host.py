@@ -6,10 +6,10 @@ import copy
 import typing as t
 
 import pytest
-from conftest import load_data, make_action
 
 from ansible_collections.winops.volume_activation.plugins.action.kms_host import ActionModule
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import _kmsplan
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
 
 SPP_KEY = "HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\SoftwareProtectionPlatform"
 READ_OPS = [

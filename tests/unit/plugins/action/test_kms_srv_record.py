@@ -10,12 +10,16 @@ import typing as t
 
 import pytest
 import yaml
-from conftest import DisplayRecorder, load_data, make_action
 
 from ansible_collections.winops.volume_activation.plugins.action import kms_srv_record
 from ansible_collections.winops.volume_activation.plugins.action.kms_srv_record import ActionModule
 from ansible_collections.winops.volume_activation.plugins.modules import kms_srv_record as doc_stub
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import _dns, _srv
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
+    DisplayRecorder,
+    load_data,
+    make_action,
+)
 
 ACTION = "winops.volume_activation.kms_srv_record"
 SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I="

@@ -9,7 +9,8 @@ import typing as t
 
 import pytest
 import yaml
-from conftest import load_data, make_action
+
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
 
 MODULES = ("kms_host", "kms_firewall", "kms_client")
 PKG = "ansible_collections.winops.volume_activation.plugins"

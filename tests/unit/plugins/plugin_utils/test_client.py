@@ -3,9 +3,13 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from conftest import DisplayRecorder, FakeExecutor, make_task
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import _client
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
+    DisplayRecorder,
+    FakeExecutor,
+    make_task,
+)
 
 KEY = "VDYBN-27WPP-V4HQT-9VMD4-VMK7H"
 KEY_BODY = KEY[:23]  # everything that must never be shown
@@ -88,7 +92,7 @@ def test_run_sends_one_module_call_and_parses(display_recorder: DisplayRecorder)
     assert res[1].skipped and not res[1].failed
     assert [r.index for r in res.failures] == [0]
     # logging: prefix, explained HRESULT, and never the key
-    assert all(m.startswith("winops.volume_activation.product_key: ") for _, m in display_recorder.messages)
+    assert all(m.startswith("winops.volume_activation.product_key: ") for _name, m in display_recorder.messages)
     assert any(level == "vvvv" and "results:" in m for level, m in display_recorder.messages)
     assert any(level == "vvv" and "SL_E_INVALID_PRODUCT_KEY" in m for level, m in display_recorder.messages)
     assert KEY_BODY not in display_recorder.text and KEY.lower()[:23] not in display_recorder.text
@@ -115,7 +119,7 @@ def test_executor_failures(response: dict[str, t.Any], match: str, display_recor
 def test_check_mode_refuses_mutating_batches() -> None:
     action = FakeAction([], check_mode=True)
     client = _client.LicensingClient(action, {}, "product_key", check_mode=True)
-    with pytest.raises(_client.CheckModeViolation, match="cim_invoke SoftwareLicensingService.InstallProductKey"):
+    with pytest.raises(_client.CheckModeViolation, match=r"cim_invoke SoftwareLicensingService\.InstallProductKey"):
         client.run(install_batch())
     assert action._execute_module.calls == []
 

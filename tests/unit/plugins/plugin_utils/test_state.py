@@ -4,9 +4,9 @@ import datetime as dt
 import typing as t
 
 import pytest
-from conftest import load_data
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import _state
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data
 
 UTC = dt.timezone.utc
 WIN = "55c92734-d682-4d71-983e-d6ec3f16059f"
@@ -107,7 +107,7 @@ def test_parse_requires_all_results() -> None:
 
 
 def test_windows_kms_client() -> None:
-    _, s = scenario("windows_kms_client")
+    _query, s = scenario("windows_kms_client")
     assert s.ospp_present is False and s.ospp_service is None and s.errors == ()
     (p,) = s.products
     assert (p.family, p.channel, p.status, p.activated) == ("windows", "kms_client", "licensed", True)
@@ -129,7 +129,7 @@ def test_windows_kms_client() -> None:
 
 
 def test_windows_kms_host() -> None:
-    _, s = scenario("windows_kms_host")
+    _query, s = scenario("windows_kms_host")
     win, office = s.products
     assert win.channel == "kms_host" and win.is_kms_host
     assert win.kms_host is not None
@@ -145,7 +145,7 @@ def test_windows_kms_host() -> None:
 
 
 def test_mak_server() -> None:
-    _, s = scenario("mak_server")
+    _query, s = scenario("mak_server")
     (p,) = s.products
     assert (p.channel, p.status, p.grace_remaining_minutes, p.grace_expires) == ("mak", "licensed", 0, None)
     assert p.kms_client is None and p.kms_host is None
@@ -153,7 +153,7 @@ def test_mak_server() -> None:
 
 
 def test_office2010_ospp() -> None:
-    _, s = scenario("office2010_ospp")
+    _query, s = scenario("office2010_ospp")
     assert s.ospp_present is True
     assert s.ospp_service is not None and s.ospp_service.version == "14.0.7015.1000"
     win, office = s.products
@@ -169,7 +169,7 @@ def test_office2010_ospp() -> None:
 
 
 def test_office2016_spp() -> None:
-    _, s = scenario("office2016_spp")
+    _query, s = scenario("office2016_spp")
     win, office = s.products
     assert win.kms_client is not None and win.kms_client.configured_at == "service"
     assert win.kms_client.configured_host == "kms01.corp.example.test"
@@ -180,7 +180,7 @@ def test_office2016_spp() -> None:
 
 
 def test_unlicensed_notification() -> None:
-    _, s = scenario("unlicensed_notification")
+    _query, s = scenario("unlicensed_notification")
     gvlk, education, retail = s.products
     assert gvlk.status == "notification" and gvlk.grace_expires is None
     assert gvlk.status_reason_info is not None
