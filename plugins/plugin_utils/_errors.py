@@ -203,6 +203,18 @@ HRESULTS: dict[int, HResultInfo] = dict(
            "a WMI method parameter is unknown, missing or out of range",
            "check the values given to the task",
            "docs/executor-protocol.md (wbemcli.h)"),
+        _e(0x8004100E, "WBEM_E_INVALID_NAMESPACE",
+           "the WMI namespace does not exist on this machine (root/MicrosoftDNS exists only on a Windows DNS server)",
+           "run the task against the DNS server, or use method rfc2136 from the control node",
+           "wbemcli.h"),
+        _e(0x8004100C, "WBEM_E_NOT_SUPPORTED",
+           "the WMI provider does not support this operation on this machine",
+           "use another way to reach the same result, or a newer Windows version",
+           "wbemcli.h"),
+        _e(0x80041005, "WBEM_E_TYPE_MISMATCH",
+           "a WMI method parameter has the wrong type",
+           "report this as a bug of the collection",
+           "wbemcli.h"),
     ]
 )
 
