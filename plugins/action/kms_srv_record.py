@@ -145,15 +145,15 @@ class ActionModule(_action.LicensingAction):
         def log(level: int, text: str) -> None:
             ctx.client.log(level, text, secrets)
 
-        dns_client = _dns.SrvZoneClient(
-            str(p["server"]).strip(),
-            d.zone,
-            port=p["server_port"],
-            tsig=_dns.TsigKey(*key) if key else None,
-            timeout=float(p["timeout"]),
-            log=log,
-        )
         try:
+            dns_client = _dns.SrvZoneClient(
+                str(p["server"]).strip(),
+                d.zone,
+                port=p["server_port"],
+                tsig=_dns.TsigKey(*key) if key else None,
+                timeout=float(p["timeout"]),
+                log=log,
+            )
             plan = self._rfc2136_apply(ctx, dns_client, log)
             applied = plan.changed and not ctx.check_mode
             after = dns_client.read(d.owner) if applied else list(plan.after)

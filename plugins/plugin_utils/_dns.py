@@ -35,25 +35,35 @@ import dataclasses
 import socket
 import typing as t
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.query
-import dns.rcode
-import dns.rdata
-import dns.rdataclass
-import dns.rdataset
-import dns.rdatatype
-import dns.tsig
-import dns.update
+try:
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.name
+    import dns.query
+    import dns.rcode
+    import dns.rdata
+    import dns.rdataclass
+    import dns.rdataset
+    import dns.rdatatype
+    import dns.tsig
+    import dns.update
+except ImportError as _e:  # dnspython is a run-time requirement (requirements.txt); say so clearly
+    HAS_DNSPYTHON = False
+    DNSPYTHON_IMPORT_ERROR: ImportError | None = _e
+else:
+    HAS_DNSPYTHON = True
+    DNSPYTHON_IMPORT_ERROR = None
 
 from . import _srv
 
 LogFn = t.Callable[[int, str], None]
 
 #: RCODEs of a failed prerequisite (RFC 2136 section 3.2.5): the RRset changed since it was read.
-PREREQUISITE_RCODES = frozenset({dns.rcode.YXDOMAIN, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.NXRRSET})
+PREREQUISITE_RCODES = (
+    frozenset({dns.rcode.YXDOMAIN, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.NXRRSET})
+    if HAS_DNSPYTHON else frozenset()
+)
 
 
 class DnsError(Exception):
@@ -131,6 +141,11 @@ class SrvZoneClient:
         timeout: float = 10.0,
         log: LogFn | None = None,
     ) -> None:
+        if not HAS_DNSPYTHON:
+            raise DnsError(
+                f"Failed to reach DNS server '{server}': method rfc2136 needs the Python package dnspython "
+                f"on the control node (pip install dnspython): {DNSPYTHON_IMPORT_ERROR}", "dnspython"
+            )
         self.server = server
         self.port = port
         self.zone = zone

@@ -169,8 +169,8 @@ def parse_kms_host(value: str, option: str = "kms_host") -> KmsAddress:
         raise SettingError(
             f"{option} '{value}' looks like an IPv6 address: write it in brackets, e.g. '[{text}]' or '[{text}]:1688'"
         )
-    host, _, port_text = text.partition(":")
-    port = validate_port(port_text, f"{option} port") if _ else None
+    host, sep, port_text = text.partition(":")
+    port = validate_port(port_text, f"{option} port") if sep else None
     try:
         return KmsAddress(str(ipaddress.IPv4Address(host)), port)
     except ValueError:

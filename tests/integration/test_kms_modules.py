@@ -39,8 +39,6 @@ def play(hosts: str, tasks: str) -> str:
 
 
 def task(name: str, module: str, args: dict[str, t.Any], *, check: bool = False) -> str:
-
-
     return (f"    - name: {name}\n      winops.volume_activation.{module}: {json.dumps(args)}\n"
             + ("      check_mode: true\n" if check else ""))
 
@@ -164,8 +162,9 @@ def test_kms_client_office2010_on_windows_7(lab: LabHandle, ansible: Ansible) ->
 
 
 @pytest.mark.parametrize("option", [{"activation_type": "kms"}, {"lookup_domain": "small.example.test"}])
-def test_kms_client_windows8_options_refused_on_windows_7(lab: LabHandle, ansible: Ansible,
-                                                         option: dict[str, t.Any]) -> None:
+def test_kms_client_windows8_options_refused_on_windows_7(
+    lab: LabHandle, ansible: Ansible, option: dict[str, t.Any]
+) -> None:
     run = ansible.run(play("ws02", task("Client", "kms_client", option)), lab)
     result = run.result("Client", "ws02")
     assert result["_status"] == "failed"

@@ -131,8 +131,8 @@ def test_check_mode_then_real_run_then_repeat(server: t.Any, ansible: Ansible) -
 
 def test_exclusive_removes_the_stale_record_of_a_replaced_host(server: t.Any, ansible: Ansible) -> None:
     seed(server, "0 0 1688 kms-old.contoso.test.", "0 0 1688 kms1.contoso.test.")
-    run = run_play(ansible, server, playbook(server, [{"target": "kms1.contoso.test"}, {"target": "kms2.contoso.test"}],
-                               exclusive=True))
+    wanted = [{"target": "kms1.contoso.test"}, {"target": "kms2.contoso.test"}]
+    run = run_play(ansible, server, playbook(server, wanted, exclusive=True))
     assert run.rc == 0, run.stdout
     res = run.result(TASK, "localhost")
     assert res["changed"] is True

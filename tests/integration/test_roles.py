@@ -20,6 +20,8 @@ REPORT = ROOT / "playbooks" / "report.yml"
 def task(role: str, name: str) -> str:
     """The task name the callback records for a task of a collection role."""
     return f"winops.volume_activation.{role} : {name}"
+
+
 # Synthetic keys (random product-key characters), as in the lab's fleet files.
 WS2022_CSVLK = "TGB3R-RPMHX-WBWHG-296WF-BGXGH"
 OFFICE2021_CSVLK = "PFH7K-7264K-VCMPB-PHXP6-Q3RRP"
@@ -90,8 +92,9 @@ def test_offline_activation_prints_the_installation_id_and_stops(
     assert all(p["activated"] for p in host_products(handle).values() if p["channel"] == "CSVLK")
 
 
-def test_preflight_refuses_office_2010_on_server_2022(start_lab: t.Callable[..., LabHandle],
-                                                       ansible: Ansible) -> None:
+def test_preflight_refuses_office_2010_on_server_2022(
+    start_lab: t.Callable[..., LabHandle], ansible: Ansible
+) -> None:
     handle = start_lab(fleet(63))
     mark = handle.log_mark("kms01")
     run = ansible.run(KMS_HOST, handle, extra_vars={
@@ -105,8 +108,9 @@ def test_preflight_refuses_office_2010_on_server_2022(start_lab: t.Callable[...,
 
 
 @pytest.mark.parametrize("os", ["windows-server-2008-r2"])
-def test_preflight_accepts_office_2010_on_2008_r2(start_lab: t.Callable[..., LabHandle], ansible: Ansible,
-                                                   os: str) -> None:
+def test_preflight_accepts_office_2010_on_2008_r2(
+    start_lab: t.Callable[..., LabHandle], ansible: Ansible, os: str
+) -> None:
     handle = start_lab(fleet(64, os))
     run = ansible.run(KMS_HOST, handle, extra_vars={
         "kms_server_host_keys": [{"product": "office2010", "key": OFFICE2010_CSVLK}],

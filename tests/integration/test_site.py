@@ -88,8 +88,8 @@ def test_site_from_scratch_then_again(demo: tuple[LabHandle, pathlib.Path], ansi
     first_pass = first.results(ROLE_TASK.format("kms_activation", "Activate the volume products"))
     waiting = [h for h in office2010 if first_pass[h].get("waiting")]
     assert len(waiting) == 4, {h: first_pass[h].get("outcomes") for h in office2010}
-    waited = first.results(ROLE_TASK.format("kms_activation",
-                                             "Wait (bounded) for the KMS hosts to reach their thresholds"))
+    wait_task = ROLE_TASK.format("kms_activation", "Wait (bounded) for the KMS hosts to reach their thresholds")
+    waited = first.results(wait_task)
     assert all(not waited[h].get("waiting") for h in waiting)
 
     # The summary the report printed says the same.

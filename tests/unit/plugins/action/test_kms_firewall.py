@@ -39,7 +39,7 @@ def run(scenario: str, args: dict[str, t.Any] | None = None, *, responses: list[
 
 
 def test_port_1688_enables_and_scopes_the_builtin_rule() -> None:
-    result, fake, _ = run("fw_builtin_open", diff=True)
+    result, fake, _unused = run("fw_builtin_open", diff=True)
     assert fake.operations == [READ_OPS, [
         {"op": "firewall_set", "name": "SPPSVC-In-TCP", "enabled": True, "profiles": ["Domain", "Private"],
          "remote_addresses": ["LocalSubnet"]},
@@ -58,7 +58,7 @@ def test_port_1688_enables_and_scopes_the_builtin_rule() -> None:
 
 
 def test_open_rule_is_left_alone_in_one_round_trip() -> None:
-    result, fake, _ = run("fw_builtin_noop")
+    result, fake, _unused = run("fw_builtin_noop")
     assert fake.operations == [READ_OPS]
     assert result["changed"] is False
     assert result["round_trips"] == 1
@@ -66,7 +66,7 @@ def test_open_rule_is_left_alone_in_one_round_trip() -> None:
 
 
 def test_custom_port_read_from_the_host_gets_the_collections_own_rule() -> None:
-    result, fake, _ = run("fw_custom_port_from_host")
+    result, fake, _unused = run("fw_custom_port_from_host")
     assert fake.operations[1] == [
         {"op": "firewall_create", "name": "winops-va-kms-tcp-in",
          "display_name": "Key Management Service, custom port (TCP-In) [winops.volume_activation]",
@@ -85,7 +85,7 @@ def test_custom_port_read_from_the_host_gets_the_collections_own_rule() -> None:
 
 
 def test_absent_removes_the_own_rule() -> None:
-    result, fake, _ = run("fw_absent", diff=True)
+    result, fake, _unused = run("fw_absent", diff=True)
     assert fake.operations[1] == [{"op": "firewall_remove", "name": "winops-va-kms-tcp-in"}, *READ_OPS]
     assert result["changed"] is True
     assert result["rule"] == {"exists": False}
@@ -95,7 +95,7 @@ def test_absent_removes_the_own_rule() -> None:
 
 def test_absent_on_1688_disables_the_builtin_rule() -> None:
     data = load_data("kms", "fw_builtin_noop.json")
-    result, fake, _ = run("fw_builtin_noop", {"state": "absent"},
+    result, fake, _unused = run("fw_builtin_noop", {"state": "absent"},
                           responses=[data["round_trips"][0]], check_mode=True)
     assert fake.operations == [READ_OPS]
     assert result["changed"] is True
@@ -126,14 +126,14 @@ def test_opening_to_everyone_warns_loudly(everyone: str) -> None:
     ({"port": 0}, "port 0 is outside 1..65535"),
 ])
 def test_bad_input_fails_before_anything_is_sent(args: dict[str, t.Any], message: str) -> None:
-    result, fake, _ = run("fw_builtin_noop", args, responses=[])
+    result, fake, _unused = run("fw_builtin_noop", args, responses=[])
     assert fake.calls == []
     assert result["failed"] is True
     assert result["msg"] == f"Failed to configure the KMS firewall rule: {message}"
 
 
 def test_unknown_profile_is_refused_by_the_argument_spec() -> None:
-    result, fake, _ = run("fw_builtin_noop", {"profiles": ["Work"]}, responses=[])
+    result, fake, _unused = run("fw_builtin_noop", {"profiles": ["Work"]}, responses=[])
     assert fake.calls == []
     assert result["failed"] is True
     assert "profiles" in result["msg"] and "Work" in result["msg"]

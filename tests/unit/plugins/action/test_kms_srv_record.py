@@ -69,8 +69,8 @@ def test_windows_replace_host_adds_then_deletes_the_stale_record() -> None:
     assert result["added"] == [rec("kms2.contoso.com", priority=10)]
     assert result["removed"] == [rec("kms-old.contoso.com")]
     assert result["updated"] == []
-    assert (result["zone"], result["name"], result["method"]) == ("contoso.com", "_vlmcs._tcp.contoso.com",
-                                                                   "windows_dns")
+    expected = ("contoso.com", "_vlmcs._tcp.contoso.com", "windows_dns")
+    assert (result["zone"], result["name"], result["method"]) == expected
     assert result["diff"] == {
         "before": "0 0 1688 kms-old.contoso.com (TTL 3600)\n0 0 1688 kms1.contoso.com (TTL 3600)\n",
         "after": "0 0 1688 kms1.contoso.com (TTL 3600)\n10 0 1688 kms2.contoso.com (TTL 3600)\n",
@@ -131,7 +131,7 @@ def test_windows_without_the_dns_role_explains_invalid_namespace() -> None:
 
 
 def test_windows_zone_not_hosted() -> None:
-    result, _ = run("wmi_zone_missing")
+    result, _unused = run("wmi_zone_missing")
     assert result["failed"] is True
     assert result["msg"] == (
         "Failed to read the SRV records '_vlmcs._tcp.contoso.com' of zone 'contoso.com' through root/MicrosoftDNS: "
@@ -168,7 +168,7 @@ def test_windows_record_changed_by_another_writer() -> None:
     apply["results"][0] = {"op": "cim_invoke", "ok": True, "matched": 0, "invocations": []}
     apply["changed"] = False
     apply["results"][2]["instances"] = [data["round_trips"][0]["results"][1]["instances"][1]]
-    result, _ = run("wmi_update_port", responses=[data["round_trips"][0], apply])
+    result, _unused = run("wmi_update_port", responses=[data["round_trips"][0], apply])
     assert result["failed"] is True
     assert result["msg"] == (
         "Failed to change SRV record '0 0 1688 kms1.contoso.com' (TTL 3600) to '0 0 1689 kms1.contoso.com' "
@@ -181,7 +181,7 @@ def test_windows_read_back_that_differs_fails() -> None:
     data = load_data("kms_srv_record", "wmi_update_port.json")
     apply = copy.deepcopy(data["round_trips"][1])
     apply["results"][2]["instances"][0]["Port"] = 1688
-    result, _ = run("wmi_update_port", responses=[data["round_trips"][0], apply])
+    result, _unused = run("wmi_update_port", responses=[data["round_trips"][0], apply])
     assert result["failed"] is True
     assert result["msg"] == (
         "Failed to update the SRV records '_vlmcs._tcp.contoso.com' in zone 'contoso.com': the server accepted the "
@@ -295,7 +295,7 @@ def test_rfc2136_never_calls_the_executor(fake_zone: type[FakeZone], display_rec
 
 
 def test_rfc2136_check_mode_reads_only(fake_zone: type[FakeZone]) -> None:
-    plugin, _ = make_action(ActionModule, dict(RFC_ARGS), [], action=ACTION, check_mode=True)
+    plugin, _unused = make_action(ActionModule, dict(RFC_ARGS), [], action=ACTION, check_mode=True)
     result = plugin.run(task_vars={})
     zone = fake_zone.instances[0]
     assert (zone.reads, zone.updates) == (1, [])
@@ -312,7 +312,7 @@ def test_rfc2136_replans_when_a_concurrent_writer_wins(fake_zone: type[FakeZone]
 
     FakeZone.__init__ = init  # type: ignore[method-assign]
     try:
-        plugin, _ = make_action(ActionModule, {**RFC_ARGS, "exclusive": True}, [], action=ACTION)
+        plugin, _unused = make_action(ActionModule, {**RFC_ARGS, "exclusive": True}, [], action=ACTION)
         result = plugin.run(task_vars={})
     finally:
         FakeZone.__init__ = original  # type: ignore[method-assign]
@@ -332,7 +332,7 @@ def test_rfc2136_gives_up_after_three_failed_prerequisites(fake_zone: type[FakeZ
 
     FakeZone.__init__ = init  # type: ignore[method-assign]
     try:
-        plugin, _ = make_action(ActionModule, dict(RFC_ARGS), [], action=ACTION)
+        plugin, _unused = make_action(ActionModule, dict(RFC_ARGS), [], action=ACTION)
         result = plugin.run(task_vars={})
     finally:
         FakeZone.__init__ = original  # type: ignore[method-assign]
@@ -370,7 +370,7 @@ def test_documented_options_match_the_argument_spec() -> None:
 
 @pytest.mark.parametrize("scenario", ["wmi_replace_host", "wmi_noop"])
 def test_every_returned_key_is_documented(scenario: str) -> None:
-    result, _ = run(scenario)
+    result, _unused = run(scenario)
     ret = yaml.safe_load(doc_stub.RETURN)
     common = {"changed", "failed", "msg", "warnings", "diff", "invocation", "_ansible_no_log"}
     assert set(result) - common <= set(ret), sorted(set(result) - common - set(ret))

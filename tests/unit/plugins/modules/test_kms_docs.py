@@ -49,7 +49,7 @@ def _compare(doc_opts: dict[str, t.Any], arg_spec: dict[str, t.Any], where: str)
 
 @pytest.mark.parametrize("name", MODULES)
 def test_documented_options_match_the_argument_spec(name: str) -> None:
-    doc, _ = docs(name)
+    doc, _unused = docs(name)
     assert doc["module"] == name
     assert doc["version_added"] == "0.1.0"
     assert set(doc["attributes"]) == {"check_mode", "diff_mode", "platform"}
@@ -60,7 +60,7 @@ def test_documented_options_match_the_argument_spec(name: str) -> None:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_every_return_value_has_a_sample_or_contains(name: str) -> None:
-    _, ret = docs(name)
+    _unused, ret = docs(name)
     for key, d in ret.items():
         assert d.get("version_added") == "0.1.0", key
         assert d.get("description"), key
@@ -73,9 +73,9 @@ def test_every_return_value_has_a_sample_or_contains(name: str) -> None:
 def test_every_returned_key_is_documented(name: str, scenario: str) -> None:
     data = load_data("kms", f"{scenario}.json")
     cls = importlib.import_module(f"{PKG}.action.{name}").ActionModule
-    plugin, _ = make_action(cls, data["args"], data["round_trips"], action=f"winops.volume_activation.{name}")
+    plugin, _unused = make_action(cls, data["args"], data["round_trips"], action=f"winops.volume_activation.{name}")
     result = plugin.run(task_vars={})
-    _, ret = docs(name)
+    _unused, ret = docs(name)
     # changed/failed/msg/warnings/diff/invocation are Ansible's common return values.
     common = {"changed", "failed", "msg", "warnings", "diff", "invocation", "_ansible_no_log"}
     assert set(result) - common <= set(ret), sorted(set(result) - common - set(ret))

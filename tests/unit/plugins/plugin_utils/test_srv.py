@@ -317,7 +317,7 @@ def test_wmi_plan_operations_in_order_with_exact_filters() -> None:
     ]
     plan = _srv.plan_srv(d, current, rrset_ttl=False)
     ops = _srv.wmi_plan_operations(d, plan, ".")
-    assert [op for op, _ in ops] == [
+    assert [op for op, _unused in ops] == [
         {"op": "cim_invoke", "class": "MicrosoftDNS_SRVType", "method": "CreateInstanceFromPropertyData",
          "namespace": "root/MicrosoftDNS", "static": True,
          "arguments": {"DnsServerName": ".", "ContainerName": ZONE, "OwnerName": OWNER, "TTL": 3600,
@@ -330,7 +330,7 @@ def test_wmi_plan_operations_in_order_with_exact_filters() -> None:
          "filter": "ContainerName = 'contoso.com' AND OwnerName = '_vlmcs._tcp.contoso.com' AND "
                    "SRVDomainName = 'old.contoso.com.' AND Port = 1688 AND Priority = 0 AND Weight = 0"},
     ]
-    assert [desc for _, desc in ops] == [
+    assert [desc for _unused, desc in ops] == [
         "add SRV record '0 0 1688 kms2.contoso.com' (TTL 3600) at '_vlmcs._tcp.contoso.com'",
         "change SRV record '0 0 1688 kms1.contoso.com' (TTL 3600) to '0 0 1689 kms1.contoso.com' (TTL 3600) at "
         "'_vlmcs._tcp.contoso.com'",
