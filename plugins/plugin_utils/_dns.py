@@ -59,11 +59,12 @@ from . import _srv
 
 LogFn = t.Callable[[int, str], None]
 
+# RCODE numbers (RFC 1035 4.1.1, RFC 2136 2.2); plain ints so this module imports without dnspython.
+RCODE_FORMERR, RCODE_SERVFAIL, RCODE_NXDOMAIN, RCODE_NOTIMP, RCODE_REFUSED = 1, 2, 3, 4, 5
+RCODE_YXDOMAIN, RCODE_YXRRSET, RCODE_NXRRSET, RCODE_NOTAUTH, RCODE_NOTZONE = 6, 7, 8, 9, 10
+
 #: RCODEs of a failed prerequisite (RFC 2136 section 3.2.5): the RRset changed since it was read.
-PREREQUISITE_RCODES = (
-    frozenset({dns.rcode.YXDOMAIN, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.NXRRSET})
-    if HAS_DNSPYTHON else frozenset()
-)
+PREREQUISITE_RCODES = frozenset({RCODE_YXDOMAIN, RCODE_YXRRSET, RCODE_NXDOMAIN, RCODE_NXRRSET})
 
 
 class DnsError(Exception):
@@ -103,23 +104,23 @@ class TsigKey:
 
 # Plain explanations of the RCODEs (RFC 1035 4.1.1, RFC 2136 2.2, RFC 8945 5.2/5.3 for TSIG).
 _UPDATE_CAUSES: dict[int, str] = {
-    dns.rcode.REFUSED: "the server refused the update: its policy does not let this control node{key} change "
+    RCODE_REFUSED: "the server refused the update: its policy does not let this control node{key} change "
     "the zone (BIND: allow-update / update-policy; Windows DNS: dynamic updates off or secure only)",
-    dns.rcode.NOTAUTH: "the server is not authoritative for the zone (wrong server, or the zone name is not "
+    RCODE_NOTAUTH: "the server is not authoritative for the zone (wrong server, or the zone name is not "
     "a zone on it)",
-    dns.rcode.SERVFAIL: "the server failed to process the update (zone not loaded, or it could not write "
+    RCODE_SERVFAIL: "the server failed to process the update (zone not loaded, or it could not write "
     "its journal; see the server's log)",
-    dns.rcode.NOTIMP: "the server does not implement dynamic updates (RFC 2136)",
-    dns.rcode.FORMERR: "the server could not parse the update message",
-    dns.rcode.NOTZONE: "the owner name is not inside the zone",
+    RCODE_NOTIMP: "the server does not implement dynamic updates (RFC 2136)",
+    RCODE_FORMERR: "the server could not parse the update message",
+    RCODE_NOTZONE: "the owner name is not inside the zone",
 }
 _QUERY_CAUSES: dict[int, str] = {
-    dns.rcode.REFUSED: "the server refused the query: it does not serve the zone (or does not answer this "
+    RCODE_REFUSED: "the server refused the query: it does not serve the zone (or does not answer this "
     "control node)",
-    dns.rcode.SERVFAIL: "the server failed to answer (zone not loaded; see the server's log)",
-    dns.rcode.NOTAUTH: "the server is not authoritative for the zone",
-    dns.rcode.NOTIMP: "the server does not implement this query",
-    dns.rcode.FORMERR: "the server could not parse the query",
+    RCODE_SERVFAIL: "the server failed to answer (zone not loaded; see the server's log)",
+    RCODE_NOTAUTH: "the server is not authoritative for the zone",
+    RCODE_NOTIMP: "the server does not implement this query",
+    RCODE_FORMERR: "the server could not parse the query",
 }
 
 

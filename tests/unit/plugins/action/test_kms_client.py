@@ -178,8 +178,8 @@ def test_check_mode_sends_nothing_mutating() -> None:
 def test_unknown_activation_id_is_named() -> None:
     data = load_data("kms", "client_office_spp.json")
     first = data["round_trips"][0]
-    result, _unused = run("client_office_spp", {"activation_ids": ["{00000000-0000-0000-0000-000000000001}"],
-                                          "kms_host": "kms01"}, responses=[first])
+    args = {"activation_ids": ["{00000000-0000-0000-0000-000000000001}"], "kms_host": "kms01"}
+    result, _unused = run("client_office_spp", args, responses=[first])
     assert result["msg"] == ("Failed to configure the KMS client settings of the products given by activation_ids: "
                              "no licensing product has the activation ID '00000000-0000-0000-0000-000000000001'")
 

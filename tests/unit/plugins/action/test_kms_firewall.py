@@ -95,8 +95,8 @@ def test_absent_removes_the_own_rule() -> None:
 
 def test_absent_on_1688_disables_the_builtin_rule() -> None:
     data = load_data("kms", "fw_builtin_noop.json")
-    result, fake, _unused = run("fw_builtin_noop", {"state": "absent"},
-                          responses=[data["round_trips"][0]], check_mode=True)
+    result, fake, _unused = run("fw_builtin_noop", {"state": "absent"}, responses=[data["round_trips"][0]],
+                                check_mode=True)
     assert fake.operations == [READ_OPS]
     assert result["changed"] is True
     assert result["changes"] == ["close TCP 1688: disable the firewall rule SPPSVC-In-TCP"]
