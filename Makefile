@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 help:
 	@echo "make demo        run the whole job (KMS host, clients, fleet summary) against the lab"
-	@echo "make test        everything CI runs: lint sanity units lab-tests integration"
+	@echo "make test        everything CI runs: lint sanity units lab-tests integration build"
 	@echo "make lint | sanity | units | lab-tests | integration | bench | build | docs"
 
 venv: $(VENV)/.installed
@@ -44,10 +44,10 @@ lab-tests: venv
 integration: venv link
 	$(BIN)/pytest -q tests/integration
 
-test: lint sanity units lab-tests integration
+test: lint sanity units lab-tests integration build
 
 build: venv
-	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist .
+	tools/build_check.sh
 
 docs: venv link
 	$(BIN)/ansible-doc winops.volume_activation.license_info >/dev/null
