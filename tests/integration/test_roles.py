@@ -25,7 +25,7 @@ def task(role: str, name: str) -> str:
 # Synthetic keys (random product-key characters), as in the lab's fleet files.
 WS2022_CSVLK = "TGB3R-RPMHX-WBWHG-296WF-BGXGH"
 OFFICE2021_CSVLK = "PFH7K-7264K-VCMPB-PHXP6-Q3RRP"
-OFFICE2010_CSVLK = "8NHQ3-YWMVD-8WMH3-HNWMD-F8RT6"
+OFFICE2010_CSVLK = "8NHQ3-YWMVD-8WMH3-H4WMD-F8RT6"
 HOST_KEYS = [{"product": "windows", "key": WS2022_CSVLK}, {"product": "office2021", "key": OFFICE2021_CSVLK}]
 
 

@@ -210,6 +210,10 @@ def _key(raw: t.Any, i: int) -> KeySpec:
     if not KEY_RE.match(key):
         raise SpecError(f"{where}: the key is not five groups of five product-key characters "
                         "separated by '-'")
+    if key.count("N") > 1:
+        # Windows 8+ keys carry the letter N once, as a position marker; the other characters come
+        # from the 24-symbol alphabet without N, so a key with two N is not a product key.
+        raise SpecError(f"{where}: the key contains the letter N more than once, which no product key does")
     return KeySpec(
         name=name, kind=kind, key=key, product=str(_req(k, "product", where)),
         count=_int(k.get("count", 0), f"{where}.count", 0, 1_000_000),
