@@ -10,7 +10,7 @@ from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
     _action,
     _client,
     _errors,
-    _keyplan,
+    _keyselect,
     _state,
 )
 
@@ -38,10 +38,10 @@ class ActionModule(_action.LicensingAction):
         return values
 
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        bad = [f for f in ctx.params["products"] if f not in _keyplan.FAMILIES]
+        bad = [f for f in ctx.params["products"] if f not in _keyselect.FAMILIES]
         if bad:
             raise _action.LicensingActionError(
-                f"Failed to activate: product '{bad[0]}' is not one of {', '.join(_keyplan.FAMILIES)}")
+                f"Failed to activate: product '{bad[0]}' is not one of {', '.join(_keyselect.FAMILIES)}")
         if ctx.params["confirmation_ids"] and ctx.params["method"] != "offline":
             raise _action.LicensingActionError("Failed to activate: confirmation_ids need method offline")
         for name, cid in ctx.params["confirmation_ids"].items():
@@ -63,7 +63,7 @@ class ActionModule(_action.LicensingAction):
             if ids:
                 if p.id in ids:
                     out.append(p)
-            elif any(_keyplan.matches(p, f) for f in ctx.params["products"]):
+            elif any(_keyselect.matches(p, f) for f in ctx.params["products"]):
                 out.append(p)
         if ids - {p.id for p in out}:
             missing = sorted(ids - {p.id for p in out})[0]
@@ -80,7 +80,7 @@ class ActionModule(_action.LicensingAction):
                 for k, v in ctx.params["confirmation_ids"].items()}
         spp = False
         for p in self._targets(ctx, before):
-            family = _keyplan.product_family(p)
+            family = _keyselect.product_family(p)
             if p.activated and not ctx.params["force"]:
                 self._outcomes[p.id] = self._outcome(p, "already_activated", activated=True,
                                                      message=f"{p.name}: already activated")
@@ -96,15 +96,15 @@ class ActionModule(_action.LicensingAction):
                                 "run again with its confirmation ID in confirmation_ids")
                     continue
                 index = plan.add(
-                    {"op": "cim_invoke", "class": _keyplan.product_class(p), "method": "DepositOfflineConfirmationId",
-                     "filter": _keyplan.by_id(p),
+                    {"op": "cim_invoke", "class": _keyselect.product_class(p), "method": "DepositOfflineConfirmationId",
+                     "filter": _keyselect.by_id(p),
                      "arguments": {"InstallationId": p.offline_installation_id,
                                    "ConfirmationId": plan.batch.confirmation_id(cid)}},
                     f"deposit the confirmation ID for '{p.name}'")
             else:
                 index = plan.add(
-                    {"op": "cim_invoke", "class": _keyplan.product_class(p), "method": "Activate",
-                     "filter": _keyplan.by_id(p)},
+                    {"op": "cim_invoke", "class": _keyselect.product_class(p), "method": "Activate",
+                     "filter": _keyselect.by_id(p)},
                     f"activate '{p.name}'")
             self._sent[index] = p
             spp = spp or p.source == "spp"
@@ -119,7 +119,7 @@ class ActionModule(_action.LicensingAction):
 
     @staticmethod
     def _outcome(p: _state.LicensingProduct, status: str, *, activated: bool, message: str) -> dict[str, t.Any]:
-        return {"activation_id": p.id, "name": p.name, "product": _keyplan.product_family(p), "channel": p.channel,
+        return {"activation_id": p.id, "name": p.name, "product": _keyselect.product_family(p), "channel": p.channel,
                 "status": status, "activated": activated, "message": message}
 
     # ------------------------------------------------------------------ apply + result

@@ -8,8 +8,8 @@ import typing as t
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
     _action,
-    _keyplan,
     _keys,
+    _keyselect,
     _state,
 )
 
@@ -21,7 +21,7 @@ class ActionModule(_action.LicensingAction):
         "activation_id": {"type": "str"},
         "force": {"type": "bool", "default": False},
         "gvlk": {"type": "str", "choices": ["auto"]},
-        "key_type": {"type": "str", "choices": list(_keyplan.KEY_TYPES), "default": "kms_client"},
+        "key_type": {"type": "str", "choices": list(_keyselect.KEY_TYPES), "default": "kms_client"},
         "product": {"type": "list", "elements": "str", "default": ["windows"]},
         "product_key": {"type": "str", "no_log": True},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -32,10 +32,10 @@ class ActionModule(_action.LicensingAction):
 
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
         p = ctx.params
-        bad = [f for f in p["product"] if f not in _keyplan.FAMILIES]
+        bad = [f for f in p["product"] if f not in _keyselect.FAMILIES]
         if bad:
             raise _action.LicensingActionError(
-                f"Failed to manage the product key: product '{bad[0]}' is not one of {', '.join(_keyplan.FAMILIES)}"
+                f"Failed to manage the product key: product '{bad[0]}' is not one of {', '.join(_keyselect.FAMILIES)}"
             )
         if p["state"] == "present" and not p.get("product_key") and not p.get("gvlk"):
             raise _action.LicensingActionError(
@@ -46,8 +46,8 @@ class ActionModule(_action.LicensingAction):
                 f"{p['product']}")
         if p.get("product_key"):
             try:
-                self._request = _keyplan.check_key_request({**p, "product": p["product"][0]})
-            except _keyplan.KeyPlanError as e:
+                self._request = _keyselect.check_key_request({**p, "product": p["product"][0]})
+            except _keyselect.KeyPlanError as e:
                 raise _action.LicensingActionError(f"Failed to install the product key: {e}") from None
         return _action.LicensingStateReader()
 
@@ -66,7 +66,7 @@ class ActionModule(_action.LicensingAction):
             else:
                 for family in p["product"]:
                     self._plan_gvlk(ctx, before, family, plan, before=diff_before, after=diff_after)
-        except _keyplan.KeyPlanError as e:
+        except _keyselect.KeyPlanError as e:
             verb = "remove" if p["state"] == "absent" else "install"
             raise _action.LicensingActionError(f"Failed to {verb} the product key: {e}") from None
         plan.diff = {"before": "\n".join(diff_before) + "\n", "after": "\n".join(diff_after) + "\n"}
@@ -82,7 +82,7 @@ class ActionModule(_action.LicensingAction):
                   before: list[str], after: list[str]) -> None:
         req = self._request
         key = t.cast(str, req.key)
-        current = _keyplan.family_products(state, req.family, req.key_type)
+        current = _keyselect.family_products(state, req.family, req.key_type)
         if req.activation_id:
             current = [c for c in current if c.id == req.activation_id.strip("{}").lower()]
         for c in current:
@@ -91,14 +91,14 @@ class ActionModule(_action.LicensingAction):
             self._notes.append(f"{req.family}: the key ending in {_keys.last5(key)} is already installed")
             after.extend(before)
             return
-        _keyplan.check_key_fits_host(req, state)
+        _keyselect.check_key_fits_host(req, state)
         if req.key_type == "kms_client" and not ctx.params["force"]:
-            mak = [c for c in _keyplan.family_products(state, req.family, "mak") if c.channel == "mak" and c.activated]
+            mak = [c for c in _keyselect.family_products(state, req.family, "mak") if c.channel == "mak" and c.activated]
             if mak:
-                raise _keyplan.KeyPlanError(
+                raise _keyselect.KeyPlanError(
                     f"'{mak[0].name}' is MAK-activated; installing a KMS client key would switch it to KMS: "
                     "set force: true to do so")
-        _keyplan.install_ops(plan.add, plan.batch, state, family=req.family, key=key, key_type=req.key_type,
+        _keyselect.install_ops(plan.add, plan.batch, state, family=req.family, key=key, key_type=req.key_type,
                              target_name=req.family)
         after.append(f"{req.family}: {_keys.mask_product_key(key)} ({req.key_type})")
         self._installed.append({"product": req.family, "key_type": req.key_type,
@@ -106,14 +106,14 @@ class ActionModule(_action.LicensingAction):
 
     def _plan_gvlk(self, ctx: _action.ActionContext, state: _state.HostState, family: str, plan: _action.Plan,
                    *, before: list[str], after: list[str]) -> None:
-        key, why = _keyplan.choose_gvlk(state, family, ctx.params["force"])
-        for c in _keyplan.family_products(state, family):
+        key, why = _keyselect.choose_gvlk(state, family, ctx.params["force"])
+        for c in _keyselect.family_products(state, family):
             before.append(self._line(c))
         if key is None:
             self._notes.append(f"{family}: {why}")
-            after.extend(self._line(c) for c in _keyplan.family_products(state, family))
+            after.extend(self._line(c) for c in _keyselect.family_products(state, family))
             return
-        _keyplan.install_ops(plan.add, plan.batch, state, family=family, key=key, key_type="kms_client",
+        _keyselect.install_ops(plan.add, plan.batch, state, family=family, key=key, key_type="kms_client",
                              target_name=f"{family} ({why})")
         after.append(f"{family}: {_keys.mask_product_key(key)} (kms_client)")
         self._installed.append({"product": family, "key_type": "kms_client", "product_key": _keys.mask_product_key(key)})
@@ -127,7 +127,7 @@ class ActionModule(_action.LicensingAction):
         else:
             targets = []
             for family in p["product"]:
-                found = _keyplan.family_products(state, family)
+                found = _keyselect.family_products(state, family)
                 if family == "windows":
                     found = [x for x in found if x is state.primary_windows] or found[:1]
                 targets.extend(found)
@@ -137,8 +137,8 @@ class ActionModule(_action.LicensingAction):
         for x in targets:
             before.append(self._line(x))
             after.append(f"{x.name}: no key")
-            plan.add({"op": "cim_invoke", "class": _keyplan.product_class(x), "method": "UninstallProductKey",
-                      "filter": _keyplan.by_id(x)},
+            plan.add({"op": "cim_invoke", "class": _keyselect.product_class(x), "method": "UninstallProductKey",
+                      "filter": _keyselect.by_id(x)},
                      f"uninstall product key '{_keys.mask_product_key(x.partial_product_key)}' of '{x.name}'")
         if any(x.source == "spp" for x in targets):
             plan.add({"op": "cim_invoke", "class": _state.SPP_SERVICE, "method": "RefreshLicenseStatus"},
@@ -155,7 +155,7 @@ class ActionModule(_action.LicensingAction):
         products = [
             {"activation_id": x.id, "name": x.name, "channel": x.channel, "license_status": x.status,
              "partial_product_key": x.partial_product_key}
-            for x in now.products if x.has_key and any(_keyplan.matches(x, f) for f in families)
+            for x in now.products if x.has_key and any(_keyselect.matches(x, f) for f in families)
         ]
         out: dict[str, t.Any] = {"installed": self._installed if ctx.params["state"] == "present" else [],
                                  "products": products, "notes": self._notes}
