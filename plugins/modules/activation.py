@@ -8,116 +8,150 @@
 DOCUMENTATION = r"""
 ---
 module: activation
-short_description: Activate Windows and Office now, online or by phone, and say why a product did not activate
+short_description: Activate Windows and Office now, online, through KMS or by phone
 version_added: 0.1.0
 description:
-  - Activates now what C(slmgr.vbs /ato) and C(ospp.vbs /act) activate, through the C(Activate) WMI
-    method of each product that holds a key and is not licensed yet, then refreshes the license
-    status. KMS clients ask their KMS host; MAK, KMS host and retail keys go to Microsoft.
-  - Offline (O(method=offline)), as C(slmgr.vbs /dti) and C(/atp) do, returns each product's
-    installation ID to read to the Microsoft Activation Center; run again with the confirmation IDs
-    in O(confirmation_ids) to deposit them.
-  - Reports per product what happened, every HRESULT with its symbol, a plain explanation and the
-    next step. A KMS client whose host counts too few clients (0xC004F038) is not a failure but
-    "waiting for threshold (n of N)", unless O(fail_on_waiting=true).
-  - A licensed product is not activated again unless O(force=true), so no MAK activation is spent
-    twice.
-  - One WinRM round trip when everything is already activated, two otherwise.
+  - Activates the named products, or every volume product with a key that is not licensed yet, as
+    C(slmgr.vbs /ato [activation ID]) and C(ospp.vbs /act) do (C(Activate), then C(RefreshLicenseStatus)).
+  - A product that is already licensed is left alone unless O(force=true), so a MAK or KMS host key never spends
+    an activation on a product that has one.
+  - Offline (phone) activation in two runs, as C(slmgr.vbs /dti) and C(/atp) do. With O(method=offline) the
+    installation ID of each product is returned; with the confirmation IDs the Microsoft Activation Center gave,
+    in O(confirmation_ids), they are deposited (C(DepositOfflineConfirmationId)).
+  - Reports per product the outcome, and for a failure the HRESULT with its symbol, a plain explanation and the
+    next step. A KMS client whose host does not yet count enough clients is reported as
+    V(waiting_for_threshold) with the host it reached, not as a failure, unless O(fail_below_threshold=true);
+    an unreachable host, a missing SRV record, a DNS failure and a host that cannot activate this product each
+    say where the client looked.
+  - One WinRM round trip when nothing is to be done, two when something is.
 options:
   activation_ids:
-    description: Activate only the products with these activation IDs (instead of O(products)).
+    description:
+      - Activate only the products with these activation IDs (the C(ID) that C(slmgr.vbs /dlv all) shows), of any
+        channel. Each must exist and hold a key.
+      - Mutually exclusive with O(product).
     type: list
     elements: str
     default: []
     version_added: 0.1.0
   confirmation_ids:
     description:
-      - For O(method=offline), the confirmation ID of each product, keyed by product family (as in
-        O(products), e.g. V(windows), V(office2021)) or by activation ID. 48 digits, in groups or not.
-      - Keep them in the playbook's vault or vars; they are never shown.
+      - For O(method=offline), the confirmation ID for each product, by activation ID. Digits, optionally in groups
+        separated by spaces or hyphens. Never shown.
+      - The products named here are activated; they must be in O(activation_ids) when that is given.
     type: dict
     default: {}
     version_added: 0.1.0
-  fail_on_waiting:
-    description: Fail the task when a KMS client is waiting for its host to reach the activation threshold.
+  fail_below_threshold:
+    description:
+      - Fail the task when a KMS client is waiting for its host to count enough clients (0xC004F038) instead of
+        reporting V(waiting_for_threshold).
     type: bool
     default: false
     version_added: 0.1.0
   force:
-    description: Activate again products that are already licensed.
+    description:
+      - Activate products that are already licensed, too. For a MAK or a KMS host key this may use one of the key's
+        activations.
     type: bool
     default: false
     version_added: 0.1.0
   method:
     description:
-      - V(online) activates now. V(offline) returns installation IDs, or deposits the confirmation
-        IDs of O(confirmation_ids).
+      - V(online) activates through KMS for a KMS client and through Microsoft's activation service for a MAK, a KMS
+        host key or a retail key.
+      - V(offline) is phone activation of MAK, KMS host and retail keys. Without O(confirmation_ids) it only returns
+        the installation IDs (C(slmgr.vbs /dti)); with them it deposits the confirmation IDs (C(slmgr.vbs /atp)).
+        KMS clients are skipped (named ones are refused), because they activate against a KMS host only.
     type: str
-    choices: [online, offline]
+    choices: [offline, online]
     default: online
     version_added: 0.1.0
-  products:
+  product:
     description:
-      - The product families to activate, every product with a key in them.
-      - V(windows), V(office) (every Office product, 2010 to LTSC 2024), or one release
-        V(office2010) .. V(office2024). KMS host licenses count in their family (the Office LTSC 2021
-        KMS host license is V(office2021)).
-    type: list
-    elements: str
-    default: [windows, office]
+      - Which products to activate when O(activation_ids) is not given, V(all) (default) of Windows and Office,
+        V(windows), V(office) (every Office version) or one Office version.
+      - Only products with a key of a volume channel (KMS client, MAK, KMS host) are chosen this way.
+      - Mutually exclusive with O(activation_ids).
+    type: str
+    choices: [all, office, office2010, office2013, office2016, office2019, office2021, office2024, windows]
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    details: Reads the host and reports which products would be activated; nothing is sent that changes it.
+    details: Reads the host and reports which products would be activated; nothing is sent to them.
   diff_mode:
     support: full
-    details: The license status of each product to activate, before and after.
+    details: The license status of each product to activate, before and as expected after.
   platform:
     platforms: windows
 notes:
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
-  - A KMS host activates a product only once it counts enough distinct clients in 30 days (25 for
-    Windows clients, 5 for Windows Server and for Office). Clones that share one client machine ID
-    (CMID) count once.
+  - Every product is tried even when another fails. C(changed) is true when at least one product was activated
+    or had its confirmation ID deposited.
+  - The KMS host's current count is a property of the KMS host; a client shows only the threshold its host
+    answered with (C(required_count)). Use M(winops.volume_activation.license_info) on the KMS host for the count.
+  - An unactivated KMS client tries again by itself every 2 hours, so a client waiting for the threshold activates
+    once the host counts enough clients.
 seealso:
   - module: winops.volume_activation.product_key
   - module: winops.volume_activation.kms_client
   - module: winops.volume_activation.license_info
+  - name: slmgr.vbs options for volume activation
+    description: The Windows switches this module replaces (/ato, /dti, /atp).
+    link: https://learn.microsoft.com/windows-server/get-started/activation-slmgr-vbs-options
+  - name: Resolve Windows activation error codes
+    description: Causes and fixes of the HRESULTs this module explains.
+    link: https://learn.microsoft.com/windows-server/get-started/activation-error-codes
 author:
   - winops volume activation team (@winops)
 """
 
 EXAMPLES = r"""
-- name: Activate Windows and Office (KMS clients wait for the threshold without failing)
+- name: Activate every Windows and Office volume product that is not licensed yet
   winops.volume_activation.activation:
-  register: activation
 
-- name: Print what happened on each host
-  ansible.builtin.debug:
-    msg: "{{ activation.outcomes | map(attribute='message') | list }}"
-
-- name: Phone activation of a KMS host, step 1 - get the installation IDs
+- name: Activate Windows and fail if the KMS host does not count enough clients yet
   winops.volume_activation.activation:
-    products: [windows, office2021]
+    product: windows
+    fail_below_threshold: true
+
+- name: Activate the Office 2010 KMS host license
+  winops.volume_activation.activation:
+    activation_ids: [bfe7a195-4f8f-4f0b-a622-cf13c7d16864]
+
+- name: Phone activation, step 1 - read the installation IDs
+  winops.volume_activation.activation:
     method: offline
+    activation_ids: [bfe7a195-4f8f-4f0b-a622-cf13c7d16864]
   register: phone
 
-- name: Phone activation, step 2 - deposit the confirmation IDs from the activation center
+- name: Show what to read to the Microsoft Activation Center
+  ansible.builtin.debug:
+    msg: "{{ phone.products | map(attribute='installation_id') | list }}"
+
+- name: Phone activation, step 2 - deposit the confirmation ID from the vault
   winops.volume_activation.activation:
-    products: [windows, office2021]
     method: offline
     confirmation_ids:
-      windows: "{{ vault_windows_cid }}"
-      office2021: "{{ vault_office2021_cid }}"
+      bfe7a195-4f8f-4f0b-a622-cf13c7d16864: "{{ vault_office2010_host_cid }}"
+  no_log: true
 """
 
 RETURN = r"""
-outcomes:
-  description: One entry per product of O(products) that holds a key.
+changes:
+  description: What was done (or would be done in check mode), one sentence per operation.
+  returned: changed
+  version_added: 0.1.0
+  type: list
+  elements: str
+  sample: ["activate 'Windows(R), ServerDatacenter edition' (ef6cfc9f-8c5d-44ac-9aad-de6a2ea0ae03)",
+           "refresh the license status of the Software Licensing Service"]
+products:
+  description: Each product chosen, with its outcome.
   returned: success
   version_added: 0.1.0
   type: list
@@ -126,68 +160,87 @@ outcomes:
     activation_id:
       description: The product's activation ID.
       type: str
-      sample: 6f327760-8c5c-417c-9b61-836a98287e0c
+      sample: ef6cfc9f-8c5d-44ac-9aad-de6a2ea0ae03
     name:
       description: The product's name.
       type: str
-      sample: Office 14, OfficeProPlus-KMS_Client edition
-    product:
-      description: Its family (windows, office2010 .. office2024).
+      sample: Windows(R), ServerDatacenter edition
+    family:
+      description: V(windows), V(office2010) .. V(office2024) (V(office) when the version is unknown) or V(other).
       type: str
-      sample: office2010
+      sample: windows
+    source:
+      description: V(spp) (Software Licensing Service) or V(ospp) (Office Software Protection Platform).
+      type: str
+      sample: spp
     channel:
-      description: The key's channel (kms_client, kms_host, mak, retail...).
+      description: The key channel, V(kms_client), V(kms_host), V(mak), V(retail), V(oem), ...
       type: str
       sample: kms_client
-    status:
+    product_key:
+      description: The installed key, masked.
+      type: str
+      sample: XXXXX-XXXXX-XXXXX-XXXXX-6VM33
+    license_status_before:
+      description: The license status before, V(unlicensed), V(licensed), V(initial_grace), V(additional_grace),
+        V(non_genuine_grace), V(notification), V(extended_grace).
+      type: str
+      sample: initial_grace
+    license_status:
+      description: The license status read back after activating (before, when nothing was sent).
+      type: str
+      sample: licensed
+    outcome:
       description:
-        - activated, already_activated, waiting_for_threshold, failed, installation_id_issued, or
-          would_activate in check mode.
+        - V(activated), V(confirmation_deposited), V(waiting_for_threshold), V(failed), V(already_activated),
+          V(installation_id) (offline, step 1), V(skipped), and in check mode V(would_activate) or V(would_deposit).
       type: str
       sample: waiting_for_threshold
-    activated:
-      description: Whether the product is licensed after the task.
-      type: bool
-      sample: false
     message:
-      description: One sentence for a person, with the KMS host reached when known.
+      description: The outcome in words, with the cause and the next step for a failure.
       type: str
-      sample: "Office 14, OfficeProPlus-KMS_Client edition: waiting for threshold: 3 of 5 clients (KMS host kms.example.com:1688)"
+      sample: "waiting for threshold: the KMS host kms01.example.com:1688 counts fewer than the 5 clients it needs
+        to activate this product; the client retries every 2 hours and activates once the host counts enough
+        clients (license_info on the KMS host shows its current count)"
+    hresult:
+      description: For a failure or a wait, the HRESULT explained, with C(code), C(hex), C(symbol), C(explanation),
+        C(remedy), C(message) and C(windows_message) (what Windows said, possibly localized); null otherwise.
+      type: dict
+      sample: {code: 3221549112, hex: "0xC004F038", symbol: SL_E_VL_NOT_ENOUGH_COUNT,
+               explanation: "the KMS host does not yet count enough clients to activate this product (25 for Windows
+                             client, 5 for Windows Server and Office)",
+               remedy: "add clients until the host's current count reaches the threshold", message: "0xC004F038
+               (SL_E_VL_NOT_ENOUGH_COUNT): the KMS host does not yet count enough clients",
+               windows_message: "The count reported by your Key Management Service (KMS) is insufficient."}
+    kms_host:
+      description: For a KMS client, the KMS host it reached (or was configured to use), as C(host:port); null
+        otherwise.
+      type: str
+      sample: kms01.example.com:1688
     current_count:
-      description: The KMS host's count the client saw (-1 when none yet), when waiting.
+      description: The KMS host's current count when the client shows it (null on Windows, which shows it on the
+        host only).
       type: int
-      sample: 3
+      sample: null
     required_count:
-      description: The count the host needs for this product, when waiting.
+      description: For a KMS client waiting for the threshold, the number of clients its host needs.
       type: int
       sample: 5
-    error:
-      description: The HRESULT explained (code, hex, symbol, explanation, remedy, message, windows_message), when it failed or waits.
-      type: dict
-      sample: {hex: "0xC004F038", symbol: SL_E_VL_NOT_ENOUGH_COUNT}
-waiting:
-  description: Whether any KMS client waits for its host to reach the threshold (retry later).
-  returned: success
-  version_added: 0.1.0
-  type: bool
-  sample: false
-installation_ids:
-  description: For O(method=offline) without a confirmation ID, the installation ID of each product, by family.
-  returned: success
-  version_added: 0.1.0
-  type: dict
-  sample: {windows: "123456789012345678901234567890123456789012345678901234567890123"}
-changes:
-  description: What was (or would be) done.
-  returned: changed
-  version_added: 0.1.0
-  type: list
-  elements: str
-  sample: ["activate 'Windows(R), ServerStandard edition'", "refresh the license status"]
+    installation_id:
+      description: With O(method=offline) and no confirmation ID, the installation ID to give the Microsoft
+        Activation Center; null otherwise.
+      type: str
+      sample: "997946603398083632850488734907757926639175262441184083921383030"
 round_trips:
-  description: WinRM module executions the task cost.
+  description: How many times the licensing executor ran on the host (1 when nothing was sent, 2 otherwise).
   returned: always
   version_added: 0.1.0
   type: int
   sample: 2
+summary:
+  description: The number of products per outcome.
+  returned: success
+  version_added: 0.1.0
+  type: dict
+  sample: {activated: 1, waiting_for_threshold: 2}
 """
