@@ -252,8 +252,9 @@ targets:
                 source: spp, channel: kms_client, product_key: XXXXX-XXXXX-XXXXX-XXXXX-T83GX,
                 license_status: initial_grace}]
     after:
-      description: After a change, the products that show the key (install) or the products cleared (removal),
-        read back from the host, with the keys of C(before); null in check mode or without a change.
+      description: After a change, read back from the host with the keys of C(before), the products that show the
+        key (install) or the removed products that still show a key (removal, empty when it worked); null in check
+        mode or without a change.
       type: list
       elements: dict
       sample: [{activation_id: b0e13411-40ad-582d-85b0-acd77d3e81d9, name: "Windows(R), Professional edition",

@@ -935,7 +935,8 @@ def outcome(kp: KeyPlan, after: _state.HostState | None) -> tuple[list[dict[str,
         elif after is not None and tg.action == "remove":
             left = [p for p in tg.remove if (q := after.product(p.id)) is not None and q.has_key
                     and q.partial_product_key == p.partial_product_key]
-            row["after"] = [_product_view(after.product(p.id)) for p in tg.remove]
+            # The read-back lists products with a key only: a cleared product is absent from it.
+            row["after"] = [_product_view(q) for p in tg.remove if (q := after.product(p.id)) is not None]
             if left and failure is None:
                 failure = (f"Failed to remove the product key '{_keys.mask_product_key(left[0].partial_product_key)}'"
                            f" of '{left[0].name}': it is still installed after UninstallProductKey")

@@ -211,6 +211,10 @@ def main() -> None:
     scenario("act_offline_bad_cid", "kms7: a confirmation ID that was not issued for this installation ID",
              "kms7", "activation",
              {"method": "offline", "confirmation_ids": {office_host_id: "1" * 48}}, setup=kms7_office_host)
+    scenario("act_unknown_id", "pro01: an activation ID no product has is refused", "pro01", "activation",
+             {"activation_ids": ["00000000-0000-0000-0000-000000000001"]})
+    scenario("act_named_gvlk_offline_refused", "srv01: a KMS client named for phone activation is refused",
+             "srv01", "activation", {"method": "offline", "activation_ids": ["ef6cfc9f-8c5d-44ac-9aad-de6a2ea0ae03"]})
     scenario("act_check_mode", "pro01 with its MAK, check mode", "pro01", "activation", {}, setup=pro01_mak,
              check_mode=True, diff=True)
 
