@@ -16,9 +16,9 @@ from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest im
     make_action,
 )
 
-OS_QUERY = {"op": "cim_query", "class": "Win32_OperatingSystem",
+OS_QUERY: dict[str, t.Any] = {"op": "cim_query", "class": "Win32_OperatingSystem",
             "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]}
-READ = [
+READ: list[dict[str, t.Any]] = [
     OS_QUERY,
     {"op": "cim_query", "class": "SoftwareLicensingService"},
     {"op": "cim_query", "class": "SoftwareLicensingProduct", "filter": "PartialProductKey <> null"},
@@ -147,7 +147,8 @@ def test_offline_step_two_deposits_the_confirmation_id_as_a_secret(display_recor
                "filter": f"ID = '{OFFICE2010_HOST}'",
                "arguments": {"InstallationId": PHONE["installation_id"],
                              "ConfirmationId": {"secret": "confirmation_ids", "index": 0}}}
-    assert fake.operations == [read_ids(OFFICE2010_HOST), [deposit, REFRESH, *read_ids(OFFICE2010_HOST)]]
+    applied: list[dict[str, t.Any]] = [deposit, REFRESH, *read_ids(OFFICE2010_HOST)]
+    assert fake.operations == [read_ids(OFFICE2010_HOST), applied]
     assert fake.calls[1]["module_args"]["confirmation_ids"] == [cid]
     assert result["changed"] is True
     assert result["products"][0]["outcome"] == "confirmation_deposited"

@@ -20,9 +20,9 @@ from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest im
     make_action,
 )
 
-OS_QUERY = {"op": "cim_query", "class": "Win32_OperatingSystem",
+OS_QUERY: dict[str, t.Any] = {"op": "cim_query", "class": "Win32_OperatingSystem",
             "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]}
-READ = [
+READ: list[dict[str, t.Any]] = [
     OS_QUERY,
     {"op": "cim_query", "class": "SoftwareLicensingService"},
     {"op": "cim_query", "class": "SoftwareLicensingProduct", "filter": "PartialProductKey <> null"},

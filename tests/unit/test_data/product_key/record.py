@@ -197,6 +197,7 @@ def main() -> None:
     kms7_office_host(w)
     host = w.host("kms7")
     iid = next(p.offline_iid for p in host.products if p.key == OFFICE2010_CSVLK)
+    assert iid is not None
     cid = w.activation_service.phone(iid)
     (HERE / "phone.json").write_text(json.dumps({"installation_id": iid, "confirmation_id": cid}, indent=1) + "\n",
                                      encoding="utf-8")
