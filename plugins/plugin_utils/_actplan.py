@@ -373,4 +373,3 @@ def summary(rows: t.Sequence[t.Mapping[str, t.Any]]) -> dict[str, int]:
     for r in rows:
         out[r["outcome"]] = out.get(r["outcome"], 0) + 1
     return out
-

@@ -21,7 +21,7 @@ from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest im
 )
 
 OS_QUERY: dict[str, t.Any] = {"op": "cim_query", "class": "Win32_OperatingSystem",
-            "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]}
+                              "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]}
 READ: list[dict[str, t.Any]] = [
     OS_QUERY,
     {"op": "cim_query", "class": "SoftwareLicensingService"},

@@ -50,8 +50,8 @@ def state(os_props: dict[str, t.Any], rows: list[dict[str, t.Any]], ospp: bool |
     ("10.0.22631", 1, None, None),
     ("10.0.18362", 3, "ServerStandard", None),  # a SAC build: no row is guessed
 ])
-def test_windows_table_name_from_release_and_edition_id(version: str, ptype: int, edition: str | None,
-                                                         name: str | None) -> None:
+def test_windows_table_name_from_release_and_edition_id(
+        version: str, ptype: int, edition: str | None, name: str | None) -> None:
     assert _keyplan.windows_table_name(os_view(version, ptype, edition)) == name
 
 
