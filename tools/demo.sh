@@ -50,7 +50,7 @@ trap stop_fleet EXIT
 
 echo "== KMS host keys from the fleet file (synthetic; written to $STATE/keys.yml, mode 0600)"
 "$BIN/python" tools/fleet_keys.py "$FLEET" \
-  --assign kms01=ws2022-csvlk,office2021-csvlk \
+  --assign kms01=ws2022-csvlk,office2021-csvlk,office2016-csvlk \
   --assign kms-office2010=office2010-csvlk \
   --output "$STATE/keys.yml"
 

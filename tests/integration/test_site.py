@@ -23,7 +23,7 @@ SITE = ROOT / "playbooks" / "site.yml"
 SETTINGS = ROOT / "tools" / "demo" / "settings.yml"
 COLLECTION = "winops.volume_activation."
 ROLE_TASK = COLLECTION + "{} : {}"
-ASSIGN = {"kms01": ["ws2022-csvlk", "office2021-csvlk"], "kms-office2010": ["office2010-csvlk"]}
+ASSIGN = {"kms01": ["ws2022-csvlk", "office2021-csvlk", "office2016-csvlk"], "kms-office2010": ["office2010-csvlk"]}
 PRODUCTS = {"windows-server-2022": "windows", "office-2021": "office2021", "office-2010": "office2010"}
 
 
