@@ -225,6 +225,9 @@ class LicensingAction(ActionBase):
             result.setdefault("changed", False)
         except _client.ExecutorError as e:
             result.update(failed=True, changed=False, msg=str(e))
+        except _keys.ProductKeyError as e:
+            # A key a planner could not accept: a user error, reported before anything changed.
+            result.update(failed=True, changed=False, msg=f"Failed to validate the product key: {e}")
         result["round_trips"] = client.round_trips
         return t.cast(dict[str, t.Any], _keys.scrub(result, secrets))
 
