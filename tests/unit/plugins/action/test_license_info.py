@@ -254,7 +254,7 @@ def test_check_mode_reads_the_same() -> None:
          read_ops(f"PartialProductKey <> null AND (ApplicationID = '{OFF}' OR ApplicationID = '{O10}')")),
         ({"include_unlicensed": True}, read_ops(None, None)),
         ({"activation_ids": ["{98EBFE73-2084-4C97-932C-C0CD1643BEA7}", "98ebfe73-2084-4c97-932c-c0cd1643bea7",
-                            "8de8eb62-bbe0-40ac-ac17-f75595071ea3"]},
+                             "8de8eb62-bbe0-40ac-ac17-f75595071ea3"]},
          read_ops("(ID = '98ebfe73-2084-4c97-932c-c0cd1643bea7' OR ID = '8de8eb62-bbe0-40ac-ac17-f75595071ea3')",
                   "(ID = '98ebfe73-2084-4c97-932c-c0cd1643bea7' OR ID = '8de8eb62-bbe0-40ac-ac17-f75595071ea3')")),
     ],

@@ -70,17 +70,17 @@ def read_response(ppk: str = "VMK7H") -> dict[str, t.Any]:
 def apply_response(install_ok: bool = True) -> dict[str, t.Any]:
     read = read_response("6VM33" if install_ok else "VMK7H")["results"]
     if install_ok:
-        head = [{"op": "cim_invoke", "ok": True, "matched": 1, "invocations": [
-                    {"key": {"Version": "10.0.20348.1"}, "return_value": 0, "out": {}, "hresult": None, "error": None}]},
-                {"op": "cim_invoke", "ok": True, "matched": 1, "invocations": [
-                    {"key": {"Version": "10.0.20348.1"}, "return_value": 0, "out": {}, "hresult": None, "error": None}]}]
+        ok_invocation = {"key": {"Version": "10.0.20348.1"}, "return_value": 0, "out": {}, "hresult": None,
+                         "error": None}
+        head = [{"op": "cim_invoke", "ok": True, "matched": 1, "invocations": [dict(ok_invocation)]},
+                {"op": "cim_invoke", "ok": True, "matched": 1, "invocations": [dict(ok_invocation)]}]
         return {"changed": True, "results": head + read}
     err = f"Product key {KEY} is invalid."  # a provider that echoes the key: must be scrubbed
     head = [{"op": "cim_invoke", "ok": False, "hresult": 3221549136, "hresult_hex": "0xC004F050", "error": err,
              "matched": 1, "invocations": [{"key": {"Version": "10.0.20348.1"}, "return_value": None, "out": {},
                                             "hresult": 3221549136, "hresult_hex": "0xC004F050", "error": err}]},
             {"op": "cim_invoke", "ok": False, "skipped": True}]
-    return {"changed": False, "results": head + [{"op": "cim_query", "ok": False, "skipped": True} for _ in READ]}
+    return {"changed": False, "results": head + [{"op": "cim_query", "ok": False, "skipped": True} for _op in READ]}
 
 
 def test_change_costs_two_round_trips_and_reads_back(display_recorder: DisplayRecorder) -> None:
