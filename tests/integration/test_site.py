@@ -24,7 +24,8 @@ SETTINGS = ROOT / "tools" / "demo" / "settings.yml"
 COLLECTION = "winops.volume_activation."
 ROLE_TASK = COLLECTION + "{} : {}"
 ASSIGN = {"kms01": ["ws2022-csvlk", "office2021-csvlk", "office2016-csvlk"], "kms-office2010": ["office2010-csvlk"]}
-PRODUCTS = {"windows-server-2022": "windows", "office-2021": "office2021", "office-2010": "office2010"}
+PRODUCTS = {"windows-server-2022": "windows", "office-2021": "office2021", "office-2016": "office2016",
+            "office-2010": "office2010"}
 
 
 def demo_fleet() -> dict[str, t.Any]:
@@ -76,27 +77,42 @@ def test_site_from_scratch_then_again(demo: tuple[LabHandle, pathlib.Path], ansi
     first = ansible.run(SITE, inventory=inventory, timeout=1200)
     assert first.rc == 0, first.stdout[-6000:] + first.stderr[-3000:]
 
-    # Every Windows and Office product with a key is activated, read from the lab's model.
+    # Every Windows and Office product with a key on every client is activated, and every KMS host
+    # license on the KMS hosts, read from the lab's model. (The Office 2010 host's own Windows is a
+    # KMS client that site.yml does not activate: the report lists it as a problem, checked below.)
+    kms_hosts = {h.name for h in handle.spec.hosts if "kms_host" in h.roles}
     for host in hosts:
         state = handle.lab.host_state(host)
         keyed = [p for p in state["products"] if p["partial_product_key"]]
-        assert keyed and all(p["activated"] for p in keyed), (host, [(p["name"], p["license_status"]) for p in keyed])
+        if host in kms_hosts:
+            keyed = [p for p in keyed if p["channel"] == "CSVLK"]
+        assert keyed and all(p["license_status"] == 1 for p in keyed), (host, [(p["name"], p["license_status"]) for p in keyed])
 
     # The Office 2010 story: four clients waited for the fifth, then all were activated.
     office2010 = [h.name for h in handle.spec.hosts if any(o.version == "2010" for o in h.office)]
     assert len(office2010) == 5
     first_pass = first.results(ROLE_TASK.format("kms_activation", "Activate the volume products"))
-    waiting = [h for h in office2010 if first_pass[h].get("waiting")]
-    assert len(waiting) == 4, {h: first_pass[h].get("outcomes") for h in office2010}
+    def office2010_waits(result: dict[str, t.Any]) -> bool:
+        return any(p["family"] == "office2010" and p["outcome"] == "waiting_for_threshold"
+                   for p in result.get("products") or [])
+
+    waiting = [h for h in office2010 if office2010_waits(first_pass[h])]
+    assert len(waiting) == 4, {h: first_pass[h].get("products") for h in office2010}
+    messages = [p["message"] for h in waiting for p in first_pass[h]["products"]
+                if p["family"] == "office2010" and p["outcome"] == "waiting_for_threshold"]
+    assert all("waiting for threshold" in m for m in messages), messages
     wait_task = ROLE_TASK.format("kms_activation", "Wait (bounded) for the KMS hosts to reach their thresholds")
     waited = first.results(wait_task)
-    assert all(not waited[h].get("waiting") for h in waiting)
+    assert all(not office2010_waits(waited[h]) for h in waiting)
 
     # The summary the report printed says the same.
     summary = first.result(ROLE_TASK.format("activation_report", "Summarise the fleet on the controller"), hosts[0])["ansible_facts"][
         "activation_report_summary"]
     totals = summary["totals"]
-    assert totals["windows_activated"] == totals["windows_total"] == len(hosts)
+    # All but the Office 2010 KMS host's own Windows (a client of kms01 that site.yml leaves alone).
+    assert totals["windows_total"] == len(hosts)
+    assert totals["windows_activated"] == len(hosts) - 1
+    assert any(line.startswith("  kms-office2010: Windows") for line in summary["lines"]), summary["lines"]
     assert totals["office_activated"] == totals["office_total"] == 19
     assert [c["hosts"] for c in summary["clones"] if c["source"] == "spp"] == [["img01", "img02"]]
     tokyo = next(r for r in summary["hosts"] if r["host"] == "tokyo01")
