@@ -92,6 +92,7 @@ def test_site_from_scratch_then_again(demo: tuple[LabHandle, pathlib.Path], ansi
     office2010 = [h.name for h in handle.spec.hosts if any(o.version == "2010" for o in h.office)]
     assert len(office2010) == 5
     first_pass = first.results(ROLE_TASK.format("kms_activation", "Activate the volume products"))
+
     def office2010_waits(result: dict[str, t.Any]) -> bool:
         return any(p["family"] == "office2010" and p["outcome"] == "waiting_for_threshold"
                    for p in result.get("products") or [])

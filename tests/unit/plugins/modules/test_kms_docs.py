@@ -75,7 +75,7 @@ def test_every_returned_key_is_documented(name: str, scenario: str) -> None:
     cls = importlib.import_module(f"{PKG}.action.{name}").ActionModule
     plugin, _unused = make_action(cls, data["args"], data["round_trips"], action=f"winops.volume_activation.{name}")
     result = plugin.run(task_vars={})
-    _unused, ret = docs(name)
+    _doc, ret = docs(name)
     # changed/failed/msg/warnings/diff/invocation are Ansible's common return values.
     common = {"changed", "failed", "msg", "warnings", "diff", "invocation", "_ansible_no_log"}
     assert set(result) - common <= set(ret), sorted(set(result) - common - set(ret))

@@ -392,4 +392,4 @@ def test_tsig_key_hides_its_secret() -> None:
 
 
 def test_prerequisite_rcodes() -> None:
-    assert {dns.rcode.to_text(c) for c in _dns.PREREQUISITE_RCODES} == {"YXDOMAIN", "YXRRSET", "NXDOMAIN", "NXRRSET"}
+    assert {dns.rcode.to_text(dns.rcode.Rcode(c)) for c in _dns.PREREQUISITE_RCODES} == {"YXDOMAIN", "YXRRSET", "NXDOMAIN", "NXRRSET"}
