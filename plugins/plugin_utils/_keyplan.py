@@ -644,7 +644,8 @@ def _mak_activated(products: t.Iterable[_state.LicensingProduct]) -> _state.Lice
 def _install_target(req: KeyRequest, state: _state.HostState, os_view: OsView | None,
                     warnings: list[str]) -> Target:
     """The one target of an explicit key (or a named gvlk)."""
-    assert req.key is not None
+    if req.key is None:  # cannot happen: set by the planner above
+        raise AssertionError("req.key is not set")
     key_type = req.key_type
     if req.activation_id:
         p = state.product(req.activation_id)
@@ -671,7 +672,8 @@ def _install_target(req: KeyRequest, state: _state.HostState, os_view: OsView | 
                     f"'{os_view.edition}', whose key is '{_keys.mask_product_key(want.key)}' ({want.product}) "
                     f"{want.source.split(' ')[0]}")
     else:
-        assert req.product is not None
+        if req.product is None:  # cannot happen: set by the planner above
+            raise AssertionError("req.product is not set")
         version = req.product[6:]
         if key_type == "kms_host":
             _check_kms_host(req, req.product, os_view, warnings)
@@ -710,7 +712,8 @@ def _install_target(req: KeyRequest, state: _state.HostState, os_view: OsView | 
 def _auto_targets(req: KeyRequest, state: _state.HostState, os_view: OsView | None,
                   warnings: list[str]) -> list[Target]:
     """gvlk=auto: Windows from the OS edition, each Office volume product with a key."""
-    assert req.product is not None
+    if req.product is None:  # cannot happen: set by the planner above
+        raise AssertionError("req.product is not set")
     targets: list[Target] = []
     want_windows = req.product in ("all", "windows")
     if want_windows:
@@ -774,7 +777,8 @@ def _auto_targets(req: KeyRequest, state: _state.HostState, os_view: OsView | No
 
 
 def _auto_decide(tg: Target, req: KeyRequest, warnings: list[str]) -> None:
-    assert tg.key is not None
+    if tg.key is None:  # cannot happen: set by the planner above
+        raise AssertionError("tg.key is not set")
     tg.action = "install"
     if any(p.partial_product_key == tg.key[-5:] for p in tg.members):
         tg.action = "unchanged"
@@ -861,7 +865,8 @@ def plan_keys(req: KeyRequest, state: _state.HostState) -> KeyPlan:
     spp_touched = False
     for tg in targets:
         if tg.action == "install":
-            assert tg.key is not None
+            if tg.key is None:  # cannot happen: set by the planner above
+                raise AssertionError("tg.key is not set")
             ref = plan.batch.product_key(tg.key)
             what = KEY_TYPE_WORDS.get(tg.key_type or "", "product key")
             plan.add(_client.cim_invoke(tg.service_class, "InstallProductKey", arguments={"ProductKey": ref}),
