@@ -14,7 +14,7 @@ from winlab.models.kms import UNCONTACTED
 from winlab.models.world import World
 from winlab.spec import parse_fleet
 
-ALPHABET = "BCDFGHJKMNPQRTVWXY2346789"
+ALPHABET = "BCDFGHJKMPQRTVWXY2346789"  # the 24 key symbols; N only marks a position, once
 O2016 = "d450596f-894d-49e0-966a-fd39ed4c4c64"  # Office 2016 ProPlus KMS client SKU [3P PYKMS]
 O2010 = "6f327760-8c5c-417c-9b61-836a98287e0c"  # Office 2010 ProPlus KMS client SKU [3P PYKMS]
 WINDOWS_APP = "55c92734-d682-4d71-983e-d6ec3f16059f"

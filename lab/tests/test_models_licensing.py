@@ -14,7 +14,7 @@ from winlab.models.host import WindowsHost
 from winlab.models.world import World
 from winlab.spec import parse_fleet
 
-ALPHABET = "BCDFGHJKMNPQRTVWXY2346789"
+ALPHABET = "BCDFGHJKMPQRTVWXY2346789"  # the 24 key symbols; N only marks a position, once
 
 
 def synth_key(n: int) -> str:

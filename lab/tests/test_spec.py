@@ -181,7 +181,8 @@ def test_demo_fleet_tells_the_story() -> None:
     keys = {(k.kind, k.product, k.count, k.blocked) for k in spec.keys}
     assert keys == {
         ("csvlk", "windows-server-2022", 0, False), ("csvlk", "office-2010", 0, False),
-        ("csvlk", "office-2021", 0, False), ("mak", "windows-11/Professional", 3, False),
+        ("csvlk", "office-2021", 0, False), ("csvlk", "office-2016", 0, False),
+        ("mak", "windows-11/Professional", 3, False),
         ("mak", "windows-10/Enterprise", 50, True),
     }
     assert all(KEY_RE.match(k.key) for k in spec.keys)
