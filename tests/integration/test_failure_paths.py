@@ -45,7 +45,7 @@ def test_server_host_key_on_a_client_edition_fails_explained(lab: LabHandle, ans
     run = ansible.run(play("ws01", host_key()), lab, verbosity=4)
     result = run.result("Host key", "ws01")
     assert result["_status"] == "failed"
-    assert result["msg"].startswith("Failed to install the KMS host key 'XXXXX-XXXXX-XXXXX-XXXXX-H4D3N'")
+    assert result["msg"].startswith("Failed to install the KMS host key (CSVLK) 'XXXXX-XXXXX-XXXXX-XXXXX-H4D3N' for Windows")
     # Windows refuses a Windows Server CSVLK on Windows 11 Enterprise; the HRESULT comes explained.
     assert "0xC004F050 (SL_E_INVALID_PRODUCT_KEY)" in result["msg"]
     assert SMALL_CSVLK not in run.stdout + run.stderr
