@@ -31,8 +31,8 @@ def host_key(host: str = "kms01") -> str:
 
 def test_malformed_key_is_refused_before_the_host_is_contacted(lab: LabHandle, ansible: Ansible) -> None:
     mark = lab.log_mark("ws01")
-    run = ansible.run(play("ws01", task("Key", "product_key", {"key": "W269N-WFGWX-YVC9B-4J6C9-T83G", "product":
-                                                                "windows", "key_type": "mak"})), lab, verbosity=4)
+    bad = {"key": "W269N-WFGWX-YVC9B-4J6C9-T83G", "product": "windows", "key_type": "mak"}
+    run = ansible.run(play("ws01", task("Key", "product_key", bad)), lab, verbosity=4)
     result = run.result("Key", "ws01")
     assert result["_status"] == "failed"
     assert result["msg"].startswith("Failed to install the product key: the product key 'XXXXX-")
