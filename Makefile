@@ -39,7 +39,7 @@ units: venv link
 	$(BIN)/pytest -q -n 2 tests/unit
 
 lab-tests: venv
-	$(BIN)/pytest -q -n 2 lab/tests
+	$(BIN)/pytest -q -n 2 --dist loadfile lab/tests
 
 integration: venv link
 	$(BIN)/pytest -q tests/integration

@@ -80,9 +80,10 @@ def last_attempt(lab: Lab, name: str) -> dict[str, t.Any]:
 
 
 def dig_srv(lab: Lab, owner: str = f"_vlmcs._tcp.{ZONE}") -> list[str]:
-    """``dig @127.0.0.1 -p PORT <owner> SRV +short``, sorted lines."""
+    """``dig +tcp @127.0.0.1 -p PORT <owner> SRV +short``, sorted lines (TCP: the free port was checked
+    for TCP only, so a UDP answer could come from another process on that UDP port)."""
     port = lab.dns_info()["port"]
-    out = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), owner, "SRV", "+short", "+time=2", "+tries=1"],
+    out = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), owner, "SRV", "+short", "+tcp", "+time=2", "+tries=1"],
                          capture_output=True, text=True, check=True, timeout=10).stdout
     return sorted(line for line in out.splitlines() if line)
 
