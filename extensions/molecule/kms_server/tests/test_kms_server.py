@@ -35,7 +35,9 @@ def slmgr(host: t.Any, *args: str) -> str:
 def test_windows_host_is_licensed_and_kms_enabled_on_1688(kms01: t.Any) -> None:
     out = slmgr(kms01, "/dlv")
     assert "License Status: Licensed" in out
-    assert "VOLUME_KMS channel" in out
+    # The host key is a CSVLK: the channel is VOLUME_KMS_<release>, not the client's VOLUME_KMSCLIENT.
+    description = next(line for line in out.splitlines() if line.startswith("Description:"))
+    assert "VOLUME_KMS" in description and "VOLUME_KMSCLIENT" not in description, description
     assert "Key Management Service is enabled on this machine" in out
     assert "Listening on Port: 1688" in out
     assert "DNS publishing enabled" in out
