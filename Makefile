@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 help:
 	@echo "make demo        run the whole job (KMS host, clients, fleet summary) against the lab"
-	@echo "make test        everything CI runs: lint sanity units lab-tests integration build"
+	@echo "make test        everything CI runs: lint sanity units lab-tests integration molecule build"
 	@echo "make lint | sanity | units | lab-tests | integration | bench | build | docs"
 
 venv: $(VENV)/.installed
@@ -44,7 +44,7 @@ lab-tests: venv
 integration: venv link
 	$(BIN)/pytest -q tests/integration
 
-test: lint sanity units lab-tests integration build
+test: lint sanity units lab-tests integration molecule build
 
 build: venv
 	tools/build_check.sh
