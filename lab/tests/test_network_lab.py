@@ -80,8 +80,9 @@ def last_attempt(lab: Lab, name: str) -> dict[str, t.Any]:
 
 
 def dig_srv(lab: Lab, owner: str = f"_vlmcs._tcp.{ZONE}") -> list[str]:
-    """``dig +tcp @127.0.0.1 -p PORT <owner> SRV +short``, sorted lines (TCP: the free port was checked
-    for TCP only, so a UDP answer could come from another process on that UDP port)."""
+    """``dig +tcp @127.0.0.1 -p PORT <owner> SRV +short``, sorted lines. TCP: under xdist a UDP query
+    once got an answer without the QR bit (";; Warning: query response not set"), i.e. from some
+    other socket on that UDP port; over TCP only named's listener answers."""
     port = lab.dns_info()["port"]
     out = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), owner, "SRV", "+short", "+tcp", "+time=2", "+tries=1"],
                          capture_output=True, text=True, check=True, timeout=10).stdout
