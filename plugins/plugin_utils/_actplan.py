@@ -46,6 +46,8 @@ PRODUCT_CHOICES = ("all", "office", "office2010", "office2013", "office2016", "o
 #: Channels activated when no activation ID is named: the volume channels (§1.2 Description).
 VOLUME_CHANNELS = ("kms_client", "mak", "kms_host")
 NOT_ENOUGH_COUNT = 0xC004F038
+#: SL_E_VL_KEY_MANAGEMENT_SERVICE_ID_MISMATCH: the host reached cannot activate this product.
+ID_MISMATCH = 0xC004F042
 #: HRESULTs of a KMS client attempt whose cause is on the way to, or at, the KMS host (§4).
 KMS_CODES = frozenset({0xC004F074, 0xC004F039, 0xC004F041, 0xC004F042, 0xC004F015, 0xC004F06C, 0x8007232B,
                        0x8007232A, 0x8007251D, 0x8007007B, 0x800706BA, NOT_ENOUGH_COUNT})
@@ -301,6 +303,18 @@ def _row(item: Item, now: _state.LicensingProduct) -> dict[str, t.Any]:
     }
 
 
+def office_host_remedy(version: str | None) -> str:
+    """What 0xC004F042 means for an Office client: the host it reached has no host key for this
+    Office version. Each Office version needs its own KMS host license pack and host key on
+    the host; one host may carry several [SEED] [ODO-HOST]."""
+    key = f"Office {version} KMS host key" if version else "KMS host key for this Office version"
+    pack = f"Office {version} KMS Host License Pack" if version else "KMS Host License Pack of this Office version"
+    return (f"the KMS host has no {key}: on that host install the {pack} and install and activate the "
+            f"host key (product_key key_type=kms_host, then activation), or point this client at a KMS host "
+            f"that has it (kms_client kms_host=...); each Office version needs its own pack and host key, and a "
+            f"Windows host key does not activate Office")
+
+
 def outcomes(ap: ActivationPlan, applied: t.Sequence[_client.OpResult] | None,
              after: _state.HostState | None) -> tuple[list[dict[str, t.Any]], list[str]]:
     """Per-product rows and the failure lines (empty when the task succeeds).
@@ -338,6 +352,9 @@ def outcomes(ap: ActivationPlan, applied: t.Sequence[_client.OpResult] | None,
                 row["kms_host"] = where
                 text = info["message"] if info else (r.error or "the operation failed without an error code")
                 remedy = info.get("remedy") if info else None
+                if info is not None and r.hresult == ID_MISMATCH and item.product.family in ("office", "office2010"):
+                    remedy = office_host_remedy(item.product.office_version)
+                    info["remedy"] = remedy
                 if r.hresult == NOT_ENOUGH_COUNT:
                     row["outcome"] = "waiting_for_threshold"
                     current = _state.u32_signed(now.raw.get("KeyManagementServiceCurrentCount"))

@@ -6,6 +6,7 @@ log) is the independent check that nothing was sent when the collection refused.
 
 from __future__ import annotations
 
+import subprocess
 import typing as t
 
 import pytest
@@ -116,3 +117,133 @@ def test_wrong_password_is_unreachable_not_a_crash(lab: LabHandle, ansible: Ansi
     run = ansible.run(text, lab, extra_vars={"ansible_password": "wrong-password"})
     assert run.records and run.records[0]["status"] == "unreachable"
     assert "wrong-password" not in run.stdout
+
+
+# Two KMS hosts and two clients (Windows 11; Windows 7 with Office 2010 on OSPP) for the discovery
+# cases of issue 5: failover between SRV records, a host without the Office 2010 host key, and a
+# host named on the client beating DNS. Synthetic key, as in lab/fleets/small.yml.
+PAIR = {
+    "lab": {"seed": 12, "start": "2026-11-01T09:00:00Z", "dns_port": 0},
+    "domain": "pair.example.test",
+    "defaults": {"username": "Administrator", "password": "Pair-Lab-Pw1", "http_port": 0, "https_port": 0},
+    "keys": [{"name": "csvlk", "kind": "csvlk", "product": "windows-server-2022", "key": SMALL_CSVLK}],
+    "hosts": [
+        {"name": "kms{n}", "count": 2, "address": "127.0.72.10", "os": "windows-server-2022",
+         "edition": "ServerStandard", "roles": ["kms_host"]},
+        {"name": "ws01", "address": "127.0.72.20", "os": "windows-11", "edition": "Enterprise"},
+        {"name": "ws02", "address": "127.0.72.21", "os": "windows-7", "edition": "Enterprise",
+         "office": [{"version": "2010", "products": ["ProPlus"]}]},
+    ],
+}
+PAIR_ZONE = "pair.example.test"
+
+
+def kms_hosts(handle: LabHandle, ansible: Ansible, hosts: str, **host_settings: t.Any) -> None:
+    """Make ``hosts`` activated Windows KMS hosts, TCP 1688 open to loopback, with the collection.
+    Settings come before activation, as in the kms_server role: a host publishes its SRV record
+    when it is activated, and turning publishing off later does not withdraw it."""
+    tasks = [host_key(), *([task("Settings", "kms_host", host_settings)] if host_settings else []),
+             task("Activate", "activation", {"product": "windows"}),
+             task("Firewall", "kms_firewall", {"remote_addresses": ["127.0.0.0/8"]})]
+    run = ansible.run(play(hosts, *tasks), handle)
+    for name in ("Host key", "Activate", "Firewall", *(["Settings"] if host_settings else [])):
+        bad = {h: r.get("msg") for h, r in run.results(name).items() if r["_status"] == "failed"}
+        assert not bad, (name, bad)
+
+
+def dig_srv(handle: LabHandle) -> list[str]:
+    """The lab zone's ``_vlmcs._tcp`` SRV records as ``dig +short`` shows them (sorted), read from BIND."""
+    port = handle.lab.dns_info()["port"]
+    out = subprocess.run(["dig", "+tcp", "@127.0.0.1", "-p", str(port), f"_vlmcs._tcp.{PAIR_ZONE}", "SRV", "+short",
+                          "+time=2", "+tries=1"], capture_output=True, text=True, check=True, timeout=10).stdout
+    return sorted(line for line in out.splitlines() if line)
+
+
+def last_attempt(handle: LabHandle, host: str) -> dict[str, t.Any]:
+    """The lab's own record of the client's last KMS request (event 12288), not the module's."""
+    return next(e for e in reversed(handle.lab.host_state(host)["events"]) if e["id"] == 12288)
+
+
+@pytest.fixture(scope="module")
+def pair_lab(start_lab: t.Callable[..., LabHandle]) -> LabHandle:
+    return start_lab(PAIR)
+
+
+@pytest.fixture
+def pair(pair_lab: LabHandle) -> LabHandle:
+    pair_lab.lab.reset()  # each test starts from the fleet as written
+    return pair_lab
+
+
+def test_clients_fail_over_to_the_second_srv_host_when_the_first_is_down(pair: LabHandle, ansible: Ansible) -> None:
+    kms_hosts(pair, ansible, "kms1:kms2")
+    assert dig_srv(pair) == [f"0 0 1688 kms1.{PAIR_ZONE}.", f"0 0 1688 kms2.{PAIR_ZONE}."]
+    pair.lab.fault("kms1", "host_down")  # the machine is gone: no WinRM, no TCP 1688
+    mark = pair.log_mark("ws01")
+    run = ansible.run(play("ws01:ws02", task("Activate", "activation", {"product": "windows"})), pair)
+    for client in ("ws01", "ws02"):
+        result = run.result("Activate", client)
+        assert result["_status"] == "ok", result.get("msg")
+        (row,) = result["products"]
+        # Windows client editions need 25 clients: the second host answered, and the client waits.
+        assert row["outcome"] == "waiting_for_threshold", row
+        assert row["kms_host"] == f"kms2.{PAIR_ZONE}:1688", row
+        assert f"the KMS host kms2.{PAIR_ZONE}:1688 counts fewer than the 25 clients" in row["message"]
+        # The lab's own record of the attempt: kms1 was tried (its order among equals is random)
+        # or skipped, and kms2 answered; kms2 counted the client.
+        event = last_attempt(pair, client)
+        assert event["host"] == f"kms2.{PAIR_ZONE}:1688", event
+        assert all(u.startswith(f"kms1.{PAIR_ZONE}:1688 (") for u in event["unreachable"]), event
+    served = {e["client"] for e in pair.lab.host_state("kms2")["events"] if "client" in e}
+    assert served == {f"ws01.{PAIR_ZONE}", f"ws02.{PAIR_ZONE}"}, served
+    assert pair.round_trips("ws01", since=mark) == 2  # read, then activate with its read-back
+
+
+def test_office_2010_client_against_a_host_without_the_office_2010_host_key(pair: LabHandle, ansible: Ansible) -> None:
+    """The seed's rule: Office 2010 clients need a KMS host with the Office 2010 host key; a Windows
+    host key alone gives 0xC004F042, explained with the Office-specific next step."""
+    kms_hosts(pair, ansible, "kms1")
+    run = ansible.run(play("ws02", task("Activate", "activation", {"product": "all"})), pair)
+    result = run.result("Activate", "ws02")
+    assert result["_status"] == "failed"
+    rows = {p["family"]: p for p in result["products"]}
+    assert set(rows) == {"windows", "office2010"}, rows
+    office = rows["office2010"]
+    assert office["outcome"] == "failed"
+    assert (office["hresult"]["hex"], office["hresult"]["symbol"]) == (
+        "0xC004F042", "SL_E_VL_KEY_MANAGEMENT_SERVICE_ID_MISMATCH")
+    assert office["kms_host"] == f"kms1.{PAIR_ZONE}:1688"
+    assert "no Office 2010 KMS host key" in office["hresult"]["remedy"]
+    assert "Office 2010 KMS Host License Pack" in result["msg"]
+    assert f"kms1.{PAIR_ZONE}:1688" in result["msg"]
+    # Windows on the same client reached the same host, which answered: only Office failed.
+    assert rows["windows"]["outcome"] == "waiting_for_threshold", rows["windows"]
+    assert result["summary"] == {"failed": 1, "waiting_for_threshold": 1}
+    # The lab's record: the OSPP client's request reached kms1 (by DNS) and was refused there.
+    ospp = [e for e in pair.lab.host_state("ws02")["events"] if e["id"] == 12288]
+    assert {e["host"] for e in ospp} == {f"kms1.{PAIR_ZONE}:1688"}
+
+
+def test_manual_kms_host_beats_dns(pair: LabHandle, ansible: Ansible) -> None:
+    """kms1 publishes its SRV record; kms2 does not. A client given kms2 by kms_client goes there
+    rather than to the host DNS offers; clearing the setting sends it back to DNS (and so to kms1)."""
+    kms_hosts(pair, ansible, "kms1")
+    kms_hosts(pair, ansible, "kms2", dns_publishing=False)
+    assert dig_srv(pair) == [f"0 0 1688 kms1.{PAIR_ZONE}."]
+    point = task("Point", "kms_client", {"product": "windows", "kms_host": f"kms2.{PAIR_ZONE}"})
+    run = ansible.run(play("ws01", point, task("Activate", "activation", {"product": "windows"})), pair)
+    assert run.result("Point", "ws01")["changed"] is True
+    (row,) = run.result("Activate", "ws01")["products"]
+    assert row["outcome"] == "waiting_for_threshold", row
+    assert row["kms_host"] == f"kms2.{PAIR_ZONE}:1688", row
+    assert last_attempt(pair, "ws01")["host"] == f"kms2.{PAIR_ZONE}:1688"
+    clients = {h: {e["client"] for e in pair.lab.host_state(h)["events"] if "client" in e} for h in ("kms1", "kms2")}
+    assert clients == {"kms1": set(), "kms2": {f"ws01.{PAIR_ZONE}"}}, clients
+    # Back to DNS: state=absent clears the manual host; the next activation finds kms1 by SRV.
+    clear = task("Clear", "kms_client", {"product": "windows", "state": "absent"})
+    again = ansible.run(play("ws01", clear, task("Activate", "activation", {"product": "windows", "force": True})),
+                        pair)
+    assert again.result("Clear", "ws01")["changed"] is True
+    (row,) = again.result("Activate", "ws01")["products"]
+    assert row["kms_host"] == f"kms1.{PAIR_ZONE}:1688", row
+    assert last_attempt(pair, "ws01")["host"] == f"kms1.{PAIR_ZONE}:1688"

@@ -133,3 +133,21 @@ def test_licensed_products_are_left_alone_and_retail_is_not_chosen_by_default() 
 def test_summary_counts_outcomes() -> None:
     assert _actplan.summary([{"outcome": "activated"}, {"outcome": "failed"}, {"outcome": "activated"}]) == {
         "activated": 2, "failed": 1}
+
+
+def test_office_client_refused_by_a_host_without_its_host_key_gets_the_office_remedy() -> None:
+    req = _actplan.parse_request({"product": "office"})
+    row = {"ID": "o1", "Name": "Office 16, Office16ProPlusVL_KMS_Client edition",
+           "ApplicationID": "0ff1ce15-a989-479d-af46-f275c6370663", "Description": "Office 16, VOLUME_KMSCLIENT channel",
+           "PartialProductKey": "WFG99", "LicenseStatus": 5,
+           "DiscoveredKeyManagementServiceMachineName": "kms01.example.com"}
+    office = _state.LicensingProduct.from_cim(row, "spp", None, None)
+    assert office.office_version == "2016"
+    ap = _actplan.plan_activation(req, host_state(office))
+    rows, failures = _actplan.outcomes(ap, [failed(0, 0xC004F042)], host_state(office))
+    assert rows[0]["hresult"]["remedy"].startswith("the KMS host has no Office 2016 KMS host key: on that host "
+                                                   "install the Office 2016 KMS Host License Pack")
+    assert "(the KMS host kms01.example.com:1688); next step: the KMS host has no Office 2016 KMS host key" in failures[0]
+    assert _actplan.office_host_remedy(None).startswith(
+        "the KMS host has no KMS host key for this Office version: on that host install the KMS Host License Pack "
+        "of this Office version and")
