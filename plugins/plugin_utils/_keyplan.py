@@ -76,6 +76,19 @@ NON_VOLUME_EDITIONS = frozenset({
 })
 NON_VOLUME_SKUS = frozenset({1, 2, 3, 5, 11, 26, 28, 47, 98, 99, 100, 101})
 
+# The edition ID of a volume-capable Win32_OperatingSystem.OperatingSystemSKU (winnt.h
+# PRODUCT_*), used when no Windows product holds a key to name the edition (after
+# product_key state=absent, or on a machine installed without one). The server core SKUs
+# share the edition of their full installation.
+SKU_EDITIONS: dict[int, str] = {
+    0x04: "Enterprise", 0x06: "Business", 0x07: "ServerStandard", 0x08: "ServerDatacenter",
+    0x0A: "ServerEnterprise", 0x0C: "ServerDatacenter", 0x0D: "ServerStandard", 0x0E: "ServerEnterprise",
+    0x10: "BusinessN", 0x11: "ServerWeb", 0x1B: "EnterpriseN", 0x1D: "ServerWeb", 0x30: "Professional",
+    0x31: "ProfessionalN", 0x79: "Education", 0x7A: "EducationN", 0x7D: "EnterpriseS", 0x7E: "EnterpriseSN",
+    0xA1: "ProfessionalWorkstation", 0xA2: "ProfessionalWorkstationN", 0xA4: "ProfessionalEducation",
+    0xA5: "ProfessionalEducationN", 0xAB: "EnterpriseG", 0xAC: "EnterpriseGN", 0xAF: "ServerRdsh",
+}
+
 
 class KeyPlanError(Exception):
     """A refusal: the message is the whole ``msg`` (never holds a full key)."""
@@ -118,7 +131,7 @@ class OsView:
             # ProductType 1 = workstation, 2 = domain controller, 3 = server (Win32_OperatingSystem).
             server=osi.product_type in (2, 3),
             sku=osi.sku,
-            edition=_state.edition_of(win.name) if win else None,
+            edition=(_state.edition_of(win.name) if win else None) or SKU_EDITIONS.get(osi.sku or 0),
             windows_channel=win.channel if win else None,
         )
 
@@ -783,6 +796,16 @@ def _auto_decide(tg: Target, req: KeyRequest, warnings: list[str]) -> None:
     if any(p.partial_product_key == tg.key[-5:] for p in tg.members):
         tg.action = "unchanged"
         tg.reason = f"its KMS client setup key (ending in '{tg.key[-5:]}') is already installed"
+        return
+    host = next((p for p in tg.members if p.is_kms_host or p.channel == "kms_host"), None)
+    if host is not None:
+        # A KMS host key here means this machine is a KMS host: a client setup key would turn it
+        # into a client and stop it serving [WSD-PLAN]; gvlk=auto never does that on its own.
+        tg.action = "skipped"
+        tg.reason = (f"'{host.name}' carries the KMS host key '{_keys.mask_product_key(host.partial_product_key)}' "
+                     "(this machine is a KMS host); install the KMS client setup key explicitly (gvlk=<product>) "
+                     "to turn it into a KMS client")
+        warnings.append(f"Left {tg.label} as it is: {tg.reason}")
         return
     mak = _mak_activated(tg.members)
     if mak is not None and not req.replace_mak:

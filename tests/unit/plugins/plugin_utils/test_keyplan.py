@@ -198,3 +198,33 @@ def test_gvlk_auto_installs_the_office_gvlk_of_a_product_on_its_mak_only_when_no
     assert [(tg.scope, tg.action) for tg in kp.targets] == [
         ("windows", "unchanged"), ("office2016:Visio Professional 2016", "install")]
     assert kp.plan.batch.product_keys == ["PD3PC-RHNGV-FXJ29-8JK7D-RJRJK"]
+
+
+@pytest.mark.parametrize("product_arg", ["windows", "all"])
+def test_gvlk_auto_never_turns_a_kms_host_into_a_client(product_arg: str) -> None:
+    st = state(SERVER_2022, [
+        product("w", "Windows(R), ServerStandard edition", WIN, "Windows(R) Operating System, VOLUME_KMS_2022 channel",
+                "H4D3N", IsKeyManagementServiceMachine=1),
+    ])
+    kp = _keyplan.plan_keys(_keyplan.parse_request({"gvlk": "auto", "product": product_arg}), st)
+    assert [(tg.scope, tg.action) for tg in kp.targets] == [("windows", "skipped")]
+    assert kp.plan.operations == []
+    assert kp.warnings == [
+        "Left Windows as it is: 'Windows(R), ServerStandard edition' carries the KMS host key "
+        "'XXXXX-XXXXX-XXXXX-XXXXX-H4D3N' (this machine is a KMS host); install the KMS client setup key explicitly "
+        "(gvlk=<product>) to turn it into a KMS client"]
+
+
+@pytest.mark.parametrize(("sku", "edition", "key"), [
+    (4, "Enterprise", "NPPR9-FWDCX-D2C8J-H872K-2YT43"),
+    (48, "Professional", "W269N-WFGWX-YVC9B-4J6C9-T83GX"),
+    (101, None, None),  # Home: no volume channel, no key guessed
+])
+def test_without_a_windows_key_the_edition_comes_from_the_os_sku(sku: int, edition: str | None,
+                                                                 key: str | None) -> None:
+    st = state({"Caption": "Microsoft Windows 11", "Version": "10.0.22631", "BuildNumber": "22631",
+                "ProductType": 1, "OperatingSystemSKU": sku}, [])
+    view = _keyplan.OsView.from_state(st)
+    assert view is not None and view.edition == edition
+    row = _keyplan.expected_windows_gvlk(view)
+    assert (row.key if row else None) == key
