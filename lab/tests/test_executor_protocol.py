@@ -204,21 +204,29 @@ def test_service_operations(world: World) -> None:
 
 # -- batch semantics ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("stop", "expected"), [
-    (True, [True, False, "skipped", "skipped"]),
-    (False, [True, False, True, True]),
+# A failed read (an absent class) stops nothing; a failed mutating operation skips the
+# mutating operations after it, and the reads after it still run (the read-back).
+@pytest.mark.parametrize(("stop", "expected", "z_set"), [
+    (True, [True, False, True, False, "skipped", True], False),
+    (False, [True, False, True, False, True, True], True),
 ])
-def test_stop_on_error(world: World, stop: bool, expected: list[t.Any]) -> None:
+def test_stop_on_error(world: World, stop: bool, expected: list[t.Any], z_set: bool) -> None:
     _, out, _ = run(world, [
         {"op": "reg_set", "path": SPP, "name": "X", "type": "DWord", "value": 1},
         {"op": "cim_query", "class": "MicrosoftDNS_Zone",
          "namespace": "root/MicrosoftDNS"},
         {"op": "reg_set", "path": SPP, "name": "Y", "type": "DWord", "value": 2},
+        {"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "InstallProductKey",
+         "arguments": {"ProductKey": {"secret": "product_keys", "index": 0}}},
+        {"op": "reg_set", "path": SPP, "name": "Z", "type": "DWord", "value": 3},
         {"op": "cim_query", "class": "Win32_OperatingSystem", "properties": ["Caption"]},
-    ], stop_on_error=stop)
+    ], stop_on_error=stop, product_keys=[CSVLK])
     got = [("skipped" if r.get("skipped") else r["ok"]) for r in out["results"]]
     assert got == expected
-    assert (world.hosts["pc"].registry.get(SPP, "Y") is not None) is (not stop)
+    assert out["results"][3]["hresult_hex"] == "0xC004F050"  # a Server host key on Windows 11
+    assert world.hosts["pc"].registry.get(SPP, "Y") is not None
+    assert (world.hosts["pc"].registry.get(SPP, "Z") is not None) is z_set
+    assert out["results"][5]["instances"][0]["Caption"].startswith("Microsoft Windows 11")
     assert out["changed"] is True
 
 
@@ -261,15 +269,23 @@ def test_validation_fails_whole_batch_and_runs_nothing(world: World, ops: list[d
     assert world.hosts["pc"].request_log[-1]["failed"] is True
 
 
-def test_check_mode_is_refused_and_nothing_runs(world: World) -> None:
-    rc, out, _ = run(world, [{"op": "reg_set", "path": SPP, "name": "Marker", "type": "DWord", "value": 1}],
+def test_check_mode_refuses_a_mutating_batch_and_nothing_runs(world: World) -> None:
+    rc, out, _ = run(world, [{"op": "cim_query", "class": "Win32_OperatingSystem"},
+                             {"op": "reg_set", "path": SPP, "name": "Marker", "type": "DWord", "value": 1}],
                      check=True, product_keys=[MAK])
-    assert rc == 0
-    assert {k: out[k] for k in ("changed", "skipped", "msg")} == {
-        "changed": False, "skipped": True,
-        "msg": "remote module (winops.volume_activation.licensing_batch) does not support check mode"}
+    assert rc == 1 and out["failed"] is True and out["changed"] is False
+    assert "operation 1 (reg_set) changes the host and the task runs in check mode" in out["msg"]
+    assert "results" not in out
     assert out["invocation"]["module_args"]["product_keys"] == [NO_LOG_VALUE]
     assert world.hosts["pc"].registry.get(SPP, "Marker") is None
+    assert world.hosts["pc"].request_log[-1]["check_mode"] is True
+
+
+def test_check_mode_runs_a_read_only_batch(world: World) -> None:
+    rc, out, _ = run(world, [{"op": "cim_query", "class": "Win32_OperatingSystem", "properties": ["Caption"]},
+                             {"op": "reg_get", "path": SPP}], check=True)
+    assert rc == 0 and out["changed"] is False
+    assert [r["ok"] for r in out["results"]] == [True, True]
     assert world.hosts["pc"].request_log[-1]["check_mode"] is True
 
 

@@ -43,17 +43,11 @@ class ActionModule(_action.LicensingAction):
         return values
 
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        try:
-            self._request = _actplan.parse_request(ctx.params)
-        except _actplan.ActivationPlanError as e:
-            raise _action.LicensingActionError(str(e)) from None
+        self._request = _actplan.parse_request(ctx.params)
         return _keyplan.KeyStateReader(activation_ids=self._request.activation_ids)
 
     def _va_plan(self, ctx: _action.ActionContext, before: _state.HostState) -> _action.Plan:
-        try:
-            self._act_plan = _actplan.plan_activation(self._request, before)
-        except _actplan.ActivationPlanError as e:
-            raise _action.LicensingActionError(str(e)) from None
+        self._act_plan = _actplan.plan_activation(self._request, before)
         return self._act_plan.plan
 
     def _va_apply_failure(

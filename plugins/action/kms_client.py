@@ -26,11 +26,11 @@ class ActionModule(_action.LicensingAction):
         "mutually_exclusive": [["product", "activation_ids"]],
     }
 
+    def _va_refusal_prefix(self, ctx: _action.ActionContext) -> str:
+        return "Failed to configure the KMS client: "
+
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        try:
-            self._want = _kmsplan.desired_client_settings(ctx.params)
-        except _kmsplan.SettingError as e:
-            raise _action.LicensingActionError(f"Failed to configure the KMS client: {e}") from None
+        self._want = _kmsplan.desired_client_settings(ctx.params)
         return _kmsplan.KmsClientReader(self._want.family, self._want.activation_ids)
 
     def _va_plan(self, ctx: _action.ActionContext, before: _kmsplan.KmsClientState) -> _action.Plan:

@@ -24,11 +24,11 @@ class ActionModule(_action.LicensingAction):
         "state": {"type": "str", "default": "present", "choices": ["absent", "present"]},
     }
 
+    def _va_refusal_prefix(self, ctx: _action.ActionContext) -> str:
+        return "Failed to configure the KMS firewall rule: "
+
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        try:
-            self._want = _kmsfirewall.desired_firewall(ctx.params)
-        except _kmsfirewall.FirewallSettingError as e:
-            raise _action.LicensingActionError(f"Failed to configure the KMS firewall rule: {e}") from None
+        self._want = _kmsfirewall.desired_firewall(ctx.params)
         for w in self._want.warnings:
             # Loud on purpose: also shown when the task's warnings are not displayed by the callback.
             self._display.warning(w)

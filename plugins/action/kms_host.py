@@ -38,11 +38,11 @@ class ActionModule(_action.LicensingAction):
 
     _apply_failed = False
 
+    def _va_refusal_prefix(self, ctx: _action.ActionContext) -> str:
+        return "Failed to configure the KMS host: "
+
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        try:
-            self._want = _kmsplan.desired_host_settings(ctx.params)
-        except _kmsplan.SettingError as e:
-            raise _action.LicensingActionError(f"Failed to configure the KMS host: {e}") from None
+        self._want = _kmsplan.desired_host_settings(ctx.params)
         return _kmsplan.KmsHostReader()
 
     def _va_plan(self, ctx: _action.ActionContext, before: _kmsplan.KmsHostState) -> _action.Plan:

@@ -39,18 +39,12 @@ class ActionModule(_action.LicensingAction):
     _applied: t.Sequence[_client.OpResult] | None = None
 
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        try:
-            self._request = _keyplan.parse_request(ctx.params)
-        except _keyplan.KeyPlanError as e:
-            raise _action.LicensingActionError(str(e)) from None
+        self._request = _keyplan.parse_request(ctx.params)
         ids = (self._request.activation_id,) if self._request.activation_id else ()
         return _keyplan.KeyStateReader(activation_ids=ids)
 
     def _va_plan(self, ctx: _action.ActionContext, before: _state.HostState) -> _action.Plan:
-        try:
-            self._key_plan = _keyplan.plan_keys(self._request, before)
-        except _keyplan.KeyPlanError as e:
-            raise _action.LicensingActionError(str(e)) from None
+        self._key_plan = _keyplan.plan_keys(self._request, before)
         return self._key_plan.plan
 
     def _va_apply_failure(

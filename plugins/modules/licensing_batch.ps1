@@ -17,7 +17,9 @@ $spec = @{
         confirmation_ids = @{ type = 'list'; elements = 'str'; no_log = $true }
         stop_on_error = @{ type = 'bool'; default = $true }
     }
-    # No check-mode support: the action plugins never send a mutating operation in check mode.
+    # Check mode: a batch of read operations runs; a batch with any mutating operation is
+    # refused before anything runs (the action plugins never send one in check mode).
+    supports_check_mode = $true
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $ErrorActionPreference = 'Stop'
@@ -485,12 +487,22 @@ for ($i = 0; $i -lt $operations.Count; $i++) {
     $problem = Get-OperationError $operations[$i] $i
     if ($null -ne $problem) { $module.FailJson("Invalid operation batch, nothing was run: $problem") }
 }
+if ($module.CheckMode) {
+    for ($i = 0; $i -lt $operations.Count; $i++) {
+        if ($ReadOps -notcontains $operations[$i]['op']) {
+            $module.FailJson("Invalid operation batch, nothing was run: operation $i ($($operations[$i]['op'])) changes the host and the task runs in check mode")
+        }
+    }
+}
 
 $results = [Collections.Generic.List[object]]::new()
 $stopped = $false
 foreach ($op in $operations) {
     $r = [ordered]@{ op = $op['op']; ok = $true }
-    if ($stopped) {
+    $reads = $ReadOps -contains $op['op']
+    # stop_on_error: a failed mutating operation skips the mutating operations after it; read
+    # operations always run, so a read-back at the end of the batch shows the state after it.
+    if ($stopped -and -not $reads) {
         $r.ok = $false
         $r.skipped = $true
     }
@@ -502,8 +514,8 @@ foreach ($op in $operations) {
             $info = Get-ErrorInfo $_
             foreach ($k in $info.Keys) { $r[$k] = $info[$k] }
         }
-        if (-not $r.ok -and $module.Params.stop_on_error) { $stopped = $true }
-        if ($ReadOps -notcontains $op['op']) {
+        if (-not $r.ok -and -not $reads -and $module.Params.stop_on_error) { $stopped = $true }
+        if (-not $reads) {
             # changed only when something was really done: a succeeded invocation, a deletion,
             # a removal of something that existed, or any other mutating op that succeeded
             if ($r.Contains('invocations')) { $done = @($r.invocations | Where-Object { $null -eq $_.hresult }).Count -gt 0 }

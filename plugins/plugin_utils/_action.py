@@ -15,16 +15,17 @@ override named hooks (all prefixed ``_va_``), never ``run()`` itself::
       3. before = reader.parse(client.run(reader.operations(), stop_on_error=False))  round trip 1
       4. plan = _va_plan(ctx, before)                        default: empty Plan (read-only action)
       5. when plan has operations and not check mode:
-           client.run(plan operations + reader.operations())  round trip 2 (apply + read back)
+           client.run(plan operations + reader.operations())  round trip 2 (apply + read back;
+                                                     the executor runs read operations even
+                                                     after a failed mutating one)
            after = reader.parse(read-back results)
-           (if a failed operation made the executor skip the read-back, one more read)
            failure = _va_apply_failure(ctx, plan, apply results)   default: first failed op
       6. result = _va_result(ctx, before, after, plan)       default: {}
          + changed, diff (plan.diff when the task runs with --diff), failed/msg
       7. the whole result is scrubbed of product keys and of the task's no_log values
 
 Performance contract: a read-only module or a no-op costs one round trip; a
-change costs two; a failed change whose read-back was skipped costs three.
+change costs two, whether it succeeds or fails.
 Check mode: the plan is computed and reported (``changed``, ``diff``) but no
 mutating operation is ever sent (:class:`_client.LicensingClient` enforces it).
 """
@@ -109,6 +110,14 @@ class ActionContext:
     action_name: str
 
 
+class PlanningError(Exception):
+    """A refusal of the task's options or of what the host holds, raised by a planner (or
+    a parser of options) before anything that changes the host is sent. :meth:`LicensingAction.run`
+    reports it as ``failed: true`` with the message, prefixed by :meth:`LicensingAction._va_refusal_prefix`.
+    The planners' own errors (``KeyPlanError``, ``ActivationPlanError``, ``SettingError``, ...)
+    derive from it, so no action plugin translates them itself."""
+
+
 class LicensingActionError(Exception):
     """Raised by hooks for a failure to report as ``failed: true`` with this message."""
 
@@ -146,7 +155,7 @@ class LicensingAction(ActionBase):
         """Decide what to change given the current state.
 
         Default: an empty plan, which makes the action read-only. Raise
-        :class:`LicensingActionError` to fail before anything is sent.
+        :class:`PlanningError` (or :class:`LicensingActionError`) to fail before anything is sent.
         """
         return Plan()
 
@@ -173,6 +182,11 @@ class LicensingAction(ActionBase):
         ``failed`` and ``msg`` are set by :meth:`run`.
         """
         return {}
+
+    def _va_refusal_prefix(self, ctx: ActionContext) -> str:
+        """What goes before the message of a :class:`PlanningError` (``"Failed to configure
+        the KMS host: "``). Default: nothing, for planners whose messages are whole sentences."""
+        return ""
 
     # ----------------------------------------------------------------- run
 
@@ -219,6 +233,8 @@ class LicensingAction(ActionBase):
         )
         try:
             result.update(self._va_run(ctx))
+        except PlanningError as e:
+            result.update(failed=True, changed=False, msg=self._va_refusal_prefix(ctx) + str(e))
         except LicensingActionError as e:
             result.update(e.extra)
             result.update(failed=True, msg=str(e))
@@ -259,14 +275,9 @@ class LicensingAction(ActionBase):
                 applied = client.run(batch, stop_on_error=plan.stop_on_error)
                 out["changed"] = applied.changed
                 failure = self._va_apply_failure(ctx, plan, applied.results[: len(plan.operations)])
-                readback = applied.raw(back)
-                if any(r.get("skipped") for r in readback):
-                    # A failed operation stopped the batch before the read-back; read once more
-                    # so the result shows where the host really stands.
-                    again = _client.Batch()
-                    again.extend(read_ops)
-                    readback = client.run(again, stop_on_error=False).raw()
-                after = reader.parse(readback)
+                # Read operations run even after a failed mutating one (executor protocol), so
+                # the read-back shows where the host really stands.
+                after = reader.parse(applied.raw(back))
         out.update(self._va_result(ctx, before, after, plan))
         if ctx.diff and plan.diff is not None:
             out["diff"] = plan.diff

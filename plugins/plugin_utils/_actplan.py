@@ -97,7 +97,7 @@ def describe(code: int | None, windows_message: str | None) -> dict[str, t.Any] 
     }
 
 
-class ActivationPlanError(Exception):
+class ActivationPlanError(_action.PlanningError):
     """A refusal before anything is sent; the message is the whole ``msg``."""
 
 

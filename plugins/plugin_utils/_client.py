@@ -25,7 +25,6 @@ Logging (all lines start ``winops.volume_activation.<action>: ``):
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import typing as t
@@ -300,9 +299,9 @@ class LicensingClient:
 
     ``action_name`` is the short name (``license_info``) used in the log prefix.
     ``check_mode``: when true, :meth:`run` refuses any mutating batch
-    (:class:`CheckModeViolation`) and runs read-only batches with the task's check
-    mode lifted for that call, because the executor does not declare check-mode
-    support (docs/executor-protocol.md) and Ansible would otherwise skip it.
+    (:class:`CheckModeViolation`) before sending it; read-only batches run in check
+    mode, which the executor supports (docs/executor-protocol.md) and where it
+    refuses mutating operations itself too.
     ``round_trips`` counts the module executions done.
     """
 
@@ -324,18 +323,6 @@ class LicensingClient:
         """Log ``message`` (scrubbed, prefixed) at verbosity ``level`` (1..4)."""
         text = self.prefix + _keys.scrub(message, secrets)
         {1: display.v, 2: display.vv, 3: display.vvv}.get(level, display.vvvv)(text)
-
-    @contextlib.contextmanager
-    def _reads_in_check_mode(self) -> t.Iterator[None]:
-        task = self._action._task
-        lifted = bool(self.check_mode and getattr(task, "check_mode", False))
-        if lifted:
-            task.check_mode = False
-        try:
-            yield
-        finally:
-            if lifted:
-                task.check_mode = True
 
     def run(self, batch: Batch, stop_on_error: bool = True) -> BatchResult:
         """Send ``batch`` in one module execution and return the parsed results.
@@ -361,11 +348,7 @@ class LicensingClient:
         self.log(2, f"sending {len(batch)} operations: " + "; ".join(summarize(op) for op in batch.operations), secrets)
         self.log(4, "operations: " + json.dumps(batch.operations, sort_keys=True, default=str), secrets)
 
-        ctx = self._reads_in_check_mode() if not batch.mutating else contextlib.nullcontext()
-        with ctx:
-            raw = self._action._execute_module(
-                module_name=EXECUTOR, module_args=module_args, task_vars=self._task_vars
-            )
+        raw = self._action._execute_module(module_name=EXECUTOR, module_args=module_args, task_vars=self._task_vars)
         self.round_trips += 1
         try:
             result = parse_results(raw, batch)

@@ -90,7 +90,7 @@ SKU_EDITIONS: dict[int, str] = {
 }
 
 
-class KeyPlanError(Exception):
+class KeyPlanError(_action.PlanningError):
     """A refusal: the message is the whole ``msg`` (never holds a full key)."""
 
 
@@ -882,8 +882,8 @@ def plan_keys(req: KeyRequest, state: _state.HostState) -> KeyPlan:
         targets = _auto_targets(req, state, os_view, warnings)
     else:
         targets = [_install_target(req, state, os_view, warnings)]
-    # stop_on_error false: the read-back appended to this batch must run even when a key is
-    # refused, and a refused key does not stop the other targets of gvlk=auto.
+    # stop_on_error false: a refused key does not stop the other targets of gvlk=auto (the
+    # read-back appended to the batch runs in any case: the executor never skips reads).
     plan = _action.Plan(stop_on_error=False)
     spp_touched = False
     for tg in targets:

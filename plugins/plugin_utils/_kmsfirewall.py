@@ -58,7 +58,7 @@ KEYWORDS: dict[str, str] = {
 _OPEN_TO_ALL = {"any", "*", "internet"}
 
 
-class FirewallSettingError(ValueError):
+class FirewallSettingError(_action.PlanningError, ValueError):
     """A firewall option is invalid; the message names the value and the cause."""
 
 

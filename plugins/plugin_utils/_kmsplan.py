@@ -80,7 +80,7 @@ _LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}?$")
 
 
-class SettingError(ValueError):
+class SettingError(_action.PlanningError, ValueError):
     """A desired setting is invalid; the message names the option, the value and the cause."""
 
 
@@ -892,9 +892,8 @@ def plan_kms_client(want: ClientWant, st: KmsClientState) -> KmsClientPlan:
         raise _fail(want, "; ".join(st.errors))
     targets, caching_cls = resolve_targets(want, st)
     _check_win8_options(want, st, targets)
-    # The read-back includes the OSPP queries, which fail (0x80041010) where OSPP is absent;
-    # stopping at the first failure would skip the rest of the read-back. The setters are
-    # independent of each other, so none is skipped after another failed either.
+    # The setters are independent of each other, so none is skipped after another failed
+    # (the read-back appended to the batch runs in any case: the executor never skips reads).
     plan = _action.Plan(stop_on_error=False)
     warnings: list[str] = []
     after: list[ClientTarget] = []

@@ -63,6 +63,10 @@ def triad(ansible: Ansible, handle: LabHandle, host: str, module: str, args: dic
     assert run.rc == 0, run.stdout + run.stderr
     check = run.result("Check", host)
     after_check = handle.lab.host_state(host)
+    # The check run's one module call went to the executor in check mode and held reads only.
+    last = handle.lab.request_log(host)[-1]
+    assert last["check_mode"] is True and "failed" not in last, last
+    assert {op["op"] for op in last["ops"]} <= {"cim_query", "reg_get", "firewall_get", "service_get"}, last
     if not prepare:
         assert after_check["registry"] == before["registry"]
         assert after_check["firewall"] == before["firewall"]

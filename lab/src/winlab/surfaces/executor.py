@@ -258,11 +258,16 @@ def _fail(op: dict[str, t.Any], e: WmiError, **extra: t.Any) -> dict[str, t.Any]
     return {"op": op["op"], "ok": False, **extra, **e.as_dict()}
 
 
-def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any]) -> dict[str, t.Any]:
+def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any], check_mode: bool = False) -> dict[str, t.Any]:
     """Validate and execute a batch; returns ``{"changed", "results"}``.
-    ``BatchValidationError`` when the batch is invalid (nothing executed)."""
+    ``BatchValidationError`` when the batch is invalid (nothing executed), or when it holds
+    a mutating operation and the task runs in check mode."""
     secrets = Secrets(list(args.get("product_keys") or []), list(args.get("confirmation_ids") or []))
     ops = validate(args, secrets)
+    if check_mode:
+        for i, op in enumerate(ops):
+            if op["op"] in MUTATING:
+                raise BatchValidationError(f"operation {i} ({op['op']}) changes the host and the task runs in check mode")
     stop_on_error = args.get("stop_on_error", True)
     results: list[dict[str, t.Any]] = []
     changed = False
@@ -270,7 +275,9 @@ def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any]) -> dict[s
     with world.lock:
         failed = False
         for op in ops:
-            if failed and stop_on_error:
+            # Only a failed mutating operation stops the batch, and only the mutating ones
+            # after it: read operations always run (docs/executor-protocol.md).
+            if failed and stop_on_error and op["op"] in MUTATING:
                 results.append({"op": op["op"], "ok": False, "skipped": True})
                 log_ops.append({"op": op["op"], "skipped": True})
                 continue
@@ -284,7 +291,7 @@ def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any]) -> dict[s
                 entry["matched"] = res["matched"]
             if not res["ok"]:
                 entry["hresult_hex"] = res.get("hresult_hex")
-                failed = True
+                failed = failed or op["op"] in MUTATING
             log_ops.append(entry)
             if res["ok"] and op["op"] in MUTATING and not (op["op"] == "cim_invoke" and res.get("matched") == 0):
                 changed = True

@@ -10,9 +10,8 @@ Anything else returns rc 1 with a message that the lab does not simulate it.
 
 Ansible.Basic behaviours imitated (ansible-core ``module_utils/csharp/Ansible.Basic.cs``):
 unsupported options and missing required options fail before the module runs;
-a module without ``supports_check_mode`` answers a check-mode call with
-``{"changed": false, "skipped": true, "msg": "remote module (<name>) does not support
-check mode"}`` and runs nothing; ``invocation.module_args`` echoes the options with
+both simulated modules declare ``supports_check_mode`` (the executor then refuses a
+mutating batch before running anything, docs/executor-protocol.md); ``invocation.module_args`` echoes the options with
 ``no_log`` values replaced by ``VALUE_SPECIFIED_IN_NO_LOG_PARAMETER`` (and any string
 containing one masked with ``********``). Note: real Ansible.Basic registers a list
 option's no_log value as the list's ``ToString()`` (a type name), so it would NOT mask
@@ -156,20 +155,17 @@ def _run_executor(world: World, host: WindowsHost, call: ModuleCall, module_name
             host.log({"module": call.name, "check_mode": call.check_mode, "failed": True, "ops": []})
         return _result(1, {"failed": True, "changed": False, "msg": _mask(str(e), [])})
     inv = _invocation(params, EXECUTOR_SPEC, secrets)
-    if call.check_mode:
-        with world.lock:
-            host.log({"module": call.name, "check_mode": True, "skipped": True, "ops": []})
-        return _result(0, {"changed": False, "skipped": True,
-                           "msg": f"remote module ({module_name}) does not support check mode",
-                           "invocation": inv})
     try:
-        out = run_batch(world, host, params)
+        # The executor declares supports_check_mode; in check mode it runs read-only batches
+        # and refuses any mutating operation before running anything.
+        out = run_batch(world, host, params, check_mode=call.check_mode)
     except BatchValidationError as e:
         with world.lock:
-            host.log({"module": call.name, "check_mode": False, "failed": True, "ops": []})
-        return _result(1, {"failed": True, "changed": False, "msg": _mask(str(e), secrets), "invocation": inv})
+            host.log({"module": call.name, "check_mode": call.check_mode, "failed": True, "ops": []})
+        return _result(1, {"failed": True, "changed": False,
+                           "msg": _mask(f"Invalid operation batch, nothing was run: {e}", secrets), "invocation": inv})
     log_ops = out.pop("_log_ops")
     with world.lock:
-        host.log({"module": call.name, "check_mode": False, "changed": out["changed"], "ops": log_ops})
+        host.log({"module": call.name, "check_mode": call.check_mode, "changed": out["changed"], "ops": log_ops})
     body = _mask({**out, "invocation": inv}, secrets)
     return _result(0, body)

@@ -84,7 +84,7 @@ def test_windows_check_mode_reads_once_and_sends_nothing() -> None:
     data = load_data("kms_srv_record", "wmi_replace_host.json")
     result, fake = run("wmi_replace_host", responses=data["round_trips"][:1], check_mode=True)
     assert fake.operations == [READ_OPS]
-    assert fake.calls[0]["check_mode"] is False  # the read runs with check mode lifted (executor contract)
+    assert fake.calls[0]["check_mode"] is True  # the read runs in check mode (executor contract)
     assert result["changed"] is True
     assert result["round_trips"] == 1
     assert result["records"] == [rec("kms1.contoso.com"), rec("kms2.contoso.com", priority=10)]
@@ -149,12 +149,10 @@ def test_windows_failed_create_stops_and_is_explained() -> None:
                                                    "hresult": 2147942405, "hresult_hex": "0x80070005",
                                                    "error": "Access denied"}]}
     apply["results"][1] = {"op": "cim_delete", "ok": False, "skipped": True}
-    # the read-back was skipped too, so the engine reads once more
-    for i in (2, 3):
-        apply["results"][i] = {"op": "cim_query", "ok": False, "skipped": True}
-    reread = copy.deepcopy(data["round_trips"][0])
-    result, fake = run("wmi_replace_host", responses=[data["round_trips"][0], apply, reread])
-    assert fake.operations[2] == READ_OPS
+    # the read-back after the skipped delete still runs (executor protocol): the state as it is
+    apply["results"][2:4] = copy.deepcopy(data["round_trips"][0]["results"])
+    result, fake = run("wmi_replace_host", responses=[data["round_trips"][0], apply])
+    assert fake.operations[1][2:] == READ_OPS and result["round_trips"] == 2
     assert result["failed"] is True
     assert result["msg"].startswith(
         "Failed to add SRV record '10 0 1688 kms2.contoso.com' (TTL 3600) at '_vlmcs._tcp.contoso.com': "

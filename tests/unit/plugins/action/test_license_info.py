@@ -243,7 +243,7 @@ def test_check_mode_reads_the_same() -> None:
     normal, _unused = run("windows_kms_host")
     checked, fake = run("windows_kms_host", check_mode=True)
     assert checked == normal
-    assert fake.calls[0]["check_mode"] is False  # lifted for the read-only batch only
+    assert fake.calls[0]["check_mode"] is True  # the executor runs read-only batches in check mode
 
 
 @pytest.mark.parametrize(

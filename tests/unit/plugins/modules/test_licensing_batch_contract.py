@@ -24,6 +24,8 @@ import tree_sitter
 import tree_sitter_powershell
 import yaml
 
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _client
+
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 PS1 = ROOT / "plugins" / "modules" / "licensing_batch.ps1"
 DOC_YML = ROOT / "plugins" / "modules" / "licensing_batch.yml"
@@ -375,11 +377,21 @@ def test_documentation_matches_argument_spec(
         assert _normalised(doc_options[name]) == _normalised(spec), name
 
 
-def test_check_mode_is_not_declared(ps: dict[str, t.Any]) -> None:
-    # the protocol: "the executor does not declare check-mode support"; the docs say the same
-    assert not ps["spec"].get("supports_check_mode", False)
+def test_check_mode_is_declared_and_documented(ps: dict[str, t.Any], protocol: str) -> None:
+    # the protocol: the executor declares check-mode support and refuses mutating batches in it
+    assert ps["spec"].get("supports_check_mode") is True
     doc = yaml.safe_load(DOC_YML.read_text(encoding="utf-8"))["DOCUMENTATION"]
-    assert doc["attributes"]["check_mode"]["support"] == "none"
+    assert doc["attributes"]["check_mode"]["support"] == "full"
+    assert "declares check-mode support (`supports_check_mode`)" in protocol
+    source = PS1.read_text(encoding="utf-8")
+    assert "if ($module.CheckMode)" in source and "runs in check mode" in source
+
+
+def test_read_operations_are_the_same_everywhere(ps: dict[str, t.Any], protocol: str) -> None:
+    # stop_on_error and check mode both turn on this list: the .ps1, the protocol and the engine agree
+    listed = re.search(r"\* Read operations are (.*?)\.\n", protocol)
+    assert listed is not None
+    assert set(_ticked(listed.group(1))) == set(ps["readops"]) == set(_client.READ_OPS)
 
 
 def test_documentation_is_marked_internal() -> None:

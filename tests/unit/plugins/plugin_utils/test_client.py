@@ -124,7 +124,7 @@ def test_check_mode_refuses_mutating_batches() -> None:
     assert action._execute_module.calls == []
 
 
-def test_check_mode_reads_run_with_check_mode_lifted() -> None:
+def test_check_mode_reads_run_in_check_mode() -> None:
     b = _client.Batch()
     b.add(_client.cim_query("SoftwareLicensingService"))
     action = FakeAction([{"changed": False, "results": [{"op": "cim_query", "ok": True, "instances": [{}]}]}],
@@ -132,8 +132,8 @@ def test_check_mode_reads_run_with_check_mode_lifted() -> None:
     client = _client.LicensingClient(action, {}, "license_info", check_mode=True)
     res = client.run(b, stop_on_error=False)
     assert res[0].ok and res[0].instances == [{}]
-    # the executor declares no check-mode support, so a read runs with check mode off for that call only
-    assert action._execute_module.calls[0]["check_mode"] is False
+    # the executor supports check mode: the read is sent with the task's check mode as it is
+    assert action._execute_module.calls[0]["check_mode"] is True
     assert action._task.check_mode is True
     assert action._execute_module.calls[0]["module_args"]["stop_on_error"] is False
 
