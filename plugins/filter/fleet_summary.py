@@ -35,6 +35,9 @@ description:
     rearm, which a KMS host counts only once.
   - Every product that is not activated, and every host whose result is missing, failed or
     unreachable, with the reason in words.
+  - Given the C(_vlmcs._tcp) SRV records of the domain (O(srv_records)), each record checked
+    against the fleet, stale records (a target that is no longer an activated KMS host, or a port
+    its KMS host does not listen on), and publishing KMS hosts missing from DNS.
   - Pure Python on the controller; runs no module.
 positional: _input
 options:
@@ -64,6 +67,16 @@ options:
         C(winops.volume_activation.kms_activation) role records them in C(kms_activation_outcomes).
     type: dict
     default: {}
+  srv_records:
+    description:
+      - Optional SRV records to check against the fleet, as the
+        R(kms_srv_records lookup,ansible_collections.winops.volume_activation.kms_srv_records_lookup)
+        returns them, dicts with C(target), C(port), C(priority), C(weight), C(zone) and C(addresses).
+      - A record's target is matched to an inventory host by its first DNS label (C(kms01.corp.example.com)
+        is the inventory host C(kms01)), as KMS host names are matched elsewhere in the summary.
+      - When omitted, DNS is not checked and the RV(_value.srv_records) list is empty.
+    type: list
+    elements: dict
 author:
   - winops.volume_activation contributors
 """
@@ -113,7 +126,9 @@ _value:
           ospp_cmid: null
           outcomes: []
     kms_hosts:
-      description: Every KMS host product in the fleet with its count against the threshold.
+      description:
+        - Every KMS host product in the fleet with its count against the threshold.
+        - C(in_dns) tells whether a record of O(srv_records) names the host (null without O(srv_records)).
       type: list
       elements: dict
       sample:
@@ -126,14 +141,34 @@ _value:
           required_count: 25
           threshold_met: true
           clients: [eng01, eng02]
+          in_dns: true
     clones:
       description: CMIDs shared by more than one host, C(source) is C(spp) or C(ospp).
       type: list
       elements: dict
       sample:
         - {cmid: 7c6d1a2b-0f2e-4a41-9e33-3a0a51e5e1c4, source: spp, hosts: [img01, img02]}
+    srv_records:
+      description:
+        - Each record of O(srv_records) with C(host) (the inventory host it names, or null),
+          C(status) and C(message).
+        - C(status) is C(ok) (an activated KMS host listening on that port), C(stale) (the target
+          does not resolve in DNS, or is not an activated KMS host, or listens on another port),
+          C(unread) (the host's state was not read) or C(outside) (the target resolves but is not a
+          host of this inventory, so it cannot be checked here).
+        - C(addresses) as the lookup gave them (an empty list means the target does not resolve).
+      type: list
+      elements: dict
+      sample:
+        - {zone: corp.example.com, target: kms-old.corp.example.com, port: 1688, priority: 10, weight: 0,
+           host: null, addresses: [], status: stale,
+           message: "SRV record '10 0 1688 kms-old.corp.example.com' names a host that does not exist in DNS ..."}
     problems:
-      description: Every host or product that is not activated, or whose result is missing, with the reason.
+      description:
+        - Every host or product that is not activated, or whose result is missing, with the reason.
+        - With O(srv_records), also each stale SRV record (C(status) C(stale_srv_record), C(host) the
+          inventory host it names or else its target) and each publishing KMS host that no record names
+          (C(status) C(not_in_dns)).
       type: list
       elements: dict
       sample:
@@ -143,7 +178,8 @@ _value:
       description: Counts over the fleet.
       type: dict
       sample: {hosts: 32, reachable: 32, windows_total: 32, windows_activated: 32, office_total: 19,
-               office_activated: 19, kms_host_products: 3, clones: 1, problems: 0}
+               office_activated: 19, kms_host_products: 3, clones: 1, srv_records: 2, stale_srv_records: 0,
+               problems: 0}
     lines:
       description: The summary as lines of text, for M(ansible.builtin.debug) C(msg).
       type: list
@@ -151,6 +187,8 @@ _value:
 """
 
 MINUTES_PER_DAY = 1440
+#: The KMS port when the host reports none [WSD-HOST].
+DEFAULT_KMS_PORT = 1688
 
 
 def _as_map(value: t.Any, what: str) -> t.Mapping[str, t.Any]:
@@ -252,8 +290,72 @@ def _error_text(res: t.Mapping[str, t.Any] | None) -> str | None:
     return None
 
 
+SrvCheck = tuple[list[dict[str, t.Any]], list[dict[str, t.Any]]]
+
+
+def _check_srv(records: t.Sequence[t.Mapping[str, t.Any]], kms_hosts: list[dict[str, t.Any]],
+               order: t.Sequence[str], good: t.Mapping[str, t.Any]) -> SrvCheck:
+    """Each SRV record against the fleet, and the problems: stale records, publishing KMS hosts
+    that no record names. Sets ``in_dns`` on the ``kms_hosts`` entries."""
+    by_short = {h.lower(): h for h in order}
+    serving: dict[str, set[int]] = {}  # host -> ports of its activated, enabled KMS products
+    for k in kms_hosts:
+        if k["activated"] and k["enabled"]:
+            serving.setdefault(k["host"], set()).add(int(k["listening_port"] or DEFAULT_KMS_PORT))
+    rows: list[dict[str, t.Any]] = []
+    problems: list[dict[str, t.Any]] = []
+    named: set[str] = set()
+    for rec in records:
+        target = str(rec.get("target") or "").rstrip(".").lower()
+        port = rec.get("port")
+        host = by_short.get(_short(target))
+        row = {"zone": rec.get("zone"), "target": target, "port": port, "priority": rec.get("priority"),
+               "weight": rec.get("weight"), "host": host}
+        addresses = rec.get("addresses")
+        row["addresses"] = addresses
+        if addresses == []:
+            row.update(status="stale", message=(
+                f"SRV record '{rec.get('priority')} {rec.get('weight')} {port} {target}' names a host that does not "
+                "exist in DNS (no address): clients that pick it fail over to the next record after a delay; remove "
+                "the record (kms_srv_record state=absent)"))
+        elif host is None:
+            row.update(status="outside", message=f"{target} is not a host of this inventory: not checked")
+        elif host not in good:
+            row.update(status="unread", message=f"{target} is the inventory host {host}, whose state was not read")
+        elif host not in serving:
+            row.update(status="stale", message=(
+                f"SRV record '{rec.get('priority')} {rec.get('weight')} {port} {target}' names {host}, which is not "
+                "an activated KMS host: clients that pick it wait for it to fail, then try the next record; "
+                "remove the record (kms_srv_record state=absent) or make the host a KMS host again"))
+        elif port not in serving[host]:
+            ports = ", ".join(str(p) for p in sorted(serving[host]))
+            row.update(status="stale", message=(
+                f"SRV record '{rec.get('priority')} {rec.get('weight')} {port} {target}' names port {port}, but the "
+                f"KMS host {host} listens on {ports}: clients that pick it cannot connect; correct the record "
+                "(kms_srv_record) or the port (kms_host)"))
+        else:
+            row.update(status="ok", message=f"{target} is the activated KMS host {host}, listening on {port}")
+            named.add(host)
+        if row["status"] == "stale":
+            problems.append({"host": host or target, "product": None, "status": "stale_srv_record",
+                             "message": row["message"]})
+        rows.append(row)
+    zones = sorted({str(r["zone"]) for r in rows if r.get("zone")}) or ["the zones read"]
+    for k in kms_hosts:
+        k["in_dns"] = k["host"] in named
+    for host in sorted(serving):
+        entries = [k for k in kms_hosts if k["host"] == host]
+        if host not in named and any(k["dns_publishing"] for k in entries):
+            problems.append({"host": host, "product": None, "status": "not_in_dns", "message": (
+                f"the KMS host publishes itself in DNS, but no _vlmcs._tcp record of {', '.join(zones)} names it: "
+                "clients that find their KMS host through DNS never reach it (check the host's event 12293 "
+                "and whether the DNS zone accepts its dynamic updates, or publish the record with kms_srv_record)")})
+    return rows, problems
+
+
 def summarize(results: t.Mapping[str, t.Any], hosts: t.Sequence[str] | None = None,
-              activation: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+              activation: t.Mapping[str, t.Any] | None = None,
+              srv_records: t.Sequence[t.Mapping[str, t.Any]] | None = None) -> dict[str, t.Any]:
     """Build the fleet summary (see RETURN) from ``host -> license_info result``.
 
     ``hosts`` fixes the order and lists hosts expected even when missing from
@@ -342,6 +444,11 @@ def summarize(results: t.Mapping[str, t.Any], hosts: t.Sequence[str] | None = No
         # A host with several KMS products (Windows, Office 2010, Office 2013+) lists, for each,
         # the clients whose product of that family it activated.
         entry["clients"] = clients_of.get((entry["host"], entry["family"]), [])
+        entry["in_dns"] = None
+    srv_rows: list[dict[str, t.Any]] = []
+    if srv_records is not None:
+        srv_rows, srv_problems = _check_srv(srv_records, kms_hosts, order, good)
+        problems += srv_problems
 
     clones: list[dict[str, t.Any]] = []
     for source, field in (("spp", "cmid"), ("ospp", "ospp_cmid")):
@@ -351,9 +458,10 @@ def summarize(results: t.Mapping[str, t.Any], hosts: t.Sequence[str] | None = No
                 seen.setdefault(str(row[field]).lower(), []).append(row["host"])
         clones += [{"cmid": c, "source": source, "hosts": hs} for c, hs in sorted(seen.items()) if len(hs) > 1]
 
-    totals.update(kms_host_products=len(kms_hosts), clones=len(clones), problems=len(problems))
-    out: dict[str, t.Any] = {"hosts": rows, "kms_hosts": kms_hosts, "clones": clones, "problems": problems,
-                             "totals": totals}
+    totals.update(kms_host_products=len(kms_hosts), clones=len(clones), srv_records=len(srv_rows),
+                  stale_srv_records=sum(1 for r in srv_rows if r["status"] == "stale"), problems=len(problems))
+    out: dict[str, t.Any] = {"hosts": rows, "kms_hosts": kms_hosts, "clones": clones, "srv_records": srv_rows,
+                             "problems": problems, "totals": totals}
     out["lines"] = render_lines(out)
     return out
 
@@ -401,6 +509,11 @@ def render_lines(summary: t.Mapping[str, t.Any]) -> list[str]:
         lines.append(f"  {r['host']:<{width}}  Windows {_status_cell(r['windows'])} | {office}{role}")
         lines.extend(f"  {'':<{width}}    {o.get('product', '?')}: {o.get('message', o.get('outcome', ''))}"
                      for o in r["outcomes"])
+    if summary["srv_records"]:
+        lines.append("DNS SRV records (_vlmcs._tcp), in the order clients try them:")
+        for r in sorted(summary["srv_records"], key=lambda r: (str(r["zone"]), r["priority"] or 0, r["target"])):
+            lines.append(f"  {r['zone']}: {r['priority']} {r['weight']} {r['port']} {r['target']}: {r['status']}"
+                         + (f" ({r['host']})" if r["host"] and r["status"] == "ok" else ""))
     if summary["clones"]:
         lines.append("Clones sharing one CMID (a KMS host counts them once; rearm them, then activate again):")
         lines.extend(f"  {c['cmid']} ({c['source']}): {', '.join(c['hosts'])}" for c in summary["clones"])
@@ -414,7 +527,8 @@ def render_lines(summary: t.Mapping[str, t.Any]) -> list[str]:
 
 
 def fleet_summary(data: t.Any, hosts: t.Sequence[str] | None = None, key: str | None = None,
-                  activation: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+                  activation: t.Mapping[str, t.Any] | None = None,
+                  srv_records: t.Sequence[t.Mapping[str, t.Any]] | None = None) -> dict[str, t.Any]:
     """Filter entry point; see DOCUMENTATION. ``key`` picks the result out of hostvars-like values."""
     source = _as_map(data, "the input")
     if hosts is not None and (isinstance(hosts, str) or not isinstance(hosts, t.Sequence)):
@@ -431,7 +545,15 @@ def fleet_summary(data: t.Any, hosts: t.Sequence[str] | None = None, key: str | 
             results[h] = value
     if activation is not None:
         activation = _as_map(activation, "activation")
-    return summarize(results, names, activation)
+    if srv_records is not None:
+        if isinstance(srv_records, (str, t.Mapping)) or not isinstance(srv_records, t.Sequence):
+            raise AnsibleFilterError("fleet_summary: srv_records must be a list of SRV records (the kms_srv_records "
+                                     f"lookup's items), got {type(srv_records).__name__}")
+        for i, rec in enumerate(srv_records):
+            if not isinstance(rec, t.Mapping) or not rec.get("target") or not isinstance(rec.get("port"), int):
+                raise AnsibleFilterError(f"fleet_summary: srv_records[{i}] must be a dict with 'target' and an "
+                                         f"integer 'port', got {rec!r}")
+    return summarize(results, names, activation, srv_records)
 
 
 class FilterModule:

@@ -230,14 +230,17 @@ class SrvZoneClient:
         except dns.exception.DNSException as e:
             raise self._fail(verb, what, f"malformed answer ({type(e).__name__})", "malformed") from None
 
-    def read(self, owner: str) -> list[_srv.SrvRecord]:
+    def read(self, owner: str, authoritative: bool = True) -> list[_srv.SrvRecord]:
         """The SRV records at ``owner`` (empty when the name or the RRset does not exist).
 
         Raises :class:`DnsError` on any RCODE other than NOERROR/NXDOMAIN, on a
-        non-authoritative answer, and on network and TSIG failures.
+        non-authoritative answer (unless ``authoritative`` is false: then the query asks
+        for recursion and takes the answer a resolver gives, as a KMS client does), and
+        on network and TSIG failures.
         """
         query = dns.message.make_query(owner + ".", dns.rdatatype.SRV)
-        query.flags &= ~dns.flags.RD  # an authoritative answer is wanted, never a cached one
+        if authoritative:
+            query.flags &= ~dns.flags.RD  # an authoritative answer is wanted, never a cached one
         self._sign(query)
         self._log(2, f"querying {owner} SRV on {self.address()}:{self.port} over TCP"
                      + (f" with TSIG key '{self.tsig.name}'" if self.tsig else ""))
@@ -247,7 +250,7 @@ class SrvZoneClient:
             cause = _QUERY_CAUSES.get(rcode, "unexpected answer")
             raise self._fail("read", f"the SRV records '{owner}'", f"{dns.rcode.to_text(rcode)}: {cause}",
                              dns.rcode.to_text(rcode))
-        if not response.flags & dns.flags.AA:
+        if authoritative and not response.flags & dns.flags.AA:
             raise self._fail(
                 "read", f"the SRV records '{owner}'",
                 "the answer is not authoritative: the server does not host the zone (give its primary server)",
@@ -270,6 +273,25 @@ class SrvZoneClient:
                 )
         self._log(3, f"read {len(records)} SRV record(s) at {owner}: " + "; ".join(r.view() for r in records))
         return records
+
+    def addresses(self, name: str) -> list[str] | None:
+        """The A and AAAA addresses of ``name`` as this server answers them (recursion asked),
+        sorted; ``[]`` when the name or its addresses do not exist; None when the server gave no
+        usable answer (refused, failed, timed out), i.e. unknown."""
+        found: list[str] = []
+        for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            query = dns.message.make_query(name.rstrip(".") + ".", rdtype)
+            try:
+                response = self._exchange(query, "resolve", f"the addresses of '{name}'")
+            except DnsError as e:
+                self._log(3, str(e))
+                return None
+            if response.rcode() == dns.rcode.NXDOMAIN:
+                return []
+            if response.rcode() != dns.rcode.NOERROR:
+                return None
+            found += [rd.to_text() for rrset in response.answer if rrset.rdtype == rdtype for rd in rrset]
+        return sorted(found)
 
     def update(self, owner: str, plan: _srv.SrvPlan) -> None:
         """Send :func:`build_update` of ``plan`` in one message and check the answer.

@@ -158,10 +158,11 @@ def _start(fleet: str | pathlib.Path | dict[str, t.Any], state_dir: pathlib.Path
     spec = parse_fleet(fleet) if isinstance(fleet, dict) else load_fleet(fleet)
     lab = Lab(spec, state_dir).start()
     ports = lab.all_ports()
+    dns = lab.dns_info() if lab.network is not None else None  # winlab_dns_* vars, as `winlab up` writes them
     inv = state_dir / "inventory.yml"
-    inv.write_text(render_inventory(spec, ports, "ntlm"), encoding="utf-8")
+    inv.write_text(render_inventory(spec, ports, "ntlm", dns), encoding="utf-8")
     inv_basic = state_dir / "inventory-basic.yml"
-    inv_basic.write_text(render_inventory(spec, ports, "basic"), encoding="utf-8")
+    inv_basic.write_text(render_inventory(spec, ports, "basic", dns), encoding="utf-8")
     return LabHandle(lab=lab, spec=spec, inventory=inv, inventory_basic=inv_basic)
 
 

@@ -243,3 +243,41 @@ def test_rfc2136_never_contacts_the_inventory_host(server: t.Any, ansible: Ansib
     assert run.rc == 0, run.stdout
     assert run.result(TASK, "kmsbox")["changed"] is True
     assert dig(server) == ["3600 0 0 1688 kms1.contoso.test."]
+
+
+LOOKUP_PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Read
+      ansible.builtin.set_fact:
+        found: "{{{{ lookup('winops.volume_activation.kms_srv_records', '{zone}', server='127.0.0.1', port={port},
+                           timeout=2, wantlist=True) }}}}"
+      ignore_errors: true
+"""
+
+
+def test_kms_srv_records_lookup_reads_the_records_and_their_addresses(server: t.Any, ansible: Ansible) -> None:
+    server.add_host("kms1", "127.0.0.41")
+    seed(server, "0 0 1688 kms1.contoso.test.", "10 5 1689 gone.contoso.test.")
+    run = ansible.run(LOOKUP_PLAY.format(zone=ZONE, port=server.port))
+    found = run.result("Read", "localhost")["ansible_facts"]["found"]
+    assert sorted(found, key=lambda r: r["priority"]) == [
+        {"zone": ZONE, "owner": OWNER, "target": "kms1.contoso.test", "port": 1688, "priority": 0, "weight": 0,
+         "ttl": 3600, "addresses": ["127.0.0.41"]},
+        {"zone": ZONE, "owner": OWNER, "target": "gone.contoso.test", "port": 1689, "priority": 10, "weight": 5,
+         "ttl": 3600, "addresses": []},
+    ]
+    # What dig reads from the same server, independently.
+    assert dig(server) == ["3600 0 0 1688 kms1.contoso.test.", "3600 10 5 1689 gone.contoso.test."]
+
+
+def test_kms_srv_records_lookup_names_the_server_when_it_fails(server: t.Any, ansible: Ansible) -> None:
+    port = server.port
+    server.stop()
+    run = ansible.run(LOOKUP_PLAY.format(zone=ZONE, port=port))
+    res = run.result("Read", "localhost")
+    assert res["_status"] == "failed"
+    assert (f"kms_srv_records: Failed to read the SRV records '{OWNER}' in zone '{ZONE}' on DNS server "
+            f"'127.0.0.1' port {port}: connection refused") in res["msg"]

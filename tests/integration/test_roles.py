@@ -27,6 +27,8 @@ WS2022_CSVLK = "TGB3R-RPMHX-WBWHG-296WF-BGXGH"
 OFFICE2021_CSVLK = "PFH7K-7264K-VCMPB-PHXP6-Q3RRP"
 OFFICE2010_CSVLK = "8NHQ3-YWMVD-8WMH3-H4WMD-F8RT6"
 HOST_KEYS = [{"product": "windows", "key": WS2022_CSVLK}, {"product": "office2021", "key": OFFICE2021_CSVLK}]
+# The Windows Server 2022 KMS host key of lab/fleets/small.yml (synthetic).
+SMALL_CSVLK = "TGV4F-XXX8X-CHX6D-44W7X-H4D3N"
 
 
 def fleet(octet: int, os: str = "windows-server-2022") -> dict[str, t.Any]:
@@ -154,3 +156,57 @@ def test_report_names_an_unreachable_host(lab: LabHandle, ansible: Ansible) -> N
     assert row["ok"] is False
     assert row["error"].startswith("unreachable: ")
     assert summary["totals"]["reachable"] == 2
+
+
+def test_report_checks_the_srv_records_against_the_fleet(lab: LabHandle, ansible: Ansible) -> None:
+    """kms01 becomes an activated KMS host that publishes itself; two more records are put in the
+    zone with the lab's TSIG key: one naming the client ws01, one a host that no longer exists.
+    The report reads the zone from the controller (real BIND) and flags the two as stale."""
+    setup = ansible.run("""
+- hosts: kms01
+  gather_facts: false
+  tasks:
+    - name: Host key
+      winops.volume_activation.product_key:
+        key: "{{ csvlk }}"
+        key_type: kms_host
+        product: windows
+      no_log: true
+    - name: Activate
+      winops.volume_activation.activation:
+        product: windows
+    - name: Stale records
+      winops.volume_activation.kms_srv_record:
+        method: rfc2136
+        zone: "{{ winlab_dns_zone }}"
+        server: "{{ winlab_dns_server }}"
+        server_port: "{{ winlab_dns_port }}"
+        tsig_key_name: "{{ winlab_tsig_key_name }}"
+        tsig_key_secret: "{{ winlab_tsig_key_secret }}"
+        tsig_algorithm: "{{ winlab_tsig_algorithm }}"
+        records:
+          - {target: "ws01.{{ winlab_dns_zone }}", priority: 5}
+          - {target: "kms-old.{{ winlab_dns_zone }}", priority: 10}
+""", lab, extra_vars={"csvlk": SMALL_CSVLK})
+    assert setup.rc == 0, setup.stdout[-4000:]
+    zone = lab.lab.dns_info()["zone"]
+    marks = {h: lab.log_mark(h) for h in ("kms01", "ws01", "ws02")}
+    run = ansible.run(REPORT, lab, extra_vars={
+        "activation_report_srv_zones": [zone], "activation_report_srv_server": "{{ winlab_dns_server }}",
+        "activation_report_srv_port": "{{ winlab_dns_port }}"})
+    assert run.rc == 0, run.stdout[-4000:]
+    assert all(lab.round_trips(h, since=m) == 1 for h, m in marks.items())  # DNS is read from the controller
+    summary = run.result(task("activation_report", "Summarise the fleet on the controller"), "kms01")[
+        "ansible_facts"]["activation_report_summary"]
+    got = {r["target"]: (r["status"], r["host"], r["addresses"]) for r in summary["srv_records"]}
+    assert got == {
+        f"kms01.{zone}": ("ok", "kms01", ["127.0.20.10"]),  # published by the host itself on activation
+        f"ws01.{zone}": ("stale", "ws01", ["127.0.20.11"]),  # a client, not a KMS host
+        f"kms-old.{zone}": ("stale", None, []),  # no such host in DNS
+    }, got
+    stale = {p["host"] for p in summary["problems"] if p["status"] == "stale_srv_record"}
+    assert stale == {"ws01", f"kms-old.{zone}"}
+    assert summary["totals"]["stale_srv_records"] == 2
+    assert next(k for k in summary["kms_hosts"] if k["host"] == "kms01")["in_dns"] is True
+    assert f"  {zone}: 0 0 1688 kms01.{zone}: ok (kms01)" in summary["lines"]
+    assert lab.lab.dns_info()["tsig_key_secret"] not in run.stdout + setup.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import pathlib
+import re
 import typing as t
 
 import pytest
@@ -217,7 +218,7 @@ def test_totals() -> None:
     totals = fs.summarize(fleet())["totals"]
     assert totals == {"hosts": 6, "reachable": 6, "windows_total": 6, "windows_activated": 6,
                       "office_total": 3, "office_activated": 2, "kms_host_products": 3, "clones": 2,
-                      "problems": 1}
+                      "srv_records": 0, "stale_srv_records": 0, "problems": 1}
 
 
 def test_filter_reads_hostvars_like_input_in_the_given_order() -> None:
@@ -260,7 +261,7 @@ def test_recorded_fresh_lab_hosts() -> None:
     out = fs.summarize(data, hosts=["kms01", "acct-w7e", "img02"])
     assert out["totals"] == {"hosts": 3, "reachable": 3, "windows_total": 3, "windows_activated": 0,
                              "office_total": 2, "office_activated": 0, "kms_host_products": 0, "clones": 0,
-                             "problems": 5}
+                             "srv_records": 0, "stale_srv_records": 0, "problems": 5}
     w7e = out["hosts"][1]
     assert w7e["ospp_cmid"] == data["acct-w7e"]["ospp_service"]["cmid"]
     assert (w7e["office"][0]["version"], w7e["office"][0]["grace_days"]) == ("2010", 30)
@@ -286,3 +287,57 @@ def test_bad_arguments(args: tuple[t.Any, ...], message: str) -> None:
 
 def test_registered_as_filter() -> None:
     assert fs.FilterModule().filters()["fleet_summary"] is fs.fleet_summary
+
+
+def srv(target: str, port: int = 1688, priority: int = 0, addresses: list[str] | None = None) -> dict[str, t.Any]:
+    return {"zone": "corp.example.test", "owner": "_vlmcs._tcp.corp.example.test", "target": target, "port": port,
+            "priority": priority, "weight": 0, "ttl": 3600, "addresses": addresses}
+
+
+def test_srv_records_checked_against_the_fleet() -> None:
+    records = [srv("kms01.corp.example.test"), srv("img01.corp.example.test"),
+               srv("kms-old.corp.example.test", priority=10, addresses=["10.0.0.9"]),
+               srv("kms01.corp.example.test", port=1689), srv("gone.corp.example.test", priority=20, addresses=[])]
+    out = fs.fleet_summary(fleet(), srv_records=records)
+    status = [(r["target"], r["port"], r["host"], r["status"]) for r in out["srv_records"]]
+    assert status == [
+        ("kms01.corp.example.test", 1688, "kms01", "ok"),
+        ("img01.corp.example.test", 1688, "img01", "stale"),  # a client, not a KMS host
+        ("kms-old.corp.example.test", 1688, None, "outside"),  # not in the inventory: not judged
+        ("kms01.corp.example.test", 1689, "kms01", "stale"),  # kms01 listens on 1688
+        ("gone.corp.example.test", 1688, None, "stale"),  # the name does not resolve
+    ]
+    stale = [p for p in out["problems"] if p["status"] == "stale_srv_record"]
+    assert [p["host"] for p in stale] == ["img01", "kms01", "gone.corp.example.test"]
+    assert "names a host that does not exist in DNS (no address)" in stale[2]["message"]
+    assert stale[0]["message"].startswith("SRV record '0 0 1688 img01.corp.example.test' names img01, which is not "
+                                          "an activated KMS host")
+    assert "listens on 1688" in stale[1]["message"]
+    assert (out["totals"]["srv_records"], out["totals"]["stale_srv_records"]) == (5, 3)
+    assert all(k["in_dns"] is (k["host"] == "kms01") for k in out["kms_hosts"])
+    # kms-office2010 does not publish itself: not being in DNS is its choice, not a problem.
+    assert not [p for p in out["problems"] if p["status"] == "not_in_dns"]
+    assert "DNS SRV records (_vlmcs._tcp), in the order clients try them:" in out["lines"]
+    assert "  corp.example.test: 0 0 1688 kms01.corp.example.test: ok (kms01)" in out["lines"]
+
+
+def test_a_publishing_kms_host_missing_from_dns_is_a_problem() -> None:
+    out = fs.fleet_summary(fleet(), srv_records=[srv("kms-old.corp.example.test")])
+    (missing,) = [p for p in out["problems"] if p["status"] == "not_in_dns"]
+    assert missing["host"] == "kms01"
+    assert missing["message"].startswith("the KMS host publishes itself in DNS, but no _vlmcs._tcp record of "
+                                         "corp.example.test names it")
+
+
+def test_without_srv_records_dns_is_not_judged() -> None:
+    out = fs.fleet_summary(fleet())
+    assert out["srv_records"] == [] and all(k["in_dns"] is None for k in out["kms_hosts"])
+
+
+@pytest.mark.parametrize(("records", "message"), [
+    ("kms01", "srv_records must be a list of SRV records"),
+    ([{"target": "kms01"}], "srv_records[0] must be a dict with 'target' and an integer 'port'"),
+])
+def test_bad_srv_records_are_refused(records: t.Any, message: str) -> None:
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        fs.fleet_summary(fleet(), srv_records=records)
