@@ -25,9 +25,10 @@ import time
 import typing as t
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import Ansible, _start  # noqa: E402  (the integration harness, reused)
+from integration.conftest import Ansible, _start  # noqa: E402  (the integration harness, reused)
+from integration.test_site import DEMO, demo_fleet, inventory_dir  # noqa: E402  (the demo's keys, settings)
 
 
 def _summarize(run: t.Any, handle: t.Any, marks: dict[str, int]) -> dict[str, t.Any]:
@@ -42,8 +43,10 @@ def _summarize(run: t.Any, handle: t.Any, marks: dict[str, int]) -> dict[str, t.
         per_task[r["task"]][int(res["round_trips"])] += 1
         if res.get("changed"):
             changed[r["task"]] += 1
-        budget = 2 if res.get("changed") else 1
-        if int(res["round_trips"]) > budget and r["status"] == "ok":
+        # 2 when the task sent a change (``changes`` lists it, even when the host then refused it or a
+        # KMS client only came nearer its threshold), else 1.
+        budget = 2 if res.get("changed") or res.get("changes") else 1
+        if int(res["round_trips"]) > budget:  # a failed change is held to the same budget
             over_budget.append(f"{r['host']}: {r['task']} used {res['round_trips']}")
     return {
         "rc": run.rc,
@@ -64,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="winops-bench-"))
-    handle = _start(pathlib.Path(args.fleet), tmp / "lab")
+    demo = pathlib.Path(args.fleet).resolve() == DEMO.resolve()
+    # The demo fleet runs as `make demo` runs it (its KMS host keys and settings), moved to
+    # 127.0.50.0/24 with free ports so that it can run beside a `make demo`.
+    handle = _start(demo_fleet() if demo else pathlib.Path(args.fleet), tmp / "lab")
+    inventory = inventory_dir(handle, demo_fleet(), tmp / "inventory") if demo else handle.inventory
     report: dict[str, t.Any] = {"fleet": args.fleet, "playbook": args.playbook, "hosts": len(handle.spec.hosts),
                                 "runs": []}
     try:
@@ -72,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.runs):
             marks = {h.name: handle.log_mark(h.name) for h in handle.spec.hosts}
             start = time.monotonic()
-            run = ansible.run(pathlib.Path(args.playbook), handle)
+            run = ansible.run(pathlib.Path(args.playbook), handle, inventory=inventory, timeout=1800)
             elapsed = time.monotonic() - start
             summary = _summarize(run, handle, marks)
             summary["seconds"] = round(elapsed, 2)
