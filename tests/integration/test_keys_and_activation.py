@@ -97,7 +97,7 @@ MAK_FLEET = {
 def test_mak_with_one_activation_left_activates_one_host_and_explains_the_other(
         start_lab: t.Callable[..., LabHandle], ansible: Ansible) -> None:
     handle = start_lab(MAK_FLEET)
-    mak = MAK_FLEET["keys"][0]["key"]  # type: ignore[index]
+    mak = MAK_FLEET["keys"][0]["key"]
     # The key comes in a variable, as from a vault: ansible-core prints the playbook lines around a
     # failed task, so a key written into the playbook next to it would be shown by Ansible itself.
     text = ("- hosts: all\n  gather_facts: false\n  serial: 1\n  tasks:\n"
@@ -114,3 +114,40 @@ def test_mak_with_one_activation_left_activates_one_host_and_explains_the_other(
     assert failed["products"][0]["product_key"] == "XXXXX-XXXXX-XXXXX-XXXXX-7T794"
     assert mak not in run.stdout + run.stderr
     assert [p["activated"] for p in windows(handle, "pro2")] == [False]
+
+
+def test_mak_by_phone_installation_id_out_confirmation_id_in(
+        start_lab: t.Callable[..., LabHandle], ansible: Ansible) -> None:
+    """Offline (telephone or proxy) MAK activation: the first run returns the installation ID and
+    changes nothing; the confirmation ID the activation service gives for it is deposited; the
+    MAK's count is consumed once. A second deposit run finds the product licensed."""
+    fleet = {**MAK_FLEET, "lab": {**MAK_FLEET["lab"], "seed": 14},
+             "hosts": [{"name": "phone1", "address": "127.0.74.10", "os": "windows-11", "edition": "Professional"}]}
+    handle = start_lab(fleet)
+    mak = MAK_FLEET["keys"][0]["key"]
+    key = task("MAK", "product_key", {"key": "{{ pro_mak }}", "key_type": "mak", "product": "windows"})
+    first = ansible.run(play("phone1", key + "      no_log: true\n"
+                             + task("IID", "activation", {"product": "windows", "method": "offline"})),
+                        handle, extra_vars={"pro_mak": mak})
+    assert first.rc == 0, first.stdout[-3000:]
+    iid_result = first.result("IID", "phone1")
+    (row,) = iid_result["products"]
+    assert (row["outcome"], iid_result["changed"]) == ("installation_id", False)
+    assert row["installation_id"] and row["installation_id"].isdigit()
+    assert [p["activated"] for p in windows(handle, "phone1")] == [False]
+
+    cid = handle.lab.phone(row["installation_id"])  # the Microsoft Activation Center's answer
+    deposit = task("CID", "activation", {"product": "windows", "method": "offline",
+                                         "confirmation_ids": {row["activation_id"]: "{{ cid }}"}})
+    second = ansible.run(play("phone1", deposit + deposit.replace("name: CID", "name: Again")), handle,
+                         extra_vars={"cid": cid}, verbosity=3)
+    assert second.rc == 0, second.stdout[-3000:]
+    (done,) = second.result("CID", "phone1")["products"]
+    assert (done["outcome"], done["license_status"]) == ("confirmation_deposited", "licensed")
+    assert second.result("CID", "phone1")["changed"] is True
+    (again,) = second.result("Again", "phone1")["products"]
+    assert (again["outcome"], second.result("Again", "phone1")["changed"]) == ("already_activated", False)
+    assert [p["activated"] for p in windows(handle, "phone1")] == [True]
+    assert handle.lab.world.activation_service.remaining("pro-mak") == 0
+    assert cid not in second.stdout + second.stderr  # confirmation IDs are no_log
+    assert mak not in first.stdout + first.stderr
