@@ -46,7 +46,8 @@ class ActionModule(_action.LicensingAction):
         return _kmsplan.KmsHostReader()
 
     def _va_plan(self, ctx: _action.ActionContext, before: _kmsplan.KmsHostState) -> _action.Plan:
-        self._host_plan = _kmsplan.plan_kms_host(self._want, before, ctx.params["restart_service"])
+        self._host_plan = _kmsplan.plan_kms_host(self._want, before, ctx.params["restart_service"],
+                                                 check_mode=ctx.check_mode)
         plan = self._host_plan.plan
         plan.diff = {"before": self._host_plan.before.as_dict(), "after": self._host_plan.after.as_dict()}
         return plan

@@ -424,20 +424,28 @@ def desired_host_settings(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     return want
 
 
-def plan_kms_host(want: t.Mapping[str, t.Any], state: KmsHostState, restart_service: bool = True) -> KmsHostPlan:
+def plan_kms_host(want: t.Mapping[str, t.Any], state: KmsHostState, restart_service: bool = True,
+                  check_mode: bool = False) -> KmsHostPlan:
     """Plan the KMS host settings.
 
     ``want`` comes from :func:`desired_host_settings`. Raises
     :class:`_action.LicensingActionError` (:data:`NOT_A_HOST`) on a machine that is not a
     KMS host, whatever is asked, because Windows refuses the host setters there
-    (0xC004F039, as slmgr.vbs does). One operation per setting that differs, then
-    ``service_restart sppsvc`` when a restart-requiring setting changed and
-    ``restart_service`` is true.
+    (0xC004F039, as slmgr.vbs does) - except in check mode, where the host key a preceding
+    task would install is not there either: the plan is then made against the settings the
+    machine has now, with a warning, so that a whole playbook can be checked before its first
+    run. One operation per setting that differs, then ``service_restart sppsvc`` when a
+    restart-requiring setting changed and ``restart_service`` is true.
     """
     if state.errors and state.service is None:
         raise _action.LicensingActionError("Failed to read the KMS host settings: " + "; ".join(state.errors))
+    pending: list[str] = []
     if not state.is_kms_host:
-        raise _action.LicensingActionError(NOT_A_HOST)
+        if not check_mode:
+            raise _action.LicensingActionError(NOT_A_HOST)
+        pending.append("this machine is not a KMS host yet (no activated KMS host key); check mode shows the "
+                       "settings as they would be set once it is, and a real run fails here until the host key is "
+                       "installed and activated")
     before = state.settings
     plan = _action.Plan()
     changed: list[str] = []
@@ -499,11 +507,11 @@ def plan_kms_host(want: t.Mapping[str, t.Any], state: KmsHostState, restart_serv
         renewal_interval=want.get("renewal_interval", before.renewal_interval),
         host_caching=want.get("host_caching", before.host_caching),
     )
-    warnings: list[str] = []
+    warnings: list[str] = list(pending)
     effective_publishing = after.dns_publishing
     if "publish_domains" in want and want["publish_domains"] and effective_publishing is False:
         warnings.append("publish_domains has no effect while DNS publishing is off (dns_publishing: false)")
-    if not any(p.activated for p in state.host_products):
+    if state.is_kms_host and not any(p.activated for p in state.host_products):
         warnings.append(
             "The KMS host is not activated yet: it answers clients with 0xC004F041 "
             f"({_errors.symbol(0xC004F041)}) until its host key is activated"

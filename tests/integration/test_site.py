@@ -74,6 +74,21 @@ def demo(start_lab: t.Callable[..., LabHandle], tmp_path_factory: pytest.TempPat
 def test_site_from_scratch_then_again(demo: tuple[LabHandle, pathlib.Path], ansible: Ansible) -> None:
     handle, inventory = demo
     hosts = [h.name for h in handle.spec.hosts]
+
+    # Check mode first, on the fresh fleet: it completes, reports what it would change, and the
+    # lab's model is exactly as before; every module call reached the executor in check mode.
+    fresh = {h: handle.lab.host_state(h) for h in hosts}
+    marks = {h: handle.log_mark(h) for h in hosts}
+    dry = ansible.run(SITE, inventory=inventory, check=True, timeout=1200)
+    assert dry.rc == 0, dry.stdout[-6000:] + dry.stderr[-3000:]
+    assert any(r["result"].get("changed") for r in dry.records)
+    for h in hosts:
+        now = handle.lab.host_state(h)
+        for part in ("products", "registry", "firewall", "kms_effective"):
+            assert now[part] == fresh[h][part], (h, part)
+        calls = handle.lab.request_log(h, since=marks[h])
+        assert calls and all(c.get("check_mode") is True and "failed" not in c for c in calls if "module" in c), h
+
     first = ansible.run(SITE, inventory=inventory, timeout=1200)
     assert first.rc == 0, first.stdout[-6000:] + first.stderr[-3000:]
 

@@ -94,6 +94,20 @@ def test_not_a_host_is_refused_even_when_nothing_is_asked() -> None:
         _kmsplan.plan_kms_host({}, _kmsplan.KmsHostState(service=st.service, host_products=(), publish_domains=()))
 
 
+def test_not_a_host_in_check_mode_is_planned_with_a_warning() -> None:
+    """A playbook checked before its first run: the host key task would install the key, so the
+    settings task plans against the machine as it is and says why, instead of failing."""
+    st = host_state()
+    plan = _kmsplan.plan_kms_host({"port": 1689}, _kmsplan.KmsHostState(service=st.service, host_products=(),
+                                                                       publish_domains=()), check_mode=True)
+    assert plan.changed_settings == ("port",)
+    assert [op["method"] for op in plan.plan.operations if op["op"] == "cim_invoke"] == [
+        "SetKeyManagementServiceListeningPort"]
+    assert plan.warnings == [
+        "this machine is not a KMS host yet (no activated KMS host key); check mode shows the settings as they "
+        "would be set once it is, and a real run fails here until the host key is installed and activated"]
+
+
 # ----------------------------------------------------------------------------- client
 
 
