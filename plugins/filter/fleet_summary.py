@@ -63,8 +63,10 @@ options:
   activation:
     description:
       - Optional per-host activation outcomes to show beside the state, a mapping of host
-        name to a list of dicts with C(product) (name), C(outcome) and C(message), as the
-        C(winops.volume_activation.kms_activation) role records them in C(kms_activation_outcomes).
+        name to a list of dicts with C(outcome), C(message) and the product as C(family)
+        (C(windows), C(office2016)), C(product) or C(name), such as the C(products) that
+        M(winops.volume_activation.activation) returns and the
+        C(winops.volume_activation.kms_activation) role records in C(kms_activation_outcomes).
     type: dict
     default: {}
   srv_records:
@@ -477,6 +479,12 @@ def _status_cell(view: t.Mapping[str, t.Any] | None) -> str:
     return text
 
 
+def _outcome_label(outcome: t.Mapping[str, t.Any]) -> str:
+    """The product an activation outcome is about: its family (``windows``, ``office2016``) as the
+    activation module returns it, else the product name."""
+    return str(outcome.get("family") or outcome.get("product") or outcome.get("name") or "?")
+
+
 def render_lines(summary: t.Mapping[str, t.Any]) -> list[str]:
     """The summary as text lines: totals, KMS hosts, one line per host, clones, problems."""
     tot = summary["totals"]
@@ -507,7 +515,7 @@ def render_lines(summary: t.Mapping[str, t.Any]) -> list[str]:
         office = "; ".join(f"Office {o['version'] or '?'} {_status_cell(o)}" for o in r["office"]) or "no Office"
         role = " [KMS host]" if r["is_kms_host"] else ""
         lines.append(f"  {r['host']:<{width}}  Windows {_status_cell(r['windows'])} | {office}{role}")
-        lines.extend(f"  {'':<{width}}    {o.get('product', '?')}: {o.get('message', o.get('outcome', ''))}"
+        lines.extend(f"  {'':<{width}}    {_outcome_label(o)}: {o.get('message', o.get('outcome', ''))}"
                      for o in r["outcomes"])
     if summary["srv_records"]:
         lines.append("DNS SRV records (_vlmcs._tcp), in the order clients try them:")

@@ -241,6 +241,15 @@ def test_activation_outcomes_are_shown_under_their_host() -> None:
     assert lines[at + 1].strip() == "Office 14: waiting for the KMS threshold (4 of 5)"
 
 
+def test_activation_module_rows_are_labelled_by_family() -> None:
+    """The rows of activation's ``products`` (as kms_activation records them) carry name and family."""
+    outcomes = {"acct01": [{"name": "Office 14, OfficeProPlus-KMS_Client edition", "family": "office2010",
+                            "outcome": "activated", "message": "activated by the KMS host kms-office2010:1688"}]}
+    lines = fs.fleet_summary(fleet(), activation=outcomes)["lines"]
+    at = next(i for i, line in enumerate(lines) if line.lstrip().startswith("acct01 "))
+    assert lines[at + 1].strip() == "office2010: activated by the KMS host kms-office2010:1688"
+
+
 def test_lines_render_the_fleet() -> None:
     lines = fs.summarize(fleet())["lines"]
     assert lines[0] == ("Fleet: 6 hosts, 6 read; Windows activated 6/6; Office activated 2/3; "
