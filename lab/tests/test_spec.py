@@ -92,6 +92,14 @@ HOST = BASE["hosts"][0]
     pytest.param("lab", {"start": "yesterday"}, "lab.start: 'yesterday' is not an ISO 8601 date and time",
                  id="start"),
     pytest.param("hosts", [], "fleet: 'hosts' is required", id="no-hosts"),
+    pytest.param("srv_records", [{"target": "kms-old", "port": 0}], "srv_records[0].port: 0 is out of range (1..65535)",
+                 id="srv-port"),
+    pytest.param("srv_records", [{"port": 1688}], "srv_records[0]: 'target' is required", id="srv-target"),
+    pytest.param("srv_records", [{"target": "kms old"}],
+                 "srv_records[0].target: 'kms old.t.example.test' is not a DNS host name", id="srv-target-name"),
+    pytest.param("srv_records", [{"target": "kms-old", "prio": 1}],
+                 "srv_records[0]: unknown field 'prio' (known: name, target, port, priority, weight, ttl)",
+                 id="srv-typo"),
 ])
 def test_invalid_fleet_is_refused_with_exact_message(path: str, value: t.Any, message: str) -> None:
     with pytest.raises(SpecError) as exc:
@@ -197,3 +205,13 @@ def test_small_fleet_uses_free_ports() -> None:
     spec = load_fleet(FLEETS / "small.yml")
     assert [h.name for h in spec.hosts] == ["kms01", "ws01", "ws02"]
     assert {(h.http_port, h.https_port) for h in spec.hosts} == {(0, 0)}
+
+
+def test_srv_records_default_to_the_kms_owner_and_the_fleet_domain() -> None:
+    spec = parse_fleet({**BASE, "srv_records": [{"target": "kms-old"},
+                                                {"name": "_vlmcs._tcp.branch", "target": "KMS9.Other.Test.",
+                                                 "port": 1689, "priority": 10, "weight": 5, "ttl": 600}]})
+    assert [(r.name, r.target, r.port, r.priority, r.weight, r.ttl) for r in spec.srv_records] == [
+        ("_vlmcs._tcp", "kms-old.t.example.test", 1688, 0, 0, 3600),
+        ("_vlmcs._tcp.branch", "kms9.other.test", 1689, 10, 5, 600),
+    ]

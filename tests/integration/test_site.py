@@ -131,6 +131,15 @@ def test_site_from_scratch_then_again(demo: tuple[LabHandle, pathlib.Path], ansi
     assert not any(line.startswith("  kms-office2010: Windows") for line in summary["lines"]), summary["lines"]
     assert totals["office_activated"] == totals["office_total"] == 19
     assert [c["hosts"] for c in summary["clones"] if c["source"] == "spp"] == [["img01", "img02"]]
+    # DNS, read from the controller: kms01's own record, and the stale one of the decommissioned kms-old
+    # (lab/fleets/demo.yml) - the one problem of the fleet.
+    srv = {r["target"]: (r["status"], r["priority"]) for r in summary["srv_records"]}
+    assert srv == {"kms01.corp.example.test": ("ok", 0), "kms-old.corp.example.test": ("stale", 10)}, srv
+    assert [(p["host"], p["status"]) for p in summary["problems"]] == [
+        ("kms-old.corp.example.test", "stale_srv_record")], summary["problems"]
+    # Activation outcomes are labelled by product family in the printed lines.
+    at = summary["lines"].index(next(x for x in summary["lines"] if x.lstrip().startswith("kms-office2010 ")))
+    assert summary["lines"][at + 1].strip() == "windows: activated by the KMS host kms01.corp.example.test:1688"
     tokyo = next(r for r in summary["hosts"] if r["host"] == "tokyo01")
     assert tokyo["windows"]["activated"] and tokyo["office"][0]["activated"]
 

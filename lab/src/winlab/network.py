@@ -440,6 +440,8 @@ class LabNetwork:
         self._resolvers: dict[str, DnsResolver] = {}
         for h in world.spec.hosts:
             self.bind.add_host(h.fqdn, h.address)
+        for r in world.spec.srv_records:  # e.g. the record a decommissioned KMS host left behind
+            self.bind.add_srv(r.name, r.target, r.port, priority=r.priority, weight=r.weight, ttl=r.ttl)
 
     # ------------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -447,7 +449,7 @@ class LabNetwork:
         with self.world.lock:
             if self.started:
                 return
-            # A fresh zone: only the A records of the fleet file (a state directory may
+            # A fresh zone: only the records of the fleet file (a state directory may
             # hold the zone and journal of an earlier run, and the named of a crashed one).
             stop_stale_named(self.state_dir)
             self._forget_zone()
@@ -473,7 +475,7 @@ class LabNetwork:
         self.delegate.close()
 
     def reset(self) -> None:
-        """After ``World.reset()``: a fresh zone (only the A records), listeners per the models."""
+        """After ``World.reset()``: a fresh zone (only the fleet file's records), listeners per the models."""
         with self.world.lock:
             for listener in self.listeners.values():
                 listener.stop()

@@ -40,7 +40,11 @@ OFFICE_VERSIONS = ("2010", "2013", "2016", "2019", "2021", "2024")
 HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 
-TOP_FIELDS = ("lab", "domain", "defaults", "keys", "hosts")
+TOP_FIELDS = ("lab", "domain", "defaults", "keys", "hosts", "srv_records")
+SRV_FIELDS = ("name", "target", "port", "priority", "weight", "ttl")
+#: TTL of a static SRV record when the fleet file gives none (the lab zone's $TTL).
+SRV_DEFAULT_TTL = 3600
+SRV_NAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$")
 LAB_FIELDS = ("seed", "start", "dns_port", "network")
 DEFAULT_FIELDS = ("username", "password", "locale", "channel", "http_port", "https_port", "allow_unencrypted")
 KEY_FIELDS = ("name", "kind", "key", "product", "count", "max_hosts", "max_activations", "blocked")
@@ -116,6 +120,22 @@ class LabSpec:
     network: bool = True
 
 
+@dataclasses.dataclass(frozen=True)
+class SrvRecordSpec:
+    """A static SRV record in the lab zone from the start, such as the ``_vlmcs._tcp`` record a
+    decommissioned KMS host left behind: Windows KMS hosts add their own record and never
+    delete another host's, so such records stay until someone removes them [WSD-DNS].
+    ``name`` is relative to the fleet's domain; ``target`` is an FQDN (lower case, no dot)
+    and need not be a host of the fleet."""
+
+    name: str
+    target: str
+    port: int
+    priority: int
+    weight: int
+    ttl: int
+
+
 @dataclasses.dataclass
 class FleetSpec:
     """A validated fleet: host ranges expanded, names unique, every address loopback."""
@@ -124,6 +144,7 @@ class FleetSpec:
     hosts: list[HostSpec]
     keys: list[KeySpec]
     lab: LabSpec
+    srv_records: list[SrvRecordSpec] = dataclasses.field(default_factory=list)
 
     def host(self, name: str) -> HostSpec:
         """The host called ``name`` (case-insensitive); KeyError when there is none."""
@@ -346,7 +367,30 @@ def parse_fleet(data: t.Any) -> FleetSpec:
                 raise SpecError(f"host '{hs.name}': cmid_from '{hs.cmid_from}' names no host of this fleet")
             if hs.cmid_from.lower() == hs.name.lower():
                 raise SpecError(f"host '{hs.name}': cmid_from names the host itself")
-    return FleetSpec(domain=domain, hosts=hosts, keys=keys, lab=lab)
+    srv = [_srv_record(r, i, domain) for i, r in enumerate(_list(data.get("srv_records"), "srv_records"))]
+    return FleetSpec(domain=domain, hosts=hosts, keys=keys, lab=lab, srv_records=srv)
+
+
+def _srv_record(value: t.Any, i: int, domain: str) -> SrvRecordSpec:
+    where = f"srv_records[{i}]"
+    r = _mapping(value, where, SRV_FIELDS)
+    name = str(r.get("name", "_vlmcs._tcp")).lower().rstrip(".")
+    if name.endswith("." + domain):
+        name = name[: -len(domain) - 1]
+    if not SRV_NAME_RE.match(name):
+        raise SpecError(f"{where}.name: '{name}' is not a DNS name relative to the zone '{domain}'")
+    target = str(_req(r, "target", where)).lower().rstrip(".")
+    if "." not in target:
+        target = f"{target}.{domain}"
+    if not DOMAIN_RE.match(target):
+        raise SpecError(f"{where}.target: '{target}' is not a DNS host name")
+    return SrvRecordSpec(
+        name=name, target=target,
+        port=_int(r.get("port", 1688), f"{where}.port", 1, 65535),
+        priority=_int(r.get("priority", 0), f"{where}.priority", 0, 65535),
+        weight=_int(r.get("weight", 0), f"{where}.weight", 0, 65535),
+        ttl=_int(r.get("ttl", SRV_DEFAULT_TTL), f"{where}.ttl", 1, 2**31 - 1),
+    )
 
 
 def load_fleet(path: str | pathlib.Path) -> FleetSpec:

@@ -98,6 +98,10 @@ class DnsView:
         self._store(record)
         return True
 
+    def add_static(self, record: SrvRecord) -> None:
+        """A record that is there from the start (the fleet file's ``srv_records``), whatever the faults."""
+        self._store(record)
+
     def _store(self, record: SrvRecord) -> None:
         dom = record.domain.lower().rstrip(".")
         rec = dataclasses.replace(record, domain=dom, target=record.target.lower().rstrip("."))

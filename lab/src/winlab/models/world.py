@@ -14,7 +14,7 @@ import typing as t
 from winlab.clock import LabClock
 from winlab.models.activation import ActivationService
 from winlab.models.host import WindowsHost
-from winlab.models.transport import DnsView, InProcessKmsTransport, KmsTransport
+from winlab.models.transport import DnsView, InProcessKmsTransport, KmsTransport, SrvRecord
 from winlab.rng import LabRandom
 from winlab.spec import FleetSpec
 
@@ -45,6 +45,12 @@ class World:
         self.rng = LabRandom(spec.lab.seed)
         self.activation_service = ActivationService(spec.keys, self.rng)
         self.dns: DnsView = self._dns_override or DnsView()
+        if self._dns_override is None:
+            # The fleet file's static records (network mode: BIND's zone file holds them).
+            for r in spec.srv_records:
+                domain = _vlmcs_domain(r.name, spec.domain)
+                if domain is not None:
+                    self.dns.add_static(SrvRecord(domain, r.target, r.port, r.priority, r.weight, r.ttl))
         self.kms_transport: KmsTransport = self._transport_override or InProcessKmsTransport(self)
         self.hosts: dict[str, WindowsHost] = {}
         for h in spec.hosts:
@@ -170,3 +176,14 @@ class World:
                 "dns": self.dns.snapshot(),
                 "activation_service": self.activation_service.snapshot(),
             }
+
+
+def _vlmcs_domain(name: str, zone: str) -> str | None:
+    """The domain a static record serves KMS clients of: ``_vlmcs._tcp`` -> the zone,
+    ``_vlmcs._tcp.branch`` -> ``branch.<zone>``; None for an owner that is no KMS SRV name."""
+    prefix = "_vlmcs._tcp"
+    if name == prefix:
+        return zone
+    if name.startswith(prefix + "."):
+        return f"{name[len(prefix) + 1:]}.{zone}"
+    return None

@@ -140,6 +140,8 @@ class BindServer:
         self._port = int(port)
         self._rndc_port = 0
         self._hosts: dict[str, str] = {}
+        #: Static SRV records of the fleet file: (owner relative to the zone, TTL, RDATA text).
+        self._srv: list[tuple[str, int, str]] = []
         self._refuse_updates = False
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_file: t.IO[bytes] | None = None
@@ -220,6 +222,34 @@ class BindServer:
             if response.rcode() != dns.rcode.NOERROR:
                 raise BindError(
                     f"Failed to add host '{relative}.{self.zone}': named answered {dns.rcode.to_text(response.rcode())}"
+                )
+
+    def add_srv(self, name: str, target: str, port: int, *, priority: int = 0, weight: int = 0,
+                ttl: int = DEFAULT_TTL) -> None:
+        """Add the SRV record ``priority weight port target`` at ``name`` (relative to the zone).
+
+        Before :meth:`start` it goes into the zone file (and so into every fresh zone); while
+        running it is added by a TSIG-signed dynamic update (RFC 2136 add: the other records
+        at the name stay, as when a Windows KMS host publishes itself).
+        """
+        relative = _check_name(name, "SRV owner name") if name != "@" else name
+        rdata = f"{int(priority)} {int(weight)} {int(port)} {_check_name(target.rstrip('.'), 'SRV target')}."
+        with self._lock:
+            self._srv.append((relative, int(ttl), rdata))
+            if not self.running:
+                return
+            update = dns.update.UpdateMessage(
+                self.zone + ".",
+                keyring=dns.tsigkeyring.from_text({self.key_name: self.key_secret}),
+                keyname=dns.name.from_text(self.key_name),
+                keyalgorithm=self.key_algorithm,
+            )
+            update.add(relative, int(ttl), "SRV", rdata)
+            response = dns.query.tcp(update, self.address, port=self._port, timeout=5)
+            if response.rcode() != dns.rcode.NOERROR:
+                raise BindError(
+                    f"Failed to add SRV record '{rdata}' at '{relative}.{self.zone}': named answered "
+                    f"{dns.rcode.to_text(response.rcode())}"
                 )
 
     def _relative(self, name: str) -> str:
@@ -485,6 +515,7 @@ options {{
             f"ns1 IN A {self.address}",
         ]
         lines += [f"{name} IN A {address}" for name, address in sorted(self._hosts.items()) if name != "ns1"]
+        lines += [f"{name} {ttl} IN SRV {rdata}" for name, ttl, rdata in self._srv]
         self.zone_path.write_text("\n".join(lines) + "\n")
 
     def _tail(self, offset: int, lines: int = 20) -> str:

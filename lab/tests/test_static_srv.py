@@ -1,0 +1,99 @@
+"""Static SRV records of the fleet file (``srv_records``): in BIND's zone from the start, kept
+across reset, left alone when a KMS host publishes itself, and skipped by clients that cannot
+reach them - the stale ``_vlmcs._tcp`` record of a decommissioned KMS host, as real networks
+have them. Checked with ``dig`` against the lab's BIND and with the clients' event 12288."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import typing as t
+
+import pytest
+
+from winlab.control import Lab
+from winlab.models.errors import WmiError
+from winlab.spec import parse_fleet
+
+WINDOWS = "55c92734-d682-4d71-983e-d6ec3f16059f"
+ZONE = "stale.example.test"
+CSVLK = "TGV4F-XXX8X-CHX6D-44W7X-H4D3N"  # synthetic, as in lab/fleets/small.yml
+
+
+def fleet(network: bool = True) -> dict[str, t.Any]:
+    return {
+        # Seed 32: the client's random pick among the two priority-0 records tries kms-old first.
+        "lab": {"seed": 32, "start": "2026-11-01T09:00:00Z", "dns_port": 0, "network": network},
+        "domain": ZONE,
+        "defaults": {"password": "Stale-Lab-Pw1", "http_port": 0, "https_port": 0},
+        "keys": [{"name": "ws2022-csvlk", "kind": "csvlk", "product": "windows-server-2022", "key": CSVLK}],
+        # kms-old was decommissioned; its record stayed, at kms01's priority (0).
+        "srv_records": [{"target": "kms-old", "priority": 0}],
+        "hosts": [
+            {"name": "kms01", "address": "127.0.33.10", "os": "windows-server-2022", "edition": "ServerStandard",
+             "roles": ["kms_host"]},
+            {"name": "ws01", "address": "127.0.33.20", "os": "windows-11", "edition": "Enterprise"},
+        ],
+    }
+
+
+@pytest.fixture
+def lab(tmp_path: pathlib.Path) -> t.Iterator[Lab]:
+    with Lab(parse_fleet(fleet()), tmp_path / "state") as running:
+        yield running
+
+
+def dig_srv(lab: Lab) -> list[str]:
+    port = lab.dns_info()["port"]
+    out = subprocess.run(["dig", "+tcp", "@127.0.0.1", "-p", str(port), f"_vlmcs._tcp.{ZONE}", "SRV", "+short",
+                          "+time=2", "+tries=1"], capture_output=True, text=True, check=True, timeout=10).stdout
+    return sorted(line for line in out.splitlines() if line)
+
+
+def make_kms_host(lab: Lab) -> None:
+    """kms01 gets the CSVLK and activates it: it publishes its own record (TCP 1688 open)."""
+    host = lab.world.host("kms01")
+    with lab.world.lock:
+        host.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": CSVLK})
+        row = host.query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
+        host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+        rule = host.firewall.get("SPPSVC-In-TCP")
+        assert rule is not None
+        rule.enabled = True
+    lab.reconcile_network()
+
+
+def activate_client(lab: Lab) -> dict[str, t.Any]:
+    host = lab.world.host("ws01")
+    with lab.world.lock:
+        row = host.query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
+        with pytest.raises(WmiError) as answer:
+            host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+        assert answer.value.hresult == 0xC004F038  # counted, below Windows' threshold of 25
+        return next(e for e in reversed(host.events) if e["id"] == 12288)
+
+
+def test_the_static_record_is_in_bind_and_survives_reset(lab: Lab) -> None:
+    assert dig_srv(lab) == [f"0 0 1688 kms-old.{ZONE}."]
+    lab.reset()
+    assert dig_srv(lab) == [f"0 0 1688 kms-old.{ZONE}."]
+
+
+def test_a_kms_host_publishing_itself_adds_its_record_beside_it(lab: Lab) -> None:
+    make_kms_host(lab)
+    assert dig_srv(lab) == [f"0 0 1688 kms-old.{ZONE}.", f"0 0 1688 kms01.{ZONE}."]
+
+
+def test_a_client_that_picks_the_stale_record_fails_over(lab: Lab) -> None:
+    make_kms_host(lab)
+    event = activate_client(lab)
+    assert event["host"] == f"kms01.{ZONE}:1688", event
+    # kms-old was tried first (the fleet's seed), did not resolve, and the client went on to kms01.
+    (tried,) = event["unreachable"]
+    assert tried.startswith(f"kms-old.{ZONE}:1688 (") and "does not resolve" in tried and "NXDOMAIN" in tried
+
+
+def test_without_the_network_the_models_hold_the_record_too(tmp_path: pathlib.Path) -> None:
+    with Lab(parse_fleet(fleet(network=False)), tmp_path / "state") as running:
+        assert [(r.target, r.port, r.priority) for r in running.world.dns.srv_records(ZONE)] == [
+            (f"kms-old.{ZONE}", 1688, 0)]
