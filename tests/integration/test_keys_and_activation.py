@@ -82,7 +82,7 @@ def test_activation_triad_on_a_kms_host(lab: LabHandle, ansible: Ansible) -> Non
     assert [p["activated"] for p in windows(lab, "kms01")] == [True]
 
 
-MAK_FLEET = {
+MAK_FLEET: dict[str, t.Any] = {
     "lab": {"seed": 13, "start": "2026-11-01T09:00:00Z", "dns_port": 0},
     "domain": "mak.example.test",
     "defaults": {"username": "Administrator", "password": "Mak-Lab-Pw1", "http_port": 0, "https_port": 0},
