@@ -98,8 +98,8 @@ def test_not_a_host_in_check_mode_is_planned_with_a_warning() -> None:
     """A playbook checked before its first run: the host key task would install the key, so the
     settings task plans against the machine as it is and says why, instead of failing."""
     st = host_state()
-    plan = _kmsplan.plan_kms_host({"port": 1689}, _kmsplan.KmsHostState(service=st.service, host_products=(),
-                                                                       publish_domains=()), check_mode=True)
+    not_yet = _kmsplan.KmsHostState(service=st.service, host_products=(), publish_domains=())
+    plan = _kmsplan.plan_kms_host({"port": 1689}, not_yet, check_mode=True)
     assert plan.changed_settings == ("port",)
     assert [op["method"] for op in plan.plan.operations if op["op"] == "cim_invoke"] == [
         "SetKeyManagementServiceListeningPort"]
