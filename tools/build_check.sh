@@ -27,5 +27,12 @@ modules=$("$BIN/ansible-doc" -l winops.volume_activation 2>/dev/null | awk '{pri
 for m in $modules; do
   "$BIN/ansible-doc" "$m" >/dev/null
 done
-"$BIN/ansible-doc" -t filter winops.volume_activation.fleet_summary >/dev/null
-echo "build: installed and rendered the docs of $(echo "$modules" | wc -w) modules"
+plugins=0
+for kind in filter lookup; do
+  for p in $("$BIN/ansible-doc" -t "$kind" -l winops.volume_activation 2>/dev/null | awk '{print $1}'); do
+    "$BIN/ansible-doc" -t "$kind" "$p" >/dev/null
+    plugins=$((plugins + 1))
+  done
+done
+[[ $plugins -gt 0 ]] || { echo "build: ansible-doc lists no filter or lookup of the installed collection" >&2; exit 1; }
+echo "build: installed and rendered the docs of $(echo "$modules" | wc -w) modules and $plugins filter/lookup plugins"
