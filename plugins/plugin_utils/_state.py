@@ -398,7 +398,9 @@ class LicensingProduct:
         if channel == "kms_client":
             p_machine = text(props.get("KeyManagementServiceMachine"))
             s_machine = service.kms_machine if service else None
-            if p_machine:
+            # A product reports the effective host: its own, or the service's (slmgr /skms). The
+            # same name as the service's is taken as the service's, as kms_client does.
+            if p_machine and not (s_machine and p_machine.lower() == s_machine.lower()):
                 c_host, c_port, c_at = p_machine, port(props.get("KeyManagementServicePort")), "product"
             elif s_machine:
                 c_host, c_port, c_at = s_machine, service.kms_port if service else None, "service"

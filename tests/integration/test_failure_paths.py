@@ -247,3 +247,27 @@ def test_manual_kms_host_beats_dns(pair: LabHandle, ansible: Ansible) -> None:
     (row,) = again.result("Activate", "ws01")["products"]
     assert row["kms_host"] == f"kms1.{PAIR_ZONE}:1688", row
     assert last_attempt(pair, "ws01")["host"] == f"kms1.{PAIR_ZONE}:1688"
+
+
+def test_dns_server_failure_is_explained(lab: LabHandle, ansible: Ansible) -> None:
+    """The lab's BIND is stopped (fault dns_down): the lookup gets no answer, 0x8007232A."""
+    lab.lab.fault("ws01", "dns_down")
+    run = ansible.run(play("ws01", task("Activate", "activation", {"product": "windows"})), lab)
+    result = run.result("Activate", "ws01")
+    assert result["_status"] == "failed"
+    (row,) = result["products"]
+    assert row["hresult"]["hex"] == "0x8007232A" and row["hresult"]["remedy"]
+    assert "(looked for the _vlmcs._tcp SRV records of the client's own DNS domain)" in result["msg"]
+    assert "next step: " in result["msg"]
+
+
+def test_unreachable_configured_host_is_named(lab: LabHandle, ansible: Ansible) -> None:
+    """The client is pointed at kms01, which is not a KMS host and has nothing on TCP 1688."""
+    point = task("Point", "kms_client", {"product": "windows", "kms_host": "kms01.small.example.test"})
+    run = ansible.run(play("ws01", point, task("Activate", "activation", {"product": "windows"})), lab)
+    result = run.result("Activate", "ws01")
+    assert result["_status"] == "failed"
+    assert "0xC004F074 (SL_E_VL_BINDING_SERVICE_UNAVAILABLE)" in result["msg"]
+    assert "(the KMS host configured on the service kms01.small.example.test:1688)" in result["msg"]
+    event = next(e for e in reversed(lab.lab.host_state("ws01")["events"]) if e["id"] == 12288)
+    assert [u.split(" (")[0] for u in event["unreachable"]] == ["kms01.small.example.test:1688"]

@@ -210,3 +210,20 @@ def test_other_query_failure_is_recorded() -> None:
 )
 def test_edition_of(name: str | None, edition: str | None) -> None:
     assert _state.edition_of(name) == edition
+
+
+@pytest.mark.parametrize(("product_host", "service_host", "expected"), [
+    ("kms01.corp.example.test", "KMS01.corp.example.test", ("KMS01.corp.example.test", "service")),  # slmgr /skms
+    ("kms02.corp.example.test", "kms01.corp.example.test", ("kms02.corp.example.test", "product")),  # /skms <id>
+    ("kms02.corp.example.test", None, ("kms02.corp.example.test", "product")),
+    (None, "kms01.corp.example.test", ("kms01.corp.example.test", "service")),
+])
+def test_a_product_showing_the_services_host_is_configured_on_the_service(
+        product_host: str | None, service_host: str | None, expected: tuple[str, str]) -> None:
+    svc = _state.LicensingService.from_cim({"KeyManagementServiceMachine": service_host}, "spp")
+    row = {"ID": "w", "Name": "Windows(R), Enterprise edition", "ApplicationID": "55c92734-d682-4d71-983e-d6ec3f16059f",
+           "Description": "Windows(R) Operating System, VOLUME_KMSCLIENT channel", "PartialProductKey": "2YT43",
+           "LicenseStatus": 2, "KeyManagementServiceMachine": product_host}
+    p = _state.LicensingProduct.from_cim(row, "spp", svc, None)
+    assert p.kms_client is not None
+    assert (p.kms_client.configured_host, p.kms_client.configured_at) == expected
