@@ -65,7 +65,7 @@ HOST = BASE["hosts"][0]
     pytest.param("keys.0.kind", "oem", "keys[0] 'k1': kind 'oem' is not one of csvlk, mak, retail", id="key-kind"),
     pytest.param("hosts.0.locale", "de-DE", "hosts[0]: locale 'de-DE' is not one of en-US, ja-JP",
                  id="unknown-locale"),
-    pytest.param("hosts.0.roles", ["kms-host"], "hosts[0]: role 'kms-host' is not one of kms_host",
+    pytest.param("hosts.0.roles", ["kms-host"], "hosts[0]: role 'kms-host' is not one of kms_host, dns_server",
                  id="unknown-role"),
     pytest.param("hosts.0.office", [{"version": "2007", "products": ["ProPlus"]}],
                  "hosts[0].office[0]: version '2007' is not one of 2010, 2013, 2016, 2019, 2021, 2024",

@@ -281,3 +281,47 @@ def test_kms_srv_records_lookup_names_the_server_when_it_fails(server: t.Any, an
     assert res["_status"] == "failed"
     assert (f"kms_srv_records: Failed to read the SRV records '{OWNER}' in zone '{ZONE}' on DNS server "
             f"'127.0.0.1' port {port}: connection refused") in res["msg"]
+
+
+# method=windows_dns against a lab host with the dns_server role: the collection's WMI path
+# (root/MicrosoftDNS over WinRM) changes the lab's real BIND zone, read back with dig.
+WINDNS = {
+    "lab": {"seed": 35, "start": "2026-11-01T09:00:00Z", "dns_port": 0},
+    "domain": "windns.example.test",
+    "defaults": {"username": "Administrator", "password": "WinDns-Lab-Pw1", "http_port": 0, "https_port": 0},
+    "srv_records": [{"target": "kms-old", "priority": 0}],  # left by a decommissioned KMS host
+    "hosts": [{"name": "dc01", "address": "127.0.35.5", "os": "windows-server-2022", "edition": "ServerStandard",
+               "roles": ["dns_server"]}],
+}
+WINDNS_OWNER = "_vlmcs._tcp.windns.example.test"
+
+
+def windns_play(**args: t.Any) -> str:
+    return ("- hosts: dc01\n  gather_facts: false\n  tasks:\n    - name: Records\n"
+            f"      winops.volume_activation.kms_srv_record: {json.dumps(args)}\n")
+
+
+def windns_dig(handle: t.Any) -> list[str]:
+    port = handle.lab.dns_info()["port"]
+    out = subprocess.run(["dig", "+tcp", "+norecurse", "+noall", "+answer", "@127.0.0.1", "-p", str(port),
+                          WINDNS_OWNER, "SRV"], capture_output=True, text=True, check=True, timeout=10).stdout
+    return sorted(" ".join([f[1], *f[4:]]) for f in (line.split() for line in out.splitlines()) if len(f) == 8)
+
+
+def test_windows_dns_method_end_to_end(start_lab: t.Callable[..., t.Any], ansible: Ansible) -> None:
+    handle = start_lab(WINDNS)
+    args = {"method": "windows_dns", "zone": "windns.example.test", "exclusive": True,
+            "records": [{"target": "kms1.windns.example.test"}, {"target": "kms2.windns.example.test", "priority": 10}]}
+    before = windns_dig(handle)
+    assert before == ["3600 0 0 1688 kms-old.windns.example.test."]
+    check = ansible.run(windns_play(**args), handle, check=True, diff=True)
+    res = check.result("Records", "dc01")
+    assert (res["changed"], res["round_trips"]) == (True, 1), res
+    assert windns_dig(handle) == before  # check mode sent nothing that changes the zone
+    real = ansible.run(windns_play(**args) + windns_play(**args).split("tasks:\n", 1)[1].replace(
+        "name: Records", "name: Again"), handle)
+    first, again = real.result("Records", "dc01"), real.result("Again", "dc01")
+    assert (first["changed"], first["round_trips"]) == (True, 2), first
+    assert (again["changed"], again["round_trips"]) == (False, 1), again
+    assert windns_dig(handle) == ["3600 0 0 1688 kms1.windns.example.test.",
+                                  "3600 10 0 1688 kms2.windns.example.test."]

@@ -23,6 +23,7 @@ TRANSPORTS = ("ntlm", "basic")
 # that targets a group the fleet has no member of matches nothing instead of warning.
 GROUPS: dict[str, t.Callable[[HostSpec], bool]] = {
     "kms_hosts": lambda h: "kms_host" in h.roles,
+    "dns_servers": lambda h: "dns_server" in h.roles,
     "windows_clients": lambda h: "kms_host" not in h.roles,
     "office_clients": lambda h: bool(h.office),
     "office2010_clients": lambda h: any(o.version == "2010" for o in h.office),

@@ -332,6 +332,36 @@ class NetworkDnsView(DnsView):
                                              sorted(recs, key=lambda r: (r.priority, r.weight, r.target, r.port))]
         return out
 
+    def zone_srv(self, zone: str) -> list[tuple[str, SrvRecord]]:
+        """Every ``_vlmcs._tcp`` SRV record BIND serves in ``zone`` (the zone's own domain and
+        the domains below it the lab published to), with its TTL."""
+        z = zone.lower().rstrip(".")
+        out: list[tuple[str, SrvRecord]] = []
+        for dom in sorted({self.network.bind.zone, *self._records}):
+            if dom != z and not dom.endswith("." + z):
+                continue
+            owner = f"_vlmcs._tcp.{dom}"
+            for ttl, prio, weight, port, target in self.network.bind.srv_rrset(owner):
+                out.append((owner, SrvRecord(dom, target, port, prio, weight, ttl)))
+        return out
+
+    def add_srv(self, owner: str, record: SrvRecord) -> None:
+        """A TSIG-signed add at ``owner`` (the DNS server's own management path)."""
+        rdata = f"{record.priority} {record.weight} {record.port} {record.target.rstrip('.')}."
+        self.network.bind.update_srv(owner, add=[(record.ttl, rdata)])
+        self.version += 1
+
+    def remove_srv(self, owner: str, record: SrvRecord) -> bool:
+        """A TSIG-signed delete of the exact record at ``owner``; False when it is not there."""
+        rdata = f"{record.priority} {record.weight} {record.port} {record.target.rstrip('.')}."
+        present = any((p, w, po, tg) == (record.priority, record.weight, record.port, record.target.lower().rstrip("."))
+                      for _ttl, p, w, po, tg in self.network.bind.srv_rrset(owner))
+        if not present:
+            return False
+        self.network.bind.update_srv(owner, delete=[rdata])
+        self.version += 1
+        return True
+
     def forget(self) -> None:
         """Drop the mirror (after BIND got a fresh zone)."""
         self._records.clear()

@@ -33,7 +33,7 @@ KEY_KINDS = ("csvlk", "mak", "retail")
 # The 24 characters a Windows/Office product key is made of (no vowels, no 0/1/5).
 KEY_CHARS = "BCDFGHJKMNPQRTVWXY2346789"
 KEY_RE = re.compile(r"^[BCDFGHJKMNPQRTVWXY2346789]{5}(-[BCDFGHJKMNPQRTVWXY2346789]{5}){4}$")
-ROLES = ("kms_host",)
+ROLES = ("kms_host", "dns_server")
 CHANNELS = ("volume", "retail")
 OFFICE_VERSIONS = ("2010", "2013", "2016", "2019", "2021", "2024")
 # A Windows computer name is a NetBIOS name: at most 15 characters, letters, digits, hyphens.

@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from winlab.models import catalog, errors
+from winlab.models import catalog, dnsserver, errors
 from winlab.models.catalog import OFFICE_VERSIONS, OSES, SkuDef
 from winlab.models.errors import WmiError
 from winlab.models.firewall import Firewall
@@ -240,15 +240,15 @@ def _check_arg(method: str, name: str, ctype: str, value: t.Any) -> t.Any:
         if isinstance(value, (dict, list)):
             raise WmiError(errors.WBEM_E_TYPE_MISMATCH, f"{method}.{name} must be a string")
         return str(value)
-    if ctype == "uint32":
+    if ctype in ("uint32", "uint16"):
         if isinstance(value, bool):
-            raise WmiError(errors.WBEM_E_TYPE_MISMATCH, f"{method}.{name} must be a uint32")
+            raise WmiError(errors.WBEM_E_TYPE_MISMATCH, f"{method}.{name} must be a {ctype}")
         try:
             n = int(value) if not isinstance(value, str) else int(value.strip(), 0)
         except (TypeError, ValueError) as e:
-            raise WmiError(errors.WBEM_E_TYPE_MISMATCH, f"{method}.{name} must be a uint32") from e
-        if not 0 <= n <= 0xFFFFFFFF:
-            raise WmiError(errors.WBEM_E_TYPE_MISMATCH, f"{method}.{name} is out of the uint32 range")
+            raise WmiError(errors.WBEM_E_TYPE_MISMATCH, f"{method}.{name} must be a {ctype}") from e
+        if not 0 <= n <= (0xFFFFFFFF if ctype == "uint32" else 0xFFFF):
+            raise WmiError(errors.WBEM_E_TYPE_MISMATCH, f"{method}.{name} is out of the {ctype} range")
         return n
     if ctype == "boolean":
         if isinstance(value, bool):
@@ -751,7 +751,9 @@ class WindowsHost:
             if self.has_ospp:
                 out += [OSPP_SERVICE, OSPP_PRODUCT]
             return out
-        # root/MicrosoftDNS exists only on DNS servers; DNS server hosts are not simulated yet.
+        # root/MicrosoftDNS exists only on DNS servers (hosts with the dns_server role).
+        if ns == dnsserver.NAMESPACE and "dns_server" in self.spec.roles:
+            return list(dnsserver.CLASSES)
         raise WmiError(errors.WBEM_E_INVALID_NAMESPACE, f"namespace '{namespace}' does not exist on {self.name}")
 
     def canonical_class(self, class_name: str, namespace: str = CIMV2) -> str:
@@ -773,6 +775,10 @@ class WindowsHost:
             return tuple(sorted(OSPP_SERVICE_PROPS, key=str.lower))
         if class_name == WIN32_OS:
             return OS_PROPS
+        if class_name == dnsserver.ZONE_CLASS:
+            return dnsserver.ZONE_PROPS
+        if class_name == dnsserver.SRV_CLASS:
+            return dnsserver.SRV_PROPS
         raise WmiError(errors.WBEM_E_INVALID_CLASS, class_name)
 
     def class_methods(self, class_name: str) -> dict[str, list[Param]]:
@@ -785,6 +791,8 @@ class WindowsHost:
             return dict(_OSPP_SERVICE_METHODS)
         if class_name == OSPP_PRODUCT:
             return dict(_OSPP_PRODUCT_METHODS)
+        if class_name == dnsserver.SRV_CLASS:
+            return dict(dnsserver.SRV_METHODS)
         return {}
 
     def cim_instances(self, class_name: str, namespace: str = CIMV2) -> list[dict[str, t.Any]]:
@@ -799,6 +807,10 @@ class WindowsHost:
             rows = [self._service_row("spp")]
         elif cls == OSPP_SERVICE:
             rows = [self._service_row("ospp")]
+        elif cls == dnsserver.ZONE_CLASS:
+            rows = dnsserver.zone_rows(self)
+        elif cls == dnsserver.SRV_CLASS:
+            rows = dnsserver.srv_rows(self)
         else:
             rows = [self._os_row()]
         return [{k: row.get(k) for k in props} for row in rows]
@@ -948,12 +960,22 @@ class WindowsHost:
             "WindowsDirectory": "C:\\Windows",
         }
 
+    def delete(self, class_name: str, condition: str, namespace: str = CIMV2) -> int:
+        """``Remove-CimInstance`` of the instances ``condition`` selects; the number deleted.
+        Only DNS records can be deleted (0x8004100C for the licensing classes)."""
+        cls = self.canonical_class(class_name, namespace)
+        if cls != dnsserver.SRV_CLASS:
+            raise WmiError(WBEM_E_NOT_SUPPORTED, f"instances of {cls} cannot be deleted")
+        return dnsserver.delete(self, self.query(cls, condition, namespace))
+
     def instance_key(self, class_name: str, row: dict[str, t.Any]) -> dict[str, t.Any]:
         """The key the executor reports for an instance (ID / Version / Name)."""
         if class_name in (SPP_PRODUCT, OSPP_PRODUCT):
             return {"ID": row["ID"]}
         if class_name in (SPP_SERVICE, OSPP_SERVICE):
             return {"Version": row["Version"]}
+        if class_name == dnsserver.SRV_CLASS:
+            return {"Name": row.get("TextRepresentation")}
         return {"Name": row.get("Name")}
 
     # -- CIM: methods -----------------------------------------------------------------
@@ -970,9 +992,12 @@ class WindowsHost:
         given = {str(k).lower(): (k, v) for k, v in (args or {}).items()}
         out: dict[str, t.Any] = {}
         for pname, ptype in params:
+            optional = ptype.endswith("?")
             if pname.lower() not in given:
+                if optional:
+                    continue
                 raise WmiError(errors.WBEM_E_INVALID_PARAMETER, f"{cls}.{canon} needs parameter '{pname}'")
-            out[pname] = _check_arg(canon, pname, ptype, given.pop(pname.lower())[1])
+            out[pname] = _check_arg(canon, pname, ptype.rstrip("?"), given.pop(pname.lower())[1])
         if given:
             extra = ", ".join(k for k, _ in given.values())
             raise WmiError(errors.WBEM_E_INVALID_PARAMETER, f"{cls}.{canon} has no parameter(s) {extra}")
@@ -987,6 +1012,8 @@ class WindowsHost:
             raise WmiError(WBEM_E_NOT_SUPPORTED, f"{cls}.{canon} is not simulated by the lab")
         if cls in (SPP_SERVICE, OSPP_SERVICE):
             return self._service_method("spp" if cls == SPP_SERVICE else "ospp", canon, a)
+        if cls == dnsserver.SRV_CLASS:
+            return dnsserver.invoke(self, canon, a, row)
         if row is None or "ID" not in row:
             raise WmiError(errors.WBEM_E_INVALID_PARAMETER, f"{cls}.{canon} needs an instance")
         p = self.product(str(row["ID"]))
@@ -1271,8 +1298,9 @@ def sku_summary(sku: SkuDef) -> str:
 def coverage() -> list[dict[str, t.Any]]:
     """What the lab simulates, generated from the schemas above (moto-style coverage list):
     one row per CIM class method with ``simulated`` (True, or False = answers 0x8004100C),
-    ``windows`` ("7+", "8+") and the parameters. Classes not listed (DNS classes,
-    SoftwareLicensingTokenActivationLicense, ...) answer 0x80041010."""
+    ``windows`` ("7+", "8+") and the parameters. Classes not listed
+    (SoftwareLicensingTokenActivationLicense, ...) answer 0x80041010; the DNS classes of a
+    ``dns_server`` host are described in ``models/dnsserver.py``."""
     rows: list[dict[str, t.Any]] = []
     tables: list[tuple[str, dict[str, list[Param]], str]] = [
         (SPP_SERVICE, _SPP_SERVICE_METHODS_7, "7+"), (SPP_SERVICE, _SPP_SERVICE_METHODS_8, "8+"),

@@ -98,6 +98,30 @@ class DnsView:
         self._store(record)
         return True
 
+    # -- the DNS server's management view (root/MicrosoftDNS on a dns_server host) --------
+    def zone_srv(self, zone: str) -> list[tuple[str, SrvRecord]]:
+        """Every ``_vlmcs._tcp`` SRV record in ``zone`` (its domain and those below it) as
+        ``(owner, record)``."""
+        z = zone.lower().rstrip(".")
+        return [(f"{KMS_OWNER}.{dom}", r) for dom, recs in sorted(self._records.items())
+                if dom == z or dom.endswith("." + z) for r in recs]
+
+    def add_srv(self, owner: str, record: SrvRecord) -> None:
+        """Add ``record`` at ``owner`` (``_vlmcs._tcp.<domain>``), as a DNS administrator does."""
+        self._store(dataclasses.replace(record, domain=_kms_domain(owner)))
+
+    def remove_srv(self, owner: str, record: SrvRecord) -> bool:
+        """Remove the record at ``owner`` with the same target, port, priority and weight."""
+        dom = _kms_domain(owner)
+        old = self._records.get(dom, [])
+        keep = [r for r in old if (r.target, r.port, r.priority, r.weight)
+                != (record.target.lower().rstrip("."), record.port, record.priority, record.weight)]
+        if len(keep) == len(old):
+            return False
+        self._records[dom] = keep
+        self.version += 1
+        return True
+
     def add_static(self, record: SrvRecord) -> None:
         """A record that is there from the start (the fleet file's ``srv_records``), whatever the faults."""
         self._store(record)
@@ -229,3 +253,15 @@ class InProcessKmsTransport:
             raise KmsConnectError(f"the firewall of {host.fqdn} drops TCP {port} from {client_host.spec.address}")
         req = client_host.kms_request_for(product)
         return host.kms_serve(req, port)
+
+
+#: The owner label pair KMS clients look up [WSD-DNS].
+KMS_OWNER = "_vlmcs._tcp"
+
+
+def _kms_domain(owner: str) -> str:
+    """``_vlmcs._tcp.corp.example.test`` -> ``corp.example.test``; ValueError for another owner."""
+    o = owner.lower().rstrip(".")
+    if not o.startswith(KMS_OWNER + "."):
+        raise ValueError(f"'{owner}' is not a _vlmcs._tcp owner name")
+    return o[len(KMS_OWNER) + 1:]

@@ -252,6 +252,47 @@ class BindServer:
                     f"{dns.rcode.to_text(response.rcode())}"
                 )
 
+    def srv_rrset(self, owner: str) -> list[tuple[int, int, int, int, str]]:
+        """The SRV records at ``owner`` (an FQDN inside the zone) as named serves them:
+        ``(ttl, priority, weight, port, target)`` with the target as an FQDN without dot;
+        empty when the name or the RRset does not exist. Raises :class:`BindError` when
+        named does not answer."""
+        query = dns.message.make_query(owner.rstrip(".") + ".", dns.rdatatype.SRV)
+        try:
+            response = dns.query.tcp(query, self.address, port=self._port, timeout=5)
+        except (OSError, dns.exception.DNSException) as e:
+            raise BindError(f"Failed to read SRV '{owner}': {type(e).__name__}") from e
+        out: list[tuple[int, int, int, int, str]] = []
+        for rrset in response.answer:
+            if rrset.rdtype == dns.rdatatype.SRV:
+                out += [(int(rrset.ttl), int(r.priority), int(r.weight), int(r.port),
+                         r.target.to_text(omit_final_dot=True).lower()) for r in rrset]
+        return out
+
+    def update_srv(self, owner: str, *, add: t.Sequence[tuple[int, str]] = (), delete: t.Sequence[str] = ()) -> None:
+        """One TSIG-signed update at ``owner`` (an FQDN inside the zone): delete each exact
+        RDATA of ``delete`` (``"prio weight port target."``), then add each ``(ttl, rdata)``
+        of ``add`` (RFC 2136: all or nothing). For a DNS server's own management interface
+        (the lab's root/MicrosoftDNS); the records are not part of the fleet file."""
+        relative = self._relative(owner)
+        with self._lock:
+            update = dns.update.UpdateMessage(
+                self.zone + ".",
+                keyring=dns.tsigkeyring.from_text({self.key_name: self.key_secret}),
+                keyname=dns.name.from_text(self.key_name),
+                keyalgorithm=self.key_algorithm,
+            )
+            for rdata in delete:
+                update.delete(relative, "SRV", rdata)
+            for ttl, rdata in add:
+                update.add(relative, int(ttl), "SRV", rdata)
+            try:
+                response = dns.query.tcp(update, self.address, port=self._port, timeout=5)
+            except (OSError, dns.exception.DNSException) as e:
+                raise BindError(f"Failed to update SRV '{owner}': {type(e).__name__}") from e
+            if response.rcode() != dns.rcode.NOERROR:
+                raise BindError(f"Failed to update SRV '{owner}': named answered {dns.rcode.to_text(response.rcode())}")
+
     def _relative(self, name: str) -> str:
         name = _check_name(name, "host name")
         if name == self.zone:

@@ -25,7 +25,7 @@ import datetime as dt
 import re
 import typing as t
 
-from winlab.models import errors
+from winlab.models import dnsserver, errors
 from winlab.models.errors import WmiError
 from winlab.models.firewall import FirewallRule, normalize_profiles, validate_addresses
 from winlab.models.host import CIMV2, MSDNS, WindowsHost, normalize_namespace
@@ -307,8 +307,8 @@ def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[s
         if kind == "cim_invoke":
             return _cim_invoke(host, op, secrets)
         if kind == "cim_delete":
-            host.canonical_class(op["class"], op.get("namespace") or CIMV2)
-            raise WmiError(errors.WBEM_E_INVALID_CLASS, f"{op['class']} is not simulated")
+            deleted = host.delete(op["class"], op["filter"], op.get("namespace") or CIMV2)
+            return {"op": kind, "ok": True, "deleted": deleted}
         if kind.startswith("reg_"):
             return _registry(host, op)
         if kind.startswith("firewall_"):
@@ -325,7 +325,15 @@ def _cim_invoke(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> di
     call_args = {k: (secrets.resolve(v) if _is_secret_ref(v) else v) for k, v in raw_args.items()}
     cls, method, _ = host.check_method(op["class"], op["method"], call_args, ns)
     if op.get("static"):
-        raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
+        if method not in dnsserver.STATIC_METHODS:
+            raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
+        try:
+            out = host.invoke(cls, method, call_args, None, ns)
+        except WmiError as e:
+            return {"op": "cim_invoke", "ok": False, "matched": 1,
+                    "invocations": [{"key": None, "return_value": None, "out": {}, **e.as_dict()}], **e.as_dict()}
+        return {"op": "cim_invoke", "ok": True, "matched": 1,
+                "invocations": [{"key": None, "return_value": 0, "out": to_json(out), "hresult": None, "error": None}]}
     rows = host.query(cls, op.get("filter"), ns)
     invocations = []
     first_error: WmiError | None = None
