@@ -6,6 +6,7 @@ second run must change nothing at one module execution per module task.
 
 from __future__ import annotations
 
+import subprocess
 import typing as t
 
 import pytest
@@ -210,3 +211,36 @@ def test_report_checks_the_srv_records_against_the_fleet(lab: LabHandle, ansible
     assert next(k for k in summary["kms_hosts"] if k["host"] == "kms01")["in_dns"] is True
     assert f"  {zone}: 0 0 1688 kms01.{zone}: ok (kms01)" in summary["lines"]
     assert lab.lab.dns_info()["tsig_key_secret"] not in run.stdout + setup.stdout
+
+
+def test_kms_server_role_publishes_through_a_windows_dns_server(
+        start_lab: t.Callable[..., LabHandle], ansible: Ansible) -> None:
+    """kms_server_srv_mode=windows_dns: the host does not publish itself; the role manages the
+    record on the Windows DNS server dc01 (root/MicrosoftDNS over WinRM), exclusive of others."""
+    spec = fleet(66)
+    spec["hosts"].append({"name": "dc01", "address": "127.0.66.5", "os": "windows-server-2022",
+                          "edition": "ServerStandard", "roles": ["dns_server"]})
+    spec["srv_records"] = [{"target": "kms-old", "priority": 0}]  # a decommissioned host's record
+    handle = start_lab(spec)
+    zone = "roles.example.test"
+    extra = {"kms_server_host_keys": HOST_KEYS[:1], "kms_server_srv_mode": "windows_dns",
+             "kms_server_srv_zone": zone, "kms_server_srv_windows_dns_host": "dc01",
+             "kms_server_srv_priority": 5, "kms_server_firewall_remote_addresses": ["127.0.0.0/8"]}
+
+    def dig() -> list[str]:
+        port = handle.lab.dns_info()["port"]
+        out = subprocess.run(["dig", "+tcp", "+short", "@127.0.0.1", "-p", str(port), f"_vlmcs._tcp.{zone}", "SRV"],
+                             capture_output=True, text=True, check=True, timeout=10).stdout
+        return sorted(line for line in out.splitlines() if line)
+
+    run = ansible.run(KMS_HOST, handle, extra_vars=extra, limit="kms01")
+    assert run.rc == 0, run.stdout[-5000:]
+    srv = run.result(task("kms_server", "Manage the _vlmcs._tcp SRV records on a Windows DNS server"), "kms01")
+    assert srv["changed"] is True
+    # Only the role's record: the host's own publishing is off, and exclusive removed kms-old's.
+    assert dig() == [f"5 0 1688 kms01.{zone}."]
+    dc_mark = handle.log_mark("dc01")
+    again = ansible.run(KMS_HOST, handle, extra_vars=extra, limit="kms01")
+    assert again.rc == 0, again.stdout[-5000:]
+    assert [r["task"] for r in again.records if r["result"].get("changed")] == []
+    assert handle.round_trips("dc01", since=dc_mark) == 1  # one read on the DNS server, nothing to change
