@@ -100,6 +100,17 @@ HOST = BASE["hosts"][0]
     pytest.param("srv_records", [{"target": "kms-old", "prio": 1}],
                  "srv_records[0]: unknown field 'prio' (known: name, target, port, priority, weight, ttl)",
                  id="srv-typo"),
+    pytest.param("srv_records", [{"target": "kms-old", "ttl": 0}], "srv_records[0].ttl: 0 is out of range (1..2147483647)",
+                 id="srv-ttl"),
+    pytest.param("srv_records", [{"target": "kms-old", "priority": 65536}],
+                 "srv_records[0].priority: 65536 is out of range (0..65535)", id="srv-priority"),
+    pytest.param("srv_records", [{"target": "kms-old", "weight": -1}],
+                 "srv_records[0].weight: -1 is out of range (0..65535)", id="srv-weight"),
+    pytest.param("srv_records", [{"target": "kms-old", "name": "_vlmcs _tcp"}],
+                 "srv_records[0].name: '_vlmcs _tcp' is not a DNS name relative to the zone 't.example.test'",
+                 id="srv-name"),
+    pytest.param("srv_records", {"target": "kms-old"}, "srv_records: expected a list, got dict", id="srv-not-a-list"),
+    pytest.param("srv_records", ["kms-old"], "srv_records[0]: expected a mapping, got str", id="srv-not-a-mapping"),
 ])
 def test_invalid_fleet_is_refused_with_exact_message(path: str, value: t.Any, message: str) -> None:
     with pytest.raises(SpecError) as exc:
@@ -215,3 +226,8 @@ def test_srv_records_default_to_the_kms_owner_and_the_fleet_domain() -> None:
         ("_vlmcs._tcp", "kms-old.t.example.test", 1688, 0, 0, 3600),
         ("_vlmcs._tcp.branch", "kms9.other.test", 1689, 10, 5, 600),
     ]
+
+
+def test_srv_record_owner_given_in_full_is_made_relative_to_the_domain() -> None:
+    spec = parse_fleet({**BASE, "srv_records": [{"name": "_VLMCS._tcp.T.Example.Test.", "target": "kms-old"}]})
+    assert [(r.name, r.kms_domain(spec.domain)) for r in spec.srv_records] == [("_vlmcs._tcp", "t.example.test")]

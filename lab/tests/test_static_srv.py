@@ -13,7 +13,10 @@ import pytest
 
 from winlab.control import Lab
 from winlab.models.errors import WmiError
-from winlab.spec import parse_fleet
+from winlab.servers import bind as bind_mod
+from winlab.servers.bind import BindServer
+from winlab.servers.dns_client import SrvPublisher
+from winlab.spec import SRV_DEFAULT_TTL, parse_fleet
 
 WINDOWS = "55c92734-d682-4d71-983e-d6ec3f16059f"
 ZONE = "stale.example.test"
@@ -63,13 +66,14 @@ def make_kms_host(lab: Lab) -> None:
     lab.reconcile_network()
 
 
-def activate_client(lab: Lab) -> dict[str, t.Any]:
+def activate_client(lab: Lab, hresult: int = 0xC004F038) -> dict[str, t.Any]:
+    """ws01 activates Windows; the default answer: counted, below Windows' threshold of 25."""
     host = lab.world.host("ws01")
     with lab.world.lock:
         row = host.query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
         with pytest.raises(WmiError) as answer:
             host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
-        assert answer.value.hresult == 0xC004F038  # counted, below Windows' threshold of 25
+        assert answer.value.hresult == hresult
         return next(e for e in reversed(host.events) if e["id"] == 12288)
 
 
@@ -97,3 +101,81 @@ def test_without_the_network_the_models_hold_the_record_too(tmp_path: pathlib.Pa
     with Lab(parse_fleet(fleet(network=False)), tmp_path / "state") as running:
         assert [(r.target, r.port, r.priority) for r in running.world.dns.srv_records(ZONE)] == [
             (f"kms-old.{ZONE}", 1688, 0)]
+
+
+def test_a_client_finding_only_the_stale_record_reaches_no_kms_host(lab: Lab) -> None:
+    # kms01 is no KMS host yet: the stale record is all there is, and it leads nowhere.
+    event = activate_client(lab, 0xC004F074)
+    assert event["host"] is None
+    (tried,) = event["unreachable"]
+    assert tried.startswith(f"kms-old.{ZONE}:1688 (") and "NXDOMAIN" in tried
+
+
+def test_without_the_network_a_client_fails_over_the_same_way(tmp_path: pathlib.Path) -> None:
+    with Lab(parse_fleet(fleet(network=False)), tmp_path / "state") as running:
+        make_kms_host(running)
+        event = activate_client(running)
+    assert event["host"] == f"kms01.{ZONE}:1688", event
+    (tried,) = event["unreachable"]
+    assert tried.startswith(f"kms-old.{ZONE}:1688 (") and "does not resolve" in tried
+
+
+@pytest.mark.parametrize("network", [True, False], ids=["bind", "models"])
+def test_a_static_record_below_the_zone_is_listed_like_the_zones_own(tmp_path: pathlib.Path, network: bool) -> None:
+    data = fleet(network)
+    data["srv_records"] = [*data["srv_records"], {"name": "_vlmcs._tcp.branch", "target": "kms-br", "port": 1689}]
+    with Lab(parse_fleet(data), tmp_path / "state") as running:
+        dns = running.world.dns
+        assert sorted(dns.snapshot()) == [f"_vlmcs._tcp.branch.{ZONE}", f"_vlmcs._tcp.{ZONE}"]
+        assert sorted((owner, r.target, r.port) for owner, r in dns.zone_srv(ZONE)) == [
+            (f"_vlmcs._tcp.branch.{ZONE}", f"kms-br.{ZONE}", 1689),
+            (f"_vlmcs._tcp.{ZONE}", f"kms-old.{ZONE}", 1688),
+        ]
+
+
+# ----------------------------------------------------------------------------- BindServer.add_srv
+
+needs_bind = pytest.mark.skipif(
+    bind_mod.named_binary() is None or bind_mod.shutil.which("dig") is None,
+    reason="BIND 9 is not installed: apt-get install bind9 bind9-utils bind9-dnsutils (.ci/run does this)",
+)
+
+
+def dig_answer(server: BindServer, name: str) -> list[str]:
+    """``ttl priority weight port target`` of each SRV record at ``name``, sorted."""
+    out = subprocess.run(["dig", "+tcp", f"@{server.address}", "-p", str(server.port), name, "SRV",
+                          "+noall", "+answer", "+time=2", "+tries=1"],
+                         capture_output=True, text=True, check=True, timeout=10).stdout
+    return sorted(" ".join([f[1], *f[4:]]) for f in (line.split() for line in out.splitlines()) if f)
+
+
+def test_the_default_ttl_is_the_zones() -> None:
+    assert SRV_DEFAULT_TTL == bind_mod.DEFAULT_TTL
+
+
+@needs_bind
+def test_bind_add_srv_writes_the_zone_before_start_and_updates_while_running(tmp_path: pathlib.Path) -> None:
+    server = BindServer(ZONE, tmp_path / "dns")
+    server.add_host("kms01", "127.0.33.10")
+    server.add_srv("_vlmcs._tcp", f"KMS-OLD.{ZONE}.", 1688, priority=10)
+    server.add_srv("_vlmcs._tcp.branch", "kms-older.elsewhere.test", 1689, weight=5, ttl=600)
+    owner = f"_vlmcs._tcp.{ZONE}."
+    with server:
+        # In the zone file, in the order they were added.
+        srv_lines = [line for line in server.zone_path.read_text().splitlines() if " SRV " in line]
+        assert srv_lines == [f"_vlmcs._tcp 3600 IN SRV 10 0 1688 kms-old.{ZONE}.",
+                             "_vlmcs._tcp.branch 600 IN SRV 0 5 1689 kms-older.elsewhere.test."]
+        assert dig_answer(server, owner) == [f"3600 10 0 1688 kms-old.{ZONE}."]
+        assert dig_answer(server, f"_vlmcs._tcp.branch.{ZONE}.") == ["600 0 5 1689 kms-older.elsewhere.test."]
+        # While running: an RFC 2136 add beside the record already there.
+        server.add_srv("_vlmcs._tcp", f"kms-spare.{ZONE}", 1690)
+        assert dig_answer(server, owner) == [f"3600 0 0 1690 kms-spare.{ZONE}.", f"3600 10 0 1688 kms-old.{ZONE}."]
+        # A KMS host that publishes itself and later withdraws leaves the others alone.
+        publisher = SrvPublisher(server.address, server.port, ZONE, server.key_name, server.key_secret,
+                                 server.key_algorithm, source="127.0.33.10")
+        publisher.publish(f"kms01.{ZONE}")
+        assert len(dig_answer(server, owner)) == 3
+        assert publisher.withdraw(f"kms01.{ZONE}") == 1
+        assert dig_answer(server, owner) == [f"3600 0 0 1690 kms-spare.{ZONE}.", f"3600 10 0 1688 kms-old.{ZONE}."]
+    with pytest.raises(ValueError, match="SRV target"):
+        server.add_srv("_vlmcs._tcp", "kms old", 1688)

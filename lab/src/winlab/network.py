@@ -321,11 +321,10 @@ class NetworkDnsView(DnsView):
         return [SrvRecord(dom, r.target, r.port, r.priority, r.weight) for r in found]
 
     def snapshot(self) -> dict[str, list[dict[str, t.Any]]]:
-        """Records by owner name, read from BIND, for the fleet's zone and every domain the
-        lab published to."""
-        domains = {self.network.bind.zone, *self._records}
+        """Records by owner name, read from BIND, for the fleet's zone, the domains of its static
+        records and every domain the lab published to."""
         out: dict[str, list[dict[str, t.Any]]] = {}
-        for dom in sorted(domains):
+        for dom in self._domains():
             recs = self.srv_records(dom)
             if recs:
                 out[f"_vlmcs._tcp.{dom}"] = [dataclasses.asdict(r) for r in
@@ -334,10 +333,10 @@ class NetworkDnsView(DnsView):
 
     def zone_srv(self, zone: str) -> list[tuple[str, SrvRecord]]:
         """Every ``_vlmcs._tcp`` SRV record BIND serves in ``zone`` (the zone's own domain and
-        the domains below it the lab published to), with its TTL."""
+        the domains below it that hold static records or the lab published to), with its TTL."""
         z = zone.lower().rstrip(".")
         out: list[tuple[str, SrvRecord]] = []
-        for dom in sorted({self.network.bind.zone, *self._records}):
+        for dom in self._domains():
             if dom != z and not dom.endswith("." + z):
                 continue
             owner = f"_vlmcs._tcp.{dom}"
@@ -361,6 +360,13 @@ class NetworkDnsView(DnsView):
         self.network.bind.update_srv(owner, delete=[rdata])
         self.version += 1
         return True
+
+    def _domains(self) -> list[str]:
+        """The fleet's zone, the domains of the fleet file's static records (``srv_records``)
+        and every domain the lab published to, sorted."""
+        spec = self.network.world.spec
+        static = {d for r in spec.srv_records if (d := r.kms_domain(spec.domain)) is not None}
+        return sorted({self.network.bind.zone, *static, *self._records})
 
     def forget(self) -> None:
         """Drop the mirror (after BIND got a fresh zone)."""

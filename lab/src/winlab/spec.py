@@ -135,6 +135,16 @@ class SrvRecordSpec:
     weight: int
     ttl: int
 
+    def kms_domain(self, zone: str) -> str | None:
+        """The domain whose KMS clients this record serves: ``_vlmcs._tcp`` -> ``zone``,
+        ``_vlmcs._tcp.branch`` -> ``branch.<zone>``; None for an owner that is no KMS SRV name."""
+        prefix = "_vlmcs._tcp"
+        if self.name == prefix:
+            return zone
+        if self.name.startswith(prefix + "."):
+            return f"{self.name[len(prefix) + 1:]}.{zone}"
+        return None
+
 
 @dataclasses.dataclass
 class FleetSpec:

@@ -48,7 +48,7 @@ class World:
         if self._dns_override is None:
             # The fleet file's static records (network mode: BIND's zone file holds them).
             for r in spec.srv_records:
-                domain = _vlmcs_domain(r.name, spec.domain)
+                domain = r.kms_domain(spec.domain)
                 if domain is not None:
                     self.dns.add_static(SrvRecord(domain, r.target, r.port, r.priority, r.weight, r.ttl))
         self.kms_transport: KmsTransport = self._transport_override or InProcessKmsTransport(self)
@@ -176,14 +176,3 @@ class World:
                 "dns": self.dns.snapshot(),
                 "activation_service": self.activation_service.snapshot(),
             }
-
-
-def _vlmcs_domain(name: str, zone: str) -> str | None:
-    """The domain a static record serves KMS clients of: ``_vlmcs._tcp`` -> the zone,
-    ``_vlmcs._tcp.branch`` -> ``branch.<zone>``; None for an owner that is no KMS SRV name."""
-    prefix = "_vlmcs._tcp"
-    if name == prefix:
-        return zone
-    if name.startswith(prefix + "."):
-        return f"{name[len(prefix) + 1:]}.{zone}"
-    return None

@@ -228,9 +228,12 @@ class BindServer:
                 ttl: int = DEFAULT_TTL) -> None:
         """Add the SRV record ``priority weight port target`` at ``name`` (relative to the zone).
 
-        Before :meth:`start` it goes into the zone file (and so into every fresh zone); while
-        running it is added by a TSIG-signed dynamic update (RFC 2136 add: the other records
-        at the name stay, as when a Windows KMS host publishes itself).
+        ``target`` is fully qualified (the trailing dot is optional). Before :meth:`start` it
+        goes into the zone file (and so into every fresh zone); while running it is added by
+        a TSIG-signed dynamic update (RFC 2136 add: the other records at the name stay, as
+        when a Windows KMS host publishes itself). Records at one name share one TTL
+        (RFC 2181 §5.2): named keeps the first one of the zone file, and an update's TTL
+        applies to the whole set.
         """
         relative = _check_name(name, "SRV owner name") if name != "@" else name
         rdata = f"{int(priority)} {int(weight)} {int(port)} {_check_name(target.rstrip('.'), 'SRV target')}."
