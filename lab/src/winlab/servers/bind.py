@@ -211,12 +211,7 @@ class BindServer:
             self._hosts[relative] = address
             if not self.running:
                 return
-            update = dns.update.UpdateMessage(
-                self.zone + ".",
-                keyring=dns.tsigkeyring.from_text({self.key_name: self.key_secret}),
-                keyname=dns.name.from_text(self.key_name),
-                keyalgorithm=self.key_algorithm,
-            )
+            update = self._signed_update()
             update.replace(relative, DEFAULT_TTL, "A", address)
             response = dns.query.tcp(update, self.address, port=self._port, timeout=5)
             if response.rcode() != dns.rcode.NOERROR:
@@ -241,12 +236,7 @@ class BindServer:
             self._srv.append((relative, int(ttl), rdata))
             if not self.running:
                 return
-            update = dns.update.UpdateMessage(
-                self.zone + ".",
-                keyring=dns.tsigkeyring.from_text({self.key_name: self.key_secret}),
-                keyname=dns.name.from_text(self.key_name),
-                keyalgorithm=self.key_algorithm,
-            )
+            update = self._signed_update()
             update.add(relative, int(ttl), "SRV", rdata)
             response = dns.query.tcp(update, self.address, port=self._port, timeout=5)
             if response.rcode() != dns.rcode.NOERROR:
@@ -279,12 +269,7 @@ class BindServer:
         (the lab's root/MicrosoftDNS); the records are not part of the fleet file."""
         relative = self._relative(owner)
         with self._lock:
-            update = dns.update.UpdateMessage(
-                self.zone + ".",
-                keyring=dns.tsigkeyring.from_text({self.key_name: self.key_secret}),
-                keyname=dns.name.from_text(self.key_name),
-                keyalgorithm=self.key_algorithm,
-            )
+            update = self._signed_update()
             for rdata in delete:
                 update.delete(relative, "SRV", rdata)
             for ttl, rdata in add:
@@ -295,6 +280,15 @@ class BindServer:
                 raise BindError(f"Failed to update SRV '{owner}': {type(e).__name__}") from e
             if response.rcode() != dns.rcode.NOERROR:
                 raise BindError(f"Failed to update SRV '{owner}': named answered {dns.rcode.to_text(response.rcode())}")
+
+    def _signed_update(self) -> dns.update.UpdateMessage:
+        """An empty RFC 2136 update of the zone, signed with the zone's TSIG key."""
+        return dns.update.UpdateMessage(
+            self.zone + ".",
+            keyring=dns.tsigkeyring.from_text({self.key_name: self.key_secret}),
+            keyname=dns.name.from_text(self.key_name),
+            keyalgorithm=self.key_algorithm,
+        )
 
     def _relative(self, name: str) -> str:
         name = _check_name(name, "host name")
