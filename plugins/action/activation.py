@@ -59,7 +59,7 @@ class ActionModule(_action.LicensingAction):
         sent = {i.op_index for i in self._act_plan.items if i.op_index is not None}
         for r in applied:
             if r.failed and r.index not in sent:
-                return f"Failed to {plan.descriptions[r.index]}: {r.message}"
+                return _action.failure_message(plan, r)
         return None
 
     def _va_result(

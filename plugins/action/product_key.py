@@ -50,15 +50,11 @@ class ActionModule(_action.LicensingAction):
     def _va_apply_failure(
         self, ctx: _action.ActionContext, plan: _action.Plan, applied: t.Sequence[_client.OpResult]
     ) -> str | None:
-        """The default message plus the next step of the HRESULT (``_errors`` remedy)."""
+        """The default message; remembers the results and whether anything failed."""
         self._applied = applied
-        for r in applied:
-            if r.failed:
-                self._apply_failed = True
-                info = r.describe()
-                remedy = f"; next step: {info['remedy']}" if info and info.get("remedy") else ""
-                return f"Failed to {plan.descriptions[r.index]}: {r.message}{remedy}"
-        return None
+        failure = super()._va_apply_failure(ctx, plan, applied)
+        self._apply_failed = failure is not None
+        return failure
 
     def _va_result(
         self,

@@ -110,6 +110,14 @@ class ActionContext:
     action_name: str
 
 
+def failure_message(plan: Plan, result: _client.OpResult) -> str:
+    """``Failed to <description>: 0x... (SYMBOL): <explanation>; next step: <remedy>`` for a
+    failed operation of ``plan`` (no next step when the HRESULT table has no remedy)."""
+    info = result.describe()
+    remedy = f"; next step: {info['remedy']}" if info and info.get("remedy") else ""
+    return f"Failed to {plan.descriptions[result.index]}: {result.message}{remedy}"
+
+
 class PlanningError(Exception):
     """A refusal of the task's options or of what the host holds, raised by a planner (or
     a parser of options) before anything that changes the host is sent. :meth:`LicensingAction.run`
@@ -165,11 +173,12 @@ class LicensingAction(ActionBase):
         """The failure message after applying, or None when the apply succeeded.
 
         Default: the first failed operation, as ``Failed to <description>:
-        0x... (SYMBOL): <explanation>``. Override to tolerate expected failures.
+        0x... (SYMBOL): <explanation>; next step: <remedy>`` (the remedy when the HRESULT
+        table has one). Override to tolerate expected failures.
         """
         for r in applied:
             if r.failed:
-                return f"Failed to {plan.descriptions[r.index]}: {r.message}"
+                return failure_message(plan, r)
         return None
 
     def _va_result(

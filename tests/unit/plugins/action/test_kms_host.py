@@ -8,7 +8,7 @@ import typing as t
 import pytest
 
 from ansible_collections.winops.volume_activation.plugins.action.kms_host import ActionModule
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _kmsplan
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _errors, _kmsplan
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
 
 SPP_KEY = "HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\SoftwareProtectionPlatform"
@@ -154,7 +154,8 @@ def test_a_failed_setter_is_explained_and_the_state_read_back_in_the_same_round_
     assert result["failed"] is True
     assert result["msg"] == (
         "Failed to set the KMS listening port to 1689 (was 1688): 0x80041008 (WBEM_E_INVALID_PARAMETER): a WMI "
-        "method parameter is unknown, missing or out of range")
+        "method parameter is unknown, missing or out of range; next step: "
+        + _errors.HRESULTS[0x80041008].remedy)
     assert result["restarted"] is False
     assert result["after"] == BEFORE
 

@@ -12,7 +12,13 @@ import typing as t
 
 import pytest
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _action, _client, _keys, _state
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
+    _action,
+    _client,
+    _errors,
+    _keys,
+    _state,
+)
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
     DisplayRecorder,
     load_data,
@@ -130,7 +136,8 @@ def test_failure_explained_and_state_read_again(display_recorder: DisplayRecorde
     assert fake.operations == [READ, [INSTALL, REFRESH, *READ]]
     assert result["failed"] is True and result["changed"] is False
     assert result["msg"] == (f"Failed to install product key '{MASKED}': 0xC004F050 (SL_E_INVALID_PRODUCT_KEY): "
-                             "the Software Licensing Service reported that the product key is invalid")
+                             "the Software Licensing Service reported that the product key is invalid; "
+                             "next step: " + _errors.HRESULTS[0xC004F050].remedy)
     assert result["after_key"] == "VMK7H" and result["round_trips"] == 2
     assert KEY[:23] not in repr(result) and KEY[:23] not in display_recorder.text
 
