@@ -34,8 +34,6 @@ class ActionModule(_action.LicensingAction):
         "mutually_exclusive": [["activation_ids", "product"]],
     }
 
-    _applied: t.Sequence[_client.OpResult] | None = None
-
     def _va_no_log_values(self, params: t.Mapping[str, t.Any]) -> list[str]:
         """confirmation_ids is a dict: each confirmation ID is scrubbed from everything returned."""
         values = [v for v in super()._va_no_log_values(params) if not v.startswith("{")]
@@ -53,9 +51,8 @@ class ActionModule(_action.LicensingAction):
     def _va_apply_failure(
         self, ctx: _action.ActionContext, plan: _action.Plan, applied: t.Sequence[_client.OpResult]
     ) -> str | None:
-        """Keep the results: the outcome of each product needs the read-back (the KMS host a
-        client reached), so failures are judged in ``_va_result``. A failed refresh is reported."""
-        self._applied = applied
+        """The outcome of each product needs the read-back (the KMS host a client reached), so
+        Activate() failures are judged in ``_va_result``; only a failed refresh is reported here."""
         sent = {i.op_index for i in self._act_plan.items if i.op_index is not None}
         for r in applied:
             if r.failed and r.index not in sent:
@@ -69,9 +66,9 @@ class ActionModule(_action.LicensingAction):
         after: _state.HostState | None,
         plan: _action.Plan,
     ) -> dict[str, t.Any]:
-        rows, failures = _actplan.outcomes(self._act_plan, self._applied, after)
+        rows, failures = _actplan.outcomes(self._act_plan, ctx.applied, after)
         out: dict[str, t.Any] = {"products": rows, "summary": _actplan.summary(rows)}
-        if self._applied is not None:
+        if ctx.applied is not None:
             # RefreshLicenseStatus succeeds even when every Activate() failed: only a product
             # that was activated (or had its confirmation ID deposited) is a change.
             out["changed"] = any(r["outcome"] in ("activated", "confirmation_deposited") for r in rows)

@@ -8,7 +8,6 @@ import typing as t
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
     _action,
-    _client,
     _kmsplan,
     _state,
 )
@@ -36,8 +35,6 @@ class ActionModule(_action.LicensingAction):
         "restart_service": {"type": "bool", "default": True},
     }
 
-    _apply_failed = False
-
     def _va_refusal_prefix(self, ctx: _action.ActionContext) -> str:
         return "Failed to configure the KMS host: "
 
@@ -51,14 +48,6 @@ class ActionModule(_action.LicensingAction):
         plan = self._host_plan.plan
         plan.diff = {"before": self._host_plan.before.as_dict(), "after": self._host_plan.after.as_dict()}
         return plan
-
-    def _va_apply_failure(
-        self, ctx: _action.ActionContext, plan: _action.Plan, applied: t.Sequence[_client.OpResult]
-    ) -> str | None:
-        """Default message; remembers the failure so that ``restarted`` tells the truth."""
-        failure = super()._va_apply_failure(ctx, plan, applied)
-        self._apply_failed = failure is not None
-        return failure
 
     def _va_result(
         self,
@@ -86,8 +75,8 @@ class ActionModule(_action.LicensingAction):
             "before": hp.before.as_dict(),
             "after": settings_after.as_dict(),
             "changed_settings": list(hp.changed_settings),
-            "restarted": hp.restart and applied and not self._apply_failed,
-            "restart_required": hp.restart_required or (hp.restart and applied and self._apply_failed),
+            "restarted": hp.restart and applied and ctx.apply_failure is None,
+            "restart_required": hp.restart_required or (hp.restart and applied and ctx.apply_failure is not None),
             "current_count": count,
             "required_count": required,
             "requests": requests,

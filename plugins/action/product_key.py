@@ -8,7 +8,6 @@ import typing as t
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
     _action,
-    _client,
     _keyplan,
     _state,
 )
@@ -35,9 +34,6 @@ class ActionModule(_action.LicensingAction):
         "mutually_exclusive": [["key", "gvlk"], ["product", "activation_id"]],
     }
 
-    _apply_failed = False
-    _applied: t.Sequence[_client.OpResult] | None = None
-
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
         self._request = _keyplan.parse_request(ctx.params)
         ids = (self._request.activation_id,) if self._request.activation_id else ()
@@ -46,15 +42,6 @@ class ActionModule(_action.LicensingAction):
     def _va_plan(self, ctx: _action.ActionContext, before: _state.HostState) -> _action.Plan:
         self._key_plan = _keyplan.plan_keys(self._request, before)
         return self._key_plan.plan
-
-    def _va_apply_failure(
-        self, ctx: _action.ActionContext, plan: _action.Plan, applied: t.Sequence[_client.OpResult]
-    ) -> str | None:
-        """The default message; remembers the results and whether anything failed."""
-        self._applied = applied
-        failure = super()._va_apply_failure(ctx, plan, applied)
-        self._apply_failed = failure is not None
-        return failure
 
     def _va_result(
         self,
@@ -71,11 +58,11 @@ class ActionModule(_action.LicensingAction):
         out: dict[str, t.Any] = {"key_type": kp.request.key_type, "targets": rows}
         if kp.warnings:
             out["warnings"] = list(kp.warnings)
-        if self._applied is not None:
+        if ctx.applied is not None:
             # RefreshLicenseStatus succeeds even when the key was refused: only an installed or
             # removed key is a change.
-            out["changed"] = any(r.ok for r in self._applied
+            out["changed"] = any(r.ok for r in ctx.applied
                                  if plan.operations[r.index].get("method") != "RefreshLicenseStatus")
-        if failure and not self._apply_failed:
+        if failure and ctx.apply_failure is None:
             out.update(failed=True, msg=failure)
         return out

@@ -108,6 +108,11 @@ class ActionContext:
     diff: bool
     client: _client.LicensingClient
     action_name: str
+    #: Set by :meth:`LicensingAction.run` before ``_va_result``: the results of the plan's
+    #: operations (None in check mode or when nothing was sent) and the failure message
+    #: ``_va_apply_failure`` returned (None when the apply succeeded).
+    applied: t.Sequence[_client.OpResult] | None = None
+    apply_failure: str | None = None
 
 
 def failure_message(plan: Plan, result: _client.OpResult) -> str:
@@ -187,7 +192,8 @@ class LicensingAction(ActionBase):
         """The module-specific return values.
 
         ``after`` is the state read back after applying; in check mode, or when
-        nothing was applied, it is None. Default: ``{}``. ``changed``, ``diff``,
+        nothing was applied, it is None (``ctx.applied`` and ``ctx.apply_failure`` hold
+        the apply's results and failure message). Default: ``{}``. ``changed``, ``diff``,
         ``failed`` and ``msg`` are set by :meth:`run`.
         """
         return {}
@@ -283,7 +289,9 @@ class LicensingAction(ActionBase):
                 back = batch.extend(read_ops)
                 applied = client.run(batch, stop_on_error=plan.stop_on_error)
                 out["changed"] = applied.changed
-                failure = self._va_apply_failure(ctx, plan, applied.results[: len(plan.operations)])
+                ctx.applied = applied.results[: len(plan.operations)]
+                failure = self._va_apply_failure(ctx, plan, ctx.applied)
+                ctx.apply_failure = failure
                 # Read operations run even after a failed mutating one (executor protocol), so
                 # the read-back shows where the host really stands.
                 after = reader.parse(applied.raw(back))
