@@ -98,3 +98,16 @@ def display_recorder(monkeypatch: pytest.MonkeyPatch) -> DisplayRecorder:
     rec = DisplayRecorder()
     monkeypatch.setattr(_client, "display", rec)
     return rec
+
+
+# The read batch of product_key and activation (KeyStateReader without activation IDs) and the
+# refresh that follows a change, written out as the executor must receive them.
+KEY_STATE_READ: list[dict[str, t.Any]] = [
+    {"op": "cim_query", "class": "Win32_OperatingSystem",
+     "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]},
+    {"op": "cim_query", "class": "SoftwareLicensingService"},
+    {"op": "cim_query", "class": "SoftwareLicensingProduct", "filter": "PartialProductKey <> null"},
+    {"op": "cim_query", "class": "OfficeSoftwareProtectionService"},
+    {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct", "filter": "PartialProductKey <> null"},
+]
+REFRESH: dict[str, t.Any] = {"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "RefreshLicenseStatus"}

@@ -11,21 +11,15 @@ import yaml
 
 from ansible_collections.winops.volume_activation.plugins.action.activation import ActionModule
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
+    KEY_STATE_READ,
+    REFRESH,
     DisplayRecorder,
     load_data,
     make_action,
 )
 
-OS_QUERY: dict[str, t.Any] = {"op": "cim_query", "class": "Win32_OperatingSystem",
-                              "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]}
-READ: list[dict[str, t.Any]] = [
-    OS_QUERY,
-    {"op": "cim_query", "class": "SoftwareLicensingService"},
-    {"op": "cim_query", "class": "SoftwareLicensingProduct", "filter": "PartialProductKey <> null"},
-    {"op": "cim_query", "class": "OfficeSoftwareProtectionService"},
-    {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct", "filter": "PartialProductKey <> null"},
-]
-REFRESH = {"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "RefreshLicenseStatus"}
+READ = KEY_STATE_READ
+
 SRV01_WINDOWS = "ef6cfc9f-8c5d-44ac-9aad-de6a2ea0ae03"
 OFFICE2010_HOST = "bfe7a195-4f8f-4f0b-a622-cf13c7d16864"
 PHONE = load_data("product_key", "phone.json")

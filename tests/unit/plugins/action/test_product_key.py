@@ -15,22 +15,16 @@ import yaml
 
 from ansible_collections.winops.volume_activation.plugins.action.product_key import ActionModule
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
+    KEY_STATE_READ,
+    REFRESH,
     DisplayRecorder,
     load_data,
     make_action,
 )
 
-OS_QUERY: dict[str, t.Any] = {"op": "cim_query", "class": "Win32_OperatingSystem",
-                              "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]}
-READ: list[dict[str, t.Any]] = [
-    OS_QUERY,
-    {"op": "cim_query", "class": "SoftwareLicensingService"},
-    {"op": "cim_query", "class": "SoftwareLicensingProduct", "filter": "PartialProductKey <> null"},
-    {"op": "cim_query", "class": "OfficeSoftwareProtectionService"},
-    {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct", "filter": "PartialProductKey <> null"},
-]
+READ = KEY_STATE_READ
+
 REF0 = {"secret": "product_keys", "index": 0}
-REFRESH = {"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "RefreshLicenseStatus"}
 PRO_MAK = "F6G9Y-G2WJW-VHJXC-H4RRX-7T794"
 ENT_MAK = "PCFHM-B7PB2-XQQWT-HCR6Q-J99YY"
 WS2022_CSVLK = "TGV4F-XXX8X-CHX6D-44W7X-H4D3N"
