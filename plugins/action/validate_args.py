@@ -131,13 +131,14 @@ class ActionModule(ActionBase):
             module = str(check["module"])
             if module not in MODULES:
                 raise AnsibleError(f"validate_args: module '{module}' is not one of {', '.join(MODULES)}")
-            args = check.get("args") or {}
-            for one in (args if isinstance(args, list) else [args]):
+            args = check.get("args")
+            # A list is one call per element (none for an empty list), a dict one call.
+            for one in (args if isinstance(args, list) else [args or {}]):
                 out = self._validate_module(module, dict(one), task_vars)
                 if out.get("failed"):
                     msg = str(out.get("msg"))
                     variables = dict(check.get("variables") or {})
-                    named = sorted({var for opt, var in variables.items() if re.search(rf"\b{re.escape(opt)}\b", msg)})
+                    named = sorted({var for opt, var in variables.items() if _mentions(msg, opt)})
                     hint = f" (role variable{'s' if len(named) > 1 else ''} {', '.join(named)})" if named else ""
                     errors.append({"host": host, "index": index, "module": module, "msg": msg + hint})
         return errors
@@ -156,6 +157,14 @@ class ActionModule(ActionBase):
             shared_loader_obj=self._shared_loader_obj,
         )
         return t.cast(dict[str, t.Any], plugin.va_validate_only(task_vars))
+
+
+def _mentions(message: str, option: str) -> bool:
+    """Whether a module's message is about ``option``: its name, or its words (``remote address``
+    for ``remote_addresses``, as the planners write them)."""
+    words = option.replace("_", " ")
+    singular = re.sub(r"(?:es|s)$", "", words)
+    return any(re.search(rf"\b{re.escape(form)}\b", message) for form in {option, words, singular})
 
 
 def _truthy(value: t.Any) -> bool:

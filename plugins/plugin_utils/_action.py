@@ -242,7 +242,7 @@ class LicensingAction(ActionBase):
                 argument_spec=self.ARGUMENT_SPEC, **self.ARGUMENT_SPEC_OPTIONS
             )
         except AnsibleActionFail as e:
-            result.update(failed=True, changed=False, msg=_keys.scrub(str(e), secrets))
+            result.update(failed=True, changed=False, msg=_keys.scrub(self._va_argspec_message(str(e)), secrets))
             return t.cast(dict[str, t.Any], _keys.scrub(result, secrets))
         secrets += self._va_no_log_values(params)
 
@@ -279,6 +279,21 @@ class LicensingAction(ActionBase):
             result.update(failed=True, changed=False, msg=f"Failed to validate the product key: {e}")
         return result
 
+    def _va_argspec_message(self, message: str) -> str:
+        """Ansible's message for a refused argument spec, completed where it does not name the option:
+        an element of a list-of-dictionaries option that is not a dictionary ("dictionary requested,
+        could not parse JSON or key=value") is named with its index and value."""
+        if any(name in message for name in self.ARGUMENT_SPEC):
+            return message
+        for name, spec in self.ARGUMENT_SPEC.items():
+            value = self._task.args.get(name)
+            if spec.get("type") == "list" and spec.get("elements") == "dict" and isinstance(value, list):
+                for index, item in enumerate(value):
+                    if not isinstance(item, dict):
+                        return (f"{name}[{index}] must be a dictionary of {', '.join(sorted(spec.get('options', {})))}"
+                                f", got {type(item).__name__} '{_keys.scrub_text(str(item))}' ({message})")
+        return message
+
     def va_validate_only(self, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         """The validation-only pass: the argument spec, then :meth:`_va_validate`; no host is
         contacted (``round_trips`` is 0). Returns ``{"failed": True, "msg": ...}`` (scrubbed of
@@ -291,7 +306,8 @@ class LicensingAction(ActionBase):
                 argument_spec=self.ARGUMENT_SPEC, **self.ARGUMENT_SPEC_OPTIONS
             )
         except AnsibleActionFail as e:
-            return t.cast(dict[str, t.Any], _keys.scrub({"failed": True, "msg": str(e)}, secrets))
+            return t.cast(dict[str, t.Any], _keys.scrub({"failed": True, "msg": self._va_argspec_message(str(e))},
+                                                        secrets))
         secrets += self._va_no_log_values(params)
         name = self._va_action_name()
         client = _client.LicensingClient(self, task_vars, name, check_mode=True)
