@@ -42,7 +42,7 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset({"checks", "checks_var", "hosts"})
 
     ARGUMENT_SPEC: t.ClassVar[dict[str, t.Any]] = {
-        "checks": {"type": "list", "elements": "raw"},
+        "checks": {"type": "list", "elements": "dict"},
         "checks_var": {"type": "str"},
         "hosts": {"type": "list", "elements": "str"},
     }

@@ -97,7 +97,7 @@ def probe(host: str, port: int, timeout: float) -> dict[str, t.Any]:
         except ConnectionRefusedError as e:
             state, error = "refused", str(e)
             time.sleep(min(RETRY_PAUSE, max(deadline - time.monotonic(), 0)))
-        except (TimeoutError, socket.timeout) as e:
+        except TimeoutError as e:
             state, error = "timeout", str(e) or "timed out"
             break
         except OSError as e:
