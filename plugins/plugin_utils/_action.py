@@ -309,9 +309,9 @@ class LicensingAction(ActionBase):
         if not plan.claims:
             return ledger, []
         if ctx.check_mode:
-            ledger.check(host, plan.claims, products)
+            ledger.check(host, plan.claims)
             return ledger, []
-        return ledger, ledger.reserve(host, plan.claims, products)
+        return ledger, ledger.reserve(host, plan.claims)
 
     def _va_ledger_settle(
         self, ctx: ActionContext, ledger: _ledger.Ledger, plan: Plan, ids: t.Sequence[str | None], after: ParsedState

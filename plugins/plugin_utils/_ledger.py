@@ -296,7 +296,14 @@ class Ledger:
     def _write(self, doc: LedgerDoc) -> None:
         """Atomic replace: temp file in the same directory, fsync, rename, fsync the directory."""
         directory = os.path.dirname(self.path) or "."
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.path) + ".", suffix=".tmp", dir=directory)
+        prefix = "." + os.path.basename(self.path) + "."
+        # Only the holder of the exclusive lock writes, so a temporary file found now was left by a
+        # process killed between its creation and the rename: it never became the ledger.
+        for name in os.listdir(directory):
+            if name.startswith(prefix) and name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(directory, name))
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(doc.to_json(), f, indent=1, sort_keys=True)
@@ -357,21 +364,20 @@ class Ledger:
             return self._load()
 
     # ------------------------------------------------------------------ the hooks
-    def check(self, host: str, claims: t.Sequence[Claim], products: t.Sequence[ProductView]) -> None:
+    def check(self, host: str, claims: t.Sequence[Claim]) -> None:
         """Check mode: raise :class:`LedgerError` where :meth:`reserve` would refuse; no write."""
         doc = self.read()
-        self._claims(doc, host, claims, products, now_iso(), reserve=False)
+        self._claims(doc, host, claims, now_iso(), reserve=False)
 
-    def reserve(self, host: str, claims: t.Sequence[Claim], products: t.Sequence[ProductView]) -> list[str | None]:
+    def reserve(self, host: str, claims: t.Sequence[Claim]) -> list[str | None]:
         """Under the lock: refuse (:class:`LedgerError`, nothing held) or hold one activation
         per claim whose key the ledger budgets. Returns, per claim, the key id it holds (None
         for a key the ledger does not know)."""
         with self.transaction() as doc:
-            return self._claims(doc, host, claims, products, now_iso(), reserve=True)
+            return self._claims(doc, host, claims, now_iso(), reserve=True)
 
     @staticmethod
-    def _claims(doc: LedgerDoc, host: str, claims: t.Sequence[Claim], products: t.Sequence[ProductView],
-                now: str, reserve: bool) -> list[str | None]:
+    def _claims(doc: LedgerDoc, host: str, claims: t.Sequence[Claim], now: str, reserve: bool) -> list[str | None]:
         ids: list[str | None] = []
         for c in claims:
             if c.kind == "install":
@@ -380,14 +386,14 @@ class Ledger:
             else:
                 kid = doc.resolve_partial(c.partial_key, host)
             ids.append(kid)
-        for c, kid in zip(claims, ids):
+        for c, kid in zip(claims, ids, strict=False):
             if kid is None:
                 continue
             msg = doc.refusal(kid, host, c.description)
             if msg:
                 raise LedgerError(msg)
         if reserve:
-            for c, kid in zip(claims, ids):
+            for c, kid in zip(claims, ids, strict=False):
                 if kid is not None:
                     doc.hold(kid, host, c.kind, c.activation_id, now)
         return ids
@@ -400,16 +406,15 @@ class Ledger:
         install or activation releases the hold it made."""
         with self.transaction() as doc:
             now = now_iso()
-            for c, kid, ok in zip(claims, ids, outcomes):
+            for c, held, ok in zip(claims, ids, outcomes, strict=True):
                 if c.kind == "activate" and ok:
-                    if kid is None:
-                        kid = doc.resolve_partial(c.partial_key, host)
+                    kid = held if held is not None else doc.resolve_partial(c.partial_key, host)
                     if kid is None:
                         continue
                     doc.record(kid, host, cmid=cmid, activation_id=c.activation_id, product=c.product,
                                method=c.method or "online", now=now)
-                elif kid is not None and ok is False:
-                    doc.release(kid, host)
+                elif held is not None and ok is False:
+                    doc.release(held, host)
 
     def reconcile(self, host: str, products: t.Sequence[ProductView], cmid: str | None) -> list[str]:
         """Settle the holds a killed run left for ``host`` from what the host shows now.

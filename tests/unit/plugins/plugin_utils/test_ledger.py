@@ -40,7 +40,7 @@ def view(partial: str | None = "3V66T", activated: bool = False) -> _ledger.Prod
 
 def test_file_never_holds_the_key(tmp_path: pathlib.Path) -> None:
     ledger = make(tmp_path)
-    ledger.reserve("ws01", [install()], [])
+    ledger.reserve("ws01", [install()])
     text = (tmp_path / "ledger.json").read_text()
     assert MAK not in text and MAK.replace("-", "") not in text
     doc = json.loads(text)
@@ -59,17 +59,17 @@ def test_same_key_other_salt_other_id(tmp_path: pathlib.Path) -> None:
 
 def test_budget_refuses_the_third_host(tmp_path: pathlib.Path) -> None:
     ledger = make(tmp_path, remaining=2)
-    ledger.reserve("ws01", [install()], [])
-    ledger.reserve("ws02", [install()], [])
+    ledger.reserve("ws01", [install()])
+    ledger.reserve("ws02", [install()])
     with pytest.raises(_ledger.LedgerError) as e:
-        ledger.reserve("ws03", [install()], [])
+        ledger.reserve("ws03", [install()])
     msg = str(e.value)
     assert msg.startswith("Failed to install the MAK: the key ledger shows no activation left for the MAK "
                           "'XXXXX-XXXXX-XXXXX-XXXXX-3V66T' (2 left on 2026-12-01T00:00:00Z, 0 used since, "
                           "2 reserved by ws01, ws02); nothing was sent to the host")
     assert "key_budget" in msg
     # a host that holds a reservation passes again (idempotent), a refused one holds nothing
-    assert ledger.reserve("ws01", [activate()], [view()]) == [ledger.read().key_id(MAK)]
+    assert ledger.reserve("ws01", [activate()]) == [ledger.read().key_id(MAK)]
     assert "ws03" not in json.dumps(ledger.read().holds)
 
 
@@ -77,7 +77,7 @@ def test_budget_refuses_the_third_host(tmp_path: pathlib.Path) -> None:
 def test_settle_records_or_releases(tmp_path: pathlib.Path, ok: bool, used: int, reserved: int,
                                     available: int) -> None:
     ledger = make(tmp_path, remaining=2)
-    ids = ledger.reserve("ws01", [activate()], [view()])
+    ids = ledger.reserve("ws01", [activate()])
     ledger.settle("ws01", [activate()], ids, [ok], "cmid-1")
     doc = ledger.read()
     b = doc.budget(doc.key_id(MAK))
@@ -88,17 +88,17 @@ def test_settle_records_or_releases(tmp_path: pathlib.Path, ok: bool, used: int,
 def test_same_host_again_consumes_nothing(tmp_path: pathlib.Path) -> None:
     ledger = make(tmp_path, remaining=1)
     for _ in range(2):
-        ids = ledger.reserve("ws01", [activate()], [view()])
+        ids = ledger.reserve("ws01", [activate()])
         ledger.settle("ws01", [activate()], ids, [True], "cmid-1")
     doc = ledger.read()
     assert doc.budget(doc.key_id(MAK))["used"] == 1
     with pytest.raises(_ledger.LedgerError):
-        ledger.reserve("ws02", [install()], [])
+        ledger.reserve("ws02", [install()])
 
 
 def test_new_remaining_starts_the_count_again(tmp_path: pathlib.Path) -> None:
     ledger = make(tmp_path, remaining=1)
-    ids = ledger.reserve("ws01", [activate()], [view()])
+    ids = ledger.reserve("ws01", [activate()])
     ledger.settle("ws01", [activate()], ids, [True], None)
     with ledger.transaction() as doc:
         doc.set_budget(MAK, "mak", 5, None, "2026-12-03T00:00:00Z")
@@ -111,7 +111,7 @@ def test_new_remaining_starts_the_count_again(tmp_path: pathlib.Path) -> None:
 def test_unbudgeted_key_is_recorded_never_refused(tmp_path: pathlib.Path) -> None:
     ledger = make(tmp_path, remaining=None)
     for host in ("a", "b", "c"):
-        ids = ledger.reserve(host, [activate()], [view()])
+        ids = ledger.reserve(host, [activate()])
         ledger.settle(host, [activate()], ids, [True], None)
     doc = ledger.read()
     assert doc.budget(doc.key_id(MAK))["available"] is None
@@ -120,7 +120,7 @@ def test_unbudgeted_key_is_recorded_never_refused(tmp_path: pathlib.Path) -> Non
 
 def test_unknown_key_is_neither_held_nor_refused(tmp_path: pathlib.Path) -> None:
     ledger = make(tmp_path, remaining=0)
-    assert ledger.reserve("ws01", [install(OTHER)], []) == [None]
+    assert ledger.reserve("ws01", [install(OTHER)]) == [None]
     assert ledger.read().holds == {}
 
 
@@ -130,9 +130,9 @@ def test_ambiguous_partial_key_is_refused(tmp_path: pathlib.Path) -> None:
     with ledger.transaction() as doc:
         doc.set_budget(twin, "mak", 3, None, "2026-12-01T00:00:00Z")
     with pytest.raises(_ledger.LedgerError, match="holds 2 keys ending in these five characters"):
-        ledger.reserve("ws01", [activate()], [view()])
-    ledger.reserve("ws01", [install(twin)], [])  # the install ties the host to one of them
-    assert ledger.reserve("ws01", [activate()], [view()]) == [ledger.read().key_id(twin)]
+        ledger.reserve("ws01", [activate()])
+    ledger.reserve("ws01", [install(twin)])  # the install ties the host to one of them
+    assert ledger.reserve("ws01", [activate()]) == [ledger.read().key_id(twin)]
 
 
 @pytest.mark.parametrize(("shown", "activated", "holds", "records"), [
@@ -143,7 +143,7 @@ def test_ambiguous_partial_key_is_refused(tmp_path: pathlib.Path) -> None:
 def test_reconcile_after_a_kill(tmp_path: pathlib.Path, shown: str | None, activated: bool, holds: int,
                                 records: int) -> None:
     ledger = make(tmp_path)
-    ledger.reserve("ws01", [activate()], [view()])  # ... and the process was killed here
+    ledger.reserve("ws01", [activate()])  # ... and the process was killed here
     ledger.reconcile("ws01", [view(shown, activated)], "cmid-9")
     ledger.reconcile("ws01", [view(shown, activated)], "cmid-9")  # twice: never counted twice
     doc = ledger.read()
@@ -166,7 +166,7 @@ def test_failed_write_leaves_the_old_file(tmp_path: pathlib.Path, monkeypatch: p
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
-        ledger.reserve("ws01", [install()], [])
+        ledger.reserve("ws01", [install()])
     assert (tmp_path / "ledger.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.json", "ledger.json.lock"]
 
@@ -188,7 +188,7 @@ def test_ledger_path(tmp_path: pathlib.Path, task_vars: dict[str, str], exists: 
 def _contend(path: str, host: str, out: t.Any) -> None:
     ledger = _ledger.Ledger(path)
     try:
-        ids = ledger.reserve(host, [activate()], [view()])
+        ids = ledger.reserve(host, [activate()])
         ledger.settle(host, [activate()], ids, [True], None)
         out.put((host, "ok"))
     except _ledger.LedgerError:
@@ -210,3 +210,10 @@ def test_twenty_processes_never_exceed_the_budget(tmp_path: pathlib.Path) -> Non
     doc = ledger.read()
     assert len(doc.activations) == 7 and doc.holds == {}
     assert doc.budget(doc.key_id(MAK))["available"] == 0
+
+
+def test_temporary_file_of_a_killed_writer_is_cleared(tmp_path: pathlib.Path) -> None:
+    ledger = make(tmp_path)
+    (tmp_path / ".ledger.json.abc123.tmp").write_text("{half a")
+    ledger.reserve("ws01", [install()])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.json", "ledger.json.lock"]
