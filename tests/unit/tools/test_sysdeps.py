@@ -37,6 +37,7 @@ def _stub(path: pathlib.Path, body: str) -> None:
 def _machine(
     tmp_path: pathlib.Path,
     present: set[str],
+    *,
     uid: int = 0,
     sudo_ok: bool = False,
     apt_installs: bool = True,
