@@ -31,7 +31,7 @@ options:
   dest:
     description:
       - The directory on the controller to write the files into. Created when missing.
-      - A relative path is relative to the playbook's directory.
+      - A relative path is relative to the directory C(ansible-playbook) runs in.
       - The files are named C(report.json), C(report.csv) and C(report.html); each is replaced atomically.
     type: path
     required: true

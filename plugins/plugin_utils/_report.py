@@ -83,11 +83,13 @@ def _product_rows(row: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
 
 def _probe_view(probe: t.Any) -> dict[str, t.Any] | None:
     """The part of a kms_probe result the report keeps (no secret in it: names, ports, times)."""
-    if not isinstance(probe, t.Mapping) or probe.get("skipped"):
+    if not isinstance(probe, t.Mapping) or not probe or probe.get("skipped"):
         return None
     if probe.get("failed") or probe.get("unreachable"):
         return {"verdict": "probe_failed", "message": str(probe.get("msg") or "kms_probe failed"),
                 "next_step": None, "source": None, "domain": None, "hosts": []}
+    if "verdict" not in probe:
+        return None  # not a kms_probe result (an empty default, say)
     return {
         "verdict": probe.get("verdict"), "message": probe.get("message"), "next_step": probe.get("next_step"),
         "source": probe.get("source"), "domain": probe.get("domain"),
@@ -222,7 +224,7 @@ def _svg_status(doc: t.Mapping[str, t.Any]) -> str:
     if not overview:
         return '<p class="empty">No product was read.</p>'
     width, bar_h, gap, label_w = 720, 26, 14, 170
-    height = len(overview) * (bar_h + gap) + 30
+    height = len(overview) * (bar_h + gap) + 4
     parts = [f'<svg id="status-chart" role="img" aria-label="Hosts by status, per product family" '
              f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
     for i, (family, counts) in enumerate(sorted(overview.items(), key=lambda kv: list(FAMILY_LABELS).index(kv[0])
@@ -252,6 +254,11 @@ def grace_items(doc: t.Mapping[str, t.Any]) -> list[dict[str, t.Any]]:
     return sorted(items, key=lambda i: (i["days"], i["host"]))
 
 
+def _clip(text: str, limit: int = 46) -> str:
+    """A chart label: at most ``limit`` characters (the full text is in the element's title)."""
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
 def _svg_timeline(doc: t.Mapping[str, t.Any]) -> str:
     items = grace_items(doc)
     if not items:
@@ -272,7 +279,7 @@ def _svg_timeline(doc: t.Mapping[str, t.Any]) -> str:
         color = _status_color(item["status"]) if item["status"] != "licensed" else "#66bb6a"
         parts.append(
             f'<g class="grace-item" data-host="{_e(item["host"])}" data-days="{item["days"]}">'
-            f'<text x="0" y="{y + 12}" class="label">{_e(item["host"])}: {_e(item["product"])}</text>'
+            f'<text x="0" y="{y + 12}" class="label">{_e(_clip(item["host"] + ": " + str(item["product"])))}</text>'
             f'<rect x="{label_w}" y="{y}" width="{max(item["days"] * scale, 2):.1f}" height="{row_h - 5}" '
             f'fill="{color}"><title>{_e(item["host"])}: {_e(item["product"])}, {_e(item["status"])}, '
             f'{item["days"]} days left (until {_e(item["expires"])})</title></rect>'
@@ -302,7 +309,7 @@ def _svg_kms(doc: t.Mapping[str, t.Any]) -> str:
         parts.append(
             f'<g class="kms-count" data-host="{_e(k["host"])}" data-current="{_e(k["current_count"])}" '
             f'data-required="{required}" data-met="{str(bool(k["threshold_met"])).lower()}">'
-            f'<text x="0" y="{y + 15}" class="label">{_e(k["host"])}: {_e(k["product"])}</text>'
+            f'<text x="0" y="{y + 15}" class="label">{_e(_clip(k["host"] + ": " + str(k["product"]), 52))}</text>'
             f'<rect class="count" x="{label_w}" y="{y}" width="{max(current * scale, 2):.1f}" height="20" '
             f'fill="{color}"><title>count {current} of the {required} needed</title></rect>'
             f'<line class="threshold" x1="{label_w + required * scale:.1f}" y1="{y - 2}" '
@@ -320,8 +327,8 @@ def _table(table_id: str, headers: t.Sequence[str], rows: t.Iterable[tuple[str, 
 
 
 _CSS = """
-body{font-family:"Segoe UI","Yu Gothic UI","Meiryo","Hiragino Sans","Noto Sans CJK JP","IPAGothic",
-"IPAPGothic",sans-serif;margin:24px;color:#212121;background:#fff}
+body{font-family:"Segoe UI",Arial,"Liberation Sans","DejaVu Sans","Yu Gothic UI","Meiryo","Hiragino Sans",
+"Noto Sans CJK JP","IPAPGothic","IPAGothic",sans-serif;margin:24px;color:#212121;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ccc}
 .meta{color:#555;font-size:13px}.totals span{display:inline-block;margin:8px 16px 0 0;font-size:14px}
 table{border-collapse:collapse;font-size:13px;margin-top:6px}th,td{border:1px solid #ddd;padding:3px 7px;
