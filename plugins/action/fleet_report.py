@@ -44,7 +44,8 @@ class ActionModule(ActionBase):
         if not params["formats"]:
             raise AnsibleActionFail("Failed to write the fleet report: formats is empty, name at least one of "
                                     + ", ".join(_report.FORMATS))
-        dest = os.path.abspath(params["dest"])  # type: path already expanded ~ and variables
+        # type=path has expanded ~ and environment variables; relative to where ansible-playbook runs.
+        dest = os.path.abspath(params["dest"])
         try:
             # Through JSON once, so that the comparison with the file on disk compares like with like.
             doc = json.loads(_report.render_json(_report.build(params["summary"], params["probes"],

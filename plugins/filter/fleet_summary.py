@@ -140,8 +140,8 @@ _value:
       description:
         - Every KMS host product in the fleet with its count against the threshold.
         - C(in_dns) tells whether a record of O(srv_records) names the host (null without O(srv_records)).
-        - C(clients) lists the hosts whose product this KMS host product counted: the client's view of the
-          host's extended PID names the host product; without it, the host product of the same Office
+        - C(clients) lists the hosts whose product this KMS host product counted. The KMS host's extended PID
+          that the client saw names the host product; without it, the host product of the same Office
           version (else the oldest newer one of the family) is taken.
       type: list
       elements: dict

@@ -21,11 +21,11 @@ description:
   - C(report.csv) has one row per host and product, for spreadsheets and CMDBs (UTF-8 with a byte order mark,
     so that Excel shows Japanese names; cells that a spreadsheet would run as a formula are prefixed with C(')).
   - C(report.html) is one self-contained page (inline CSS, inline SVG charts, one inline script, and a
-    Content-Security-Policy that forbids any network access): a status overview per product family, a grace
+    Content-Security-Policy that forbids any network access). It shows a status overview per product family, a grace
     expiry timeline, each KMS host's count against its threshold, the clone groups and stale SRV records, the
     problems with their next steps, and a host table that can be filtered (also from the URL, C(#filter=words)).
   - Costs no WinRM round trip and holds no secret (a product key appears only as its last five characters).
-  - Idempotent: when C(report.json) in O(dest) already reports the same fleet (its time of generation aside)
+  - Idempotent. When C(report.json) in O(dest) already reports the same fleet (its time of generation aside)
     and every requested file exists, nothing is written and RV(ignore:changed) is false.
 options:
   dest:

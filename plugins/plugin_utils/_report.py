@@ -264,7 +264,7 @@ def _svg_timeline(doc: t.Mapping[str, t.Any]) -> str:
     if not items:
         return '<p class="empty">No product is counting down a grace period.</p>'
     shown = items[:TIMELINE_LIMIT]
-    horizon = max(180, max(i["days"] for i in shown))
+    horizon = max([180] + [int(i["days"]) for i in shown])
     width, row_h, label_w = 900, 18, 330
     scale = (width - label_w - 60) / horizon
     height = len(shown) * row_h + 40
