@@ -51,7 +51,8 @@ options:
   name:
     description:
       - The activation object's name (its C(cn) and C(displayName)); it cannot be renamed later.
-      - At most 64 characters, none of C(, = + < > # ; " \).
+      - At most 64 characters, and none of the characters a directory name must escape
+        (comma, C(=), C(+), C(<), C(>), C(#), C(;), C(") and backslash).
     type: str
     required: true
     version_added: 0.1.0
@@ -87,7 +88,7 @@ notes:
     C(winops.volume_activation.licensing_batch) module on the target.
   - The activation service counts an object's activation against the KMS host key like a KMS host's.
   - Clients re-check with Active Directory regularly and stay activated for 180 days after the last success.
-    Their activation type must allow it (winops.volume_activation.kms_client O(activation_type=all) or
+    Their activation type must allow it (O(winops.volume_activation.kms_client#module:activation_type=all) or
     V(ad)).
 seealso:
   - module: winops.volume_activation.kms_client
