@@ -393,6 +393,11 @@ class LicensingAction(ActionBase):
         read_ops = reader.operations()
         read_batch = _client.Batch()
         read_batch.extend(read_ops)
+        # Optional reader hook: read operations that need a secret (ad_installation_id), added to
+        # the first read only; their results follow the reader's own (the read-back omits them).
+        first_read = getattr(reader, "first_read", None)
+        if first_read is not None:
+            first_read(read_batch)
         before = reader.parse(client.run(read_batch, stop_on_error=False).raw())
 
         plan = self._va_plan(ctx, before)
