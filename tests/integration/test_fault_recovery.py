@@ -208,7 +208,7 @@ def test_bounded_wait_ends_below_threshold_without_failing(recoveries: list[Reco
     """Issue 11 item 4: when the bounded wait ends below the threshold the role says so, naming the
     KMS host and its count against the threshold, and the play goes on (no "Unknown error")."""
     assert recoveries[0].lab is not None
-    handle, inventory, ansible = recoveries[0].lab
+    _handle, inventory, ansible = recoveries[0].lab
     run = ansible.run(ROOT / "playbooks" / "kms_clients.yml", inventory=inventory, timeout=300,
                       extra_vars={"kms_activation_wait": "yes", "kms_activation_wait_retries": 1,
                                   "kms_activation_wait_delay": 0})
