@@ -117,7 +117,8 @@ _value:
         - C(windows) and each item of C(office) hold C(name), C(activation_id), C(version), C(family),
           C(status), C(activated), C(channel), C(grace_days), C(grace_expires), C(activated_by) (the
           inventory name of the KMS host that activated the product, or its DNS name when it is not in
-          the fleet), C(kms_host_used) (the KMS host the client is configured with or discovered, as
+          the fleet; C(Active Directory (<object name>)) for a product activated from an Active Directory
+          activation object), C(kms_host_used) (the KMS host the client is configured with or discovered, as
           C(name:port)), C(partial_product_key) (the last five characters Windows stores, never more),
           C(reason) (the failure explained), C(reason_code) (its C(0xC004F038) form) and C(next_step).
       type: list
@@ -275,6 +276,8 @@ class _Fleet:
         """
         if not product.get("activated") or product.get("channel") != "kms_client":
             return None
+        if product.get("activated_by") == "ad":  # license_info: from an Active Directory activation object
+            return f"Active Directory ({(product.get('ad_activation') or {}).get('object_name') or '?'})"
         client = product.get("kms_client") or {}
         pid = client.get("kms_host_pid")
         if pid and str(pid).lower() in self.by_pid:

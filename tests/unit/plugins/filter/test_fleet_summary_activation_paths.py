@@ -48,3 +48,15 @@ def test_lines_name_both_paths() -> None:
         "  still need a KMS host: w701 (2)",
     ]
     assert fs.activation_path_lines({"active_directory": [], "kms": []}) == []
+
+
+def test_an_ad_activated_product_names_its_activation_object_not_a_kms_host() -> None:
+    ad_product = {**product("Windows(R), Enterprise edition", "ad"),
+                  "ad_activation": {"object_name": "WS2022", "object_dn": "CN=WS2022,..."},
+                  # A KMS host it reached once stays in the Discovered* properties.
+                  "kms_client": {"discovered_host": "kms01.corp.example.test", "kms_host_pid": None}}
+    summary = fs.summarize({"ws01": {**result(ad_product), "summary": {
+        "windows_product": ad_product["name"], "windows_status": "licensed"}}}, ["ws01"])
+    assert summary["hosts"][0]["windows"]["activated_by"] == "Active Directory (WS2022)"
+    assert summary["activation_paths"] == {"active_directory": [{"host": "ws01", "products": [ad_product["name"]]}],
+                                           "kms": []}
