@@ -65,7 +65,7 @@ MUTATING = {"cim_invoke", "cim_delete", "reg_set", "reg_remove", "firewall_set",
 
 # op -> (required keys, optional keys)
 OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "cim_query": (("class",), ("namespace", "filter", "properties")),
+    "cim_query": (("class",), ("namespace", "filter", "properties", "optional_properties")),
     "cim_invoke": (("class", "method"), ("namespace", "filter", "arguments", "static")),
     "cim_delete": (("class", "filter"), ("namespace",)),
     "reg_get": (("path",), ("names",)),
@@ -162,9 +162,12 @@ def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) 
             raise BatchValidationError(f"{where} ({kind}): class '{cls}' is not allowed")
         if op.get("filter") is not None and not isinstance(op["filter"], str):
             raise BatchValidationError(f"{where} ({kind}): 'filter' must be a string")
-        if kind == "cim_query" and op.get("properties") is not None and (
-                not isinstance(op["properties"], list) or not all(isinstance(p, str) for p in op["properties"])):
-            raise BatchValidationError(f"{where} (cim_query): 'properties' must be a list of strings")
+        for key in ("properties", "optional_properties"):
+            if kind == "cim_query" and op.get(key) is not None and (
+                    not isinstance(op[key], list) or not all(isinstance(p, str) for p in op[key])):
+                raise BatchValidationError(f"{where} (cim_query): '{key}' must be a list of strings")
+        if kind == "cim_query" and op.get("optional_properties") is not None and op.get("properties") is None:
+            raise BatchValidationError(f"{where} (cim_query): 'optional_properties' needs 'properties'")
         if kind == "cim_invoke":
             method = str(op["method"])
             static = op.get("static", False)
@@ -302,7 +305,19 @@ def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[s
     kind = op["op"]
     try:
         if kind == "cim_query":
-            rows = host.query(op["class"], op.get("filter"), op.get("namespace") or CIMV2, op.get("properties"))
+            ns = op.get("namespace") or CIMV2
+            names = op.get("properties")
+            if names is not None and op.get("optional_properties"):
+                # The executor reads the class definition (Get-CimClass, from the WMI repository)
+                # and adds the optional names the class has on this host's version; a class the
+                # host lacks is left to the query, which fails with 0x80041010 as WMI does.
+                try:
+                    defined = {n.lower() for n in host.class_properties(host.canonical_class(op["class"], ns))}
+                except WmiError:
+                    defined = set()
+                names = [*names, *(n for n in op["optional_properties"]
+                                   if n.lower() in defined and n not in names)]
+            rows = host.query(op["class"], op.get("filter"), ns, names)
             return {"op": kind, "ok": True, "instances": [to_json(r) for r in rows]}
         if kind == "cim_invoke":
             return _cim_invoke(host, op, secrets)
