@@ -111,14 +111,21 @@ SPP_PRODUCT_PROPERTIES: PropertyList = (
 )
 
 
-def _ospp(props: PropertyList, confirmed: t.Collection[str]) -> PropertyList:
-    """The SPP list for an OSPP class: required only where ospp.vbs shows the member on OSPP."""
-    return tuple((name, name in confirmed) for name, _ in props)
+def _ospp(props: PropertyList, confirmed: t.Collection[str], kms_host_only: bool = False) -> PropertyList:
+    """The SPP list for an OSPP class: required only where ospp.vbs shows the member on OSPP;
+    the Windows 8+ members (optional in SPP) and, for the service, the KMS host settings and
+    counters (OSPP is never a KMS host: Office KMS host licenses live in SPP) are left out."""
+    host_only = {n for n, _ in _KMS_COUNTER_PROPS} | {
+        "RemainingWindowsReArmCount", "KeyManagementServiceListeningPort", "KeyManagementServiceDnsPublishing",
+        "KeyManagementServiceLowPriority"}
+    return tuple((name, name in confirmed) for name, everywhere in props
+                 if everywhere and not (kms_host_only and name in host_only))
 
 
 #: OSPP: Microsoft publishes no class description; required are the members Microsoft's
 #: ospp.vbs reads on 6.1 (where it uses the OSPP classes), the rest are optional.
-OSPP_SERVICE_PROPERTIES: PropertyList = _ospp(SPP_SERVICE_PROPERTIES, {"ClientMachineID", "KeyManagementServiceHostCaching"})
+OSPP_SERVICE_PROPERTIES: PropertyList = _ospp(SPP_SERVICE_PROPERTIES, {"ClientMachineID", "KeyManagementServiceHostCaching"},
+                                              kms_host_only=True)
 OSPP_PRODUCT_PROPERTIES: PropertyList = _ospp(SPP_PRODUCT_PROPERTIES, {
     "ID", "ApplicationID", "EvaluationEndDate", "PartialProductKey", "Description", "Name", "LicenseStatus",
     "LicenseStatusReason", "ProductKeyID", "GracePeriodRemaining", "DiscoveredKeyManagementServiceMachineName",
