@@ -47,7 +47,7 @@ $ReadOps = @('cim_query', 'reg_get', 'firewall_get', 'service_get')
 # lower-case spelling -> the spelling passed to WMI; '\' is accepted and turned into '/'
 $Namespaces = @{ 'root/cimv2' = 'root/cimv2'; 'root/microsoftdns' = 'root/MicrosoftDNS' }
 $QueryClasses = @('SoftwareLicensingService', 'SoftwareLicensingProduct', 'OfficeSoftwareProtectionService',
-    'OfficeSoftwareProtectionProduct', 'Win32_OperatingSystem', 'MicrosoftDNS_SRVType', 'MicrosoftDNS_Zone')
+    'OfficeSoftwareProtectionProduct', 'Win32_OperatingSystem', 'MicrosoftDNS_SRVType', 'MicrosoftDNS_Zone', 'MicrosoftDNS_Server')
 $ServiceMethods = @('InstallProductKey', 'RefreshLicenseStatus', 'SetKeyManagementServiceMachine',
     'ClearKeyManagementServiceMachine', 'SetKeyManagementServicePort', 'ClearKeyManagementServicePort',
     'SetKeyManagementServiceLookupDomain', 'ClearKeyManagementServiceLookupDomain', 'SetVLActivationInterval',

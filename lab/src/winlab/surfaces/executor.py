@@ -38,7 +38,7 @@ SECRET_LISTS = ("product_keys", "confirmation_ids")
 
 QUERY_CLASSES = ("SoftwareLicensingService", "SoftwareLicensingProduct", "OfficeSoftwareProtectionService",
                  "OfficeSoftwareProtectionProduct", "Win32_OperatingSystem", "MicrosoftDNS_SRVType",
-                 "MicrosoftDNS_Zone")
+                 "MicrosoftDNS_Zone", "MicrosoftDNS_Server")
 SERVICE_CLASSES = ("SoftwareLicensingService", "OfficeSoftwareProtectionService")
 PRODUCT_CLASSES = ("SoftwareLicensingProduct", "OfficeSoftwareProtectionProduct")
 SERVICE_METHODS = (
