@@ -12,10 +12,18 @@ Lab choices where the contract is silent (also in lab/README.md):
 
 * an operation key the contract does not list for that op is a validation error (a
   typo such as ``filer`` must not silently widen a filter);
-* for ``cim_invoke`` the method and its arguments are checked against the class before
-  instances are selected, so a typo fails even when nothing matches;
 * ``changed`` counts mutating operations that succeeded, except a ``cim_invoke`` that
   matched no instance (nothing ran).
+
+``cim_invoke`` runs as the executor does on Windows: the instances are selected first (a
+query error fails the operation), then ``Invoke-CimMethod`` runs once per instance (once on
+the class for ``static``), and each call's failure is that invocation's. ``Invoke-CimMethod``
+checks the argument names against the class definition before it calls WMI and throws an
+``ArgumentException``, HRESULT 0x80070057 (PowerShell/PowerShell
+src/Microsoft.Management.Infrastructure.CimCmdlets/CimInvokeCimMethod.cs,
+``CreateParametersCollection``): see ``WindowsHost.check_method``. With no instance
+selected nothing is called, so even a misspelt method name goes unnoticed there, as on
+Windows.
 """
 
 from __future__ import annotations
@@ -338,29 +346,26 @@ def _cim_invoke(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> di
     raw_args = op.get("arguments") or {}
     # Resolve secret references only here, at the call; never stored.
     call_args = {k: (secrets.resolve(v) if _is_secret_ref(v) else v) for k, v in raw_args.items()}
-    cls, method, _ = host.check_method(op["class"], op["method"], call_args, ns)
-    if op.get("static"):
-        if method not in dnsserver.STATIC_METHODS:
-            raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
-        try:
-            out = host.invoke(cls, method, call_args, None, ns)
-        except WmiError as e:
-            return {"op": "cim_invoke", "ok": False, "matched": 1,
-                    "invocations": [{"key": None, "return_value": None, "out": {}, **e.as_dict()}], **e.as_dict()}
-        return {"op": "cim_invoke", "ok": True, "matched": 1,
-                "invocations": [{"key": None, "return_value": 0, "out": to_json(out), "hresult": None, "error": None}]}
-    rows = host.query(cls, op.get("filter"), ns)
+    static = bool(op.get("static"))
+    # Get-CimClass / Get-CimInstance first: their failures (no such class, a bad filter) are the
+    # operation's, as in the executor.
+    cls = host.canonical_class(op["class"], ns)
+    targets: list[dict[str, t.Any] | None] = [None] if static else list(host.query(cls, op.get("filter"), ns))
     invocations = []
     first_error: WmiError | None = None
-    for row in rows:
-        key = host.instance_key(cls, row)
+    for row in targets:
+        key = None if row is None else host.instance_key(cls, row)
         try:
+            # Invoke-CimMethod -CimClass (static) or -InputObject (an instance).
+            _, method, _ = host.check_method(cls, op["method"], call_args, ns, via_class=static)
+            if static and method not in dnsserver.STATIC_METHODS:
+                raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
             out = host.invoke(cls, method, call_args, row, ns)
             invocations.append({"key": key, "return_value": 0, "out": to_json(out), "hresult": None, "error": None})
         except WmiError as e:
             first_error = first_error or e
             invocations.append({"key": key, "return_value": None, "out": {}, **e.as_dict()})
-    res: dict[str, t.Any] = {"op": "cim_invoke", "ok": first_error is None, "matched": len(rows),
+    res: dict[str, t.Any] = {"op": "cim_invoke", "ok": first_error is None, "matched": len(targets),
                              "invocations": invocations}
     if first_error is not None:
         res.update(first_error.as_dict())
