@@ -381,7 +381,6 @@ class LicensingService:
     @classmethod
     def from_cim(cls, props: t.Mapping[str, t.Any], source: str) -> LicensingService:
         """Parse one service instance. ``source`` is ``spp`` or ``ospp``."""
-        ate = u32(props.get("VLActivationTypeEnabled"))  # not read from the service (see SPP_SERVICE_PROPERTIES)
         machine = text(props.get("KeyManagementServiceMachine"))
         return cls(
             source=source,
@@ -402,11 +401,22 @@ class LicensingService:
             dns_publishing=flag(props.get("KeyManagementServiceDnsPublishing")),
             low_priority=flag(props.get("KeyManagementServiceLowPriority")),
             host_caching=flag(props.get("KeyManagementServiceHostCaching")),
-            activation_type_enabled=ACTIVATION_TYPE_NAMES.get(ate) if ate is not None else None,
+            # No Windows version has VLActivationTypeEnabled on the service (see
+            # SPP_SERVICE_PROPERTIES): parse_state fills this from the products' effective value.
+            activation_type_enabled=None,
             kms_host_pid=text(props.get("KeyManagementServiceProductKeyID")),
             requests=KmsRequests.from_cim(props),
             raw=dict(props),
         )
+
+    def with_products(self, products: t.Sequence[LicensingProduct]) -> LicensingService:
+        """This service with ``activation_type_enabled`` taken from its KMS client products: a
+        product shows the effective activation type (its own, or the service's, as slmgr /dlv
+        shows "Configured Activation Type" from the product), so the service's value is known
+        when every KMS client product agrees; None otherwise (and on Windows 7, which has none)."""
+        types = {p.kms_client.activation_type for p in products if p.source == self.source and p.kms_client}
+        value = types.pop() if len(types) == 1 else None
+        return dataclasses.replace(self, activation_type_enabled=value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -727,6 +737,8 @@ def parse_state(query: StateQuery, results: t.Sequence[t.Mapping[str, t.Any]]) -
         products += [
             LicensingProduct.from_cim(p, "ospp", ospp_service, host_time) for p in _instances(by_class.get(OSPP_PRODUCT))
         ]
+    if service is not None:
+        service = service.with_products(products)
     return HostState(
         os=os_info,
         service=service,
