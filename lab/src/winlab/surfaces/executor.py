@@ -36,8 +36,9 @@ import typing as t
 from winlab.models import dnsserver, errors
 from winlab.models.errors import WmiError
 from winlab.models.firewall import FirewallRule, normalize_profiles, validate_addresses
-from winlab.models.host import CIMV2, MSDNS, WindowsHost, normalize_namespace
+from winlab.models.host import WindowsHost
 from winlab.models.registry import OSPP_KEY, REG_TYPES, SPP_KEY, coerce, normalize_path
+from winlab.surfaces.cim import CIMV2, MSDNS, CimSurface, normalize_namespace
 
 if t.TYPE_CHECKING:
     from winlab.models.world import World
@@ -314,23 +315,24 @@ def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[s
     try:
         if kind == "cim_query":
             ns = op.get("namespace") or CIMV2
+            cim = CimSurface(host)
             names = op.get("properties")
             if names is not None and op.get("optional_properties"):
                 # The executor reads the class definition (Get-CimClass, from the WMI repository)
                 # and adds the optional names the class has on this host's version; a class the
                 # host lacks is left to the query, which fails with 0x80041010 as WMI does.
                 try:
-                    defined = {n.lower() for n in host.class_properties(host.canonical_class(op["class"], ns))}
+                    defined = {n.lower() for n in cim.class_properties(cim.canonical_class(op["class"], ns))}
                 except WmiError:
                     defined = set()
                 names = [*names, *(n for n in op["optional_properties"]
                                    if n.lower() in defined and n not in names)]
-            rows = host.query(op["class"], op.get("filter"), ns, names)
+            rows = cim.query(op["class"], op.get("filter"), ns, names)
             return {"op": kind, "ok": True, "instances": [to_json(r) for r in rows]}
         if kind == "cim_invoke":
             return _cim_invoke(host, op, secrets)
         if kind == "cim_delete":
-            deleted = host.delete(op["class"], op["filter"], op.get("namespace") or CIMV2)
+            deleted = CimSurface(host).delete(op["class"], op["filter"], op.get("namespace") or CIMV2)
             return {"op": kind, "ok": True, "deleted": deleted}
         if kind.startswith("reg_"):
             return _registry(host, op)
@@ -347,20 +349,21 @@ def _cim_invoke(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> di
     # Resolve secret references only here, at the call; never stored.
     call_args = {k: (secrets.resolve(v) if _is_secret_ref(v) else v) for k, v in raw_args.items()}
     static = bool(op.get("static"))
+    cim = CimSurface(host)
     # Get-CimClass / Get-CimInstance first: their failures (no such class, a bad filter) are the
     # operation's, as in the executor.
-    cls = host.canonical_class(op["class"], ns)
-    targets: list[dict[str, t.Any] | None] = [None] if static else list(host.query(cls, op.get("filter"), ns))
+    cls = cim.canonical_class(op["class"], ns)
+    targets: list[dict[str, t.Any] | None] = [None] if static else list(cim.query(cls, op.get("filter"), ns))
     invocations = []
     first_error: WmiError | None = None
     for row in targets:
-        key = None if row is None else host.instance_key(cls, row)
+        key = None if row is None else cim.instance_key(cls, row)
         try:
             # Invoke-CimMethod -CimClass (static) or -InputObject (an instance).
-            _, method, _ = host.check_method(cls, op["method"], call_args, ns, via_class=static)
+            _, method, _ = cim.check_method(cls, op["method"], call_args, ns, via_class=static)
             if static and method not in dnsserver.STATIC_METHODS:
                 raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
-            out = host.invoke(cls, method, call_args, row, ns)
+            out = cim.invoke(cls, method, call_args, row, ns)
             invocations.append({"key": key, "return_value": 0, "out": to_json(out), "hresult": None, "error": None})
         except WmiError as e:
             first_error = first_error or e
