@@ -132,14 +132,16 @@ def coverage() -> list[dict[str, t.Any]]:
     for cls in (SPP_SERVICE, SPP_PRODUCT):
         seen: dict[str, list[str]] = {}
         defs: dict[str, schema.MethodDef] = {}
+        tags: dict[str, dict[str, None]] = {}
         for sch in schema.schemas():
             for name, m in sch.classes[cls].methods.items():
                 seen.setdefault(name, []).append(sch.nt)
-                defs[name] = m
+                defs[name] = m  # the newest version's parameters
+                tags.setdefault(name, {}).update(dict.fromkeys(m.source.split("+")))
         for name, nts in seen.items():
             m = defs[name]
             rows.append({"class": cls, "method": name, "windows": _versions(nts), "simulated": name not in NOT_SIMULATED,
-                         "source": m.source, "parameters": [f"{p.ctype} {p.name}" for p in m.in_params]})
+                         "source": ", ".join(tags[name]), "parameters": [f"{p.ctype} {p.name}" for p in m.in_params]})
     for cls, cdef in schema.ospp_classes().items():
         for name, m in cdef.methods.items():
             rows.append({"class": cls, "method": name, "windows": "OSPP", "simulated": name not in NOT_SIMULATED,
