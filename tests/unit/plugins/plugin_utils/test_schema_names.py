@@ -128,3 +128,64 @@ def test_the_schema_files_do_not_overlap_and_name_their_versions() -> None:
         for os_id in schema["oses"]:
             assert os_id not in seen, (os_id, seen.get(os_id), nt)
             seen[os_id] = nt
+
+
+# --- what the engine really sends: every recorded scenario replayed through its action plugin ---
+
+_ACTIONS = {"kms_host": "kms_host", "kms_client": "kms_client", "kms_firewall": "kms_firewall",
+            "product_key": "product_key", "activation": "activation", "kms_srv_record": "kms_srv_record"}
+_SCENARIOS = sorted(
+    (path.parent.name, path.stem)
+    for path in (ROOT / "tests" / "unit" / "test_data").glob("*/*.json")
+    if (data := __import__("json").loads(path.read_text(encoding="utf-8"))).get("module") in _ACTIONS
+    and "round_trips" in data
+)
+
+
+def _sent(directory: str, name: str) -> tuple[str | None, list[dict[str, t.Any]]]:
+    """Replay a recorded scenario; return the host's NT version (from its Win32_OperatingSystem
+    read, None when the scenario reads none) and every operation the engine sent."""
+    from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
+
+    data = load_data(directory, f"{name}.json")
+    args = dict(data["args"])
+    if args.get("confirmation_ids"):  # the recorded phone call's confirmation ID (record.py: phone.json)
+        phone = load_data(directory, "phone.json")
+        args["confirmation_ids"] = {k: phone["confirmation_id"] for k in args["confirmation_ids"]}
+    module = importlib.import_module(
+        f"ansible_collections.winops.volume_activation.plugins.action.{_ACTIONS[data['module']]}")
+    plugin, fake = make_action(module.ActionModule, args, data["round_trips"],
+                               check_mode=bool(data.get("check_mode") or "check_mode" in name),
+                               action=f"winops.volume_activation.{data['module']}")
+    plugin.run(task_vars={})
+    nt = None
+    for trip in data["round_trips"]:
+        for res in trip.get("results") or []:
+            for inst in res.get("instances") or []:
+                if isinstance(inst, dict) and "OperatingSystemSKU" in inst and inst.get("Version"):
+                    nt = ".".join(str(inst["Version"]).split(".")[:2])
+    return nt, [op for batch in fake.operations for op in batch]
+
+
+@pytest.mark.parametrize(("directory", "name"), _SCENARIOS)
+def test_every_name_the_engine_sends_exists_on_the_hosts_version(directory: str, name: str) -> None:
+    """Classes, properties, methods and argument names of every operation the engine sent in a
+    recorded scenario exist on the recorded host's Windows version (every supported version when
+    the scenario does not read the OS: then the names must hold everywhere)."""
+    nt, ops = _sent(directory, name)
+    assert ops
+    versions = [nt] if nt else list(SUPPORTED)
+    for version in versions:
+        classes = _classes(version)
+        for op in ops:
+            if op["op"] not in ("cim_query", "cim_invoke", "cim_delete"):
+                continue
+            cls = classes.get(op["class"])
+            assert cls is not None, (version, op["class"])
+            for prop in op.get("properties") or []:
+                assert prop in cls["properties"], (version, op["class"], prop)
+            if op["op"] == "cim_invoke":
+                method = cls["methods"].get(op["method"])
+                assert method is not None, (version, op["class"], op["method"])
+                declared = {p[0] for p in method.get("in") or []}
+                assert set(op.get("arguments") or {}) <= declared, (version, op["class"], op["method"], op["arguments"])
