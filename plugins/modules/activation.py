@@ -88,6 +88,9 @@ attributes:
   platform:
     platforms: windows
 notes:
+  - With a key ledger on the controller (the C(volume_activation_ledger) variable, or C(volume_activation_ledger.json)
+    beside the inventory), activating with a MAK or KMS host key reserves one activation for the host under the ledger's lock first, and is
+    refused before anything is sent when the key's budget is used up; see M(winops.volume_activation.key_budget).
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
   - Every product is tried even when another fails. C(changed) is true when at least one product was activated
@@ -103,6 +106,7 @@ notes:
     C(ansible_winrm_operation_timeout_sec), keep C(ansible_winrm_read_timeout_sec) above it (pywinrm refuses
     anything else). Do not set an Ansible task C(timeout) below the time the activations may take.
 seealso:
+  - module: winops.volume_activation.key_budget
   - module: winops.volume_activation.product_key
   - module: winops.volume_activation.kms_client
   - module: winops.volume_activation.license_info
