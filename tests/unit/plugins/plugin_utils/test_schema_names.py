@@ -145,7 +145,10 @@ _SCENARIOS = sorted(
 def _sent(directory: str, name: str) -> tuple[str | None, list[dict[str, t.Any]]]:
     """Replay a recorded scenario; return the host's NT version (from its Win32_OperatingSystem
     read, None when the scenario reads none) and every operation the engine sent."""
-    from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
+    from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
+        load_data,
+        make_action,
+    )
 
     data = load_data(directory, f"{name}.json")
     args = dict(data["args"])
