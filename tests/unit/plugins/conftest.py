@@ -129,7 +129,8 @@ LICENSING_COLUMNS: dict[str, dict[str, list[str]]] = {
             "IsKeyManagementServiceMachine", "KeyManagementServiceCurrentCount", "RequiredClientCount", *_COUNTERS],
         "optional_properties": [
             "ProductKeyChannel", "RemainingAppReArmCount", "RemainingSkuReArmCount", "KeyManagementServiceLookupDomain",
-            "DiscoveredKeyManagementServiceMachineIpAddress", "VLActivationTypeEnabled"],
+            "DiscoveredKeyManagementServiceMachineIpAddress", "VLActivationTypeEnabled", "VLActivationType",
+            "ADActivationObjectName", "ADActivationObjectDN", "ADActivationCsvlkPid", "ADActivationCsvlkSkuId"],
     },
     "OfficeSoftwareProtectionService": {
         "properties": ["ClientMachineID", "KeyManagementServiceHostCaching"],

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import typing as t
 
-from winlab.models import dnsserver, errors, schema
+from winlab.models import adds, dnsserver, errors, schema
 from winlab.models.errors import WmiError
 from winlab.models.host import LCIDS, WindowsHost
 from winlab.models.kms import (
@@ -58,13 +58,13 @@ SPP_PRODUCT = "SoftwareLicensingProduct"
 OSPP_SERVICE = "OfficeSoftwareProtectionService"
 OSPP_PRODUCT = "OfficeSoftwareProtectionProduct"
 WIN32_OS = "Win32_OperatingSystem"
+WIN32_CS = "Win32_ComputerSystem"
 
 Param = tuple[str, str]  # (name, CIM type; "?" after the type of an optional parameter)
 
 NOT_SIMULATED = {
     "InstallLicense", "InstallLicensePackage", "DisableKeyManagementServiceActivation", "AcquireGenuineTicket",
-    "ReArmApp", "DoActiveDirectoryOnlineActivation", "GenerateActiveDirectoryOfflineActivationId",
-    "DepositActiveDirectoryOfflineActivationConfirmation", "GetPolicyInformationDWord",
+    "ReArmApp", "GetPolicyInformationDWord",
     "GetPolicyInformationString", "GetTokenActivationGrants", "GenerateTokenActivationChallenge",
     "DepositTokenActivationResponse", "ReArmSku",
 }
@@ -164,7 +164,7 @@ class CimSurface:
         """Classes this host answers in ``namespace`` (``WmiError`` for an unknown namespace)."""
         ns = normalize_namespace(namespace)
         if ns == CIMV2:
-            out = [SPP_SERVICE, SPP_PRODUCT, WIN32_OS]
+            out = [SPP_SERVICE, SPP_PRODUCT, WIN32_OS, WIN32_CS]
             if self.host.has_ospp:
                 out += [OSPP_SERVICE, OSPP_PRODUCT]
             return out
@@ -217,6 +217,8 @@ class CimSurface:
             rows = dnsserver.zone_rows(self.host)
         elif cls == dnsserver.SRV_CLASS:
             rows = dnsserver.srv_rows(self.host)
+        elif cls == WIN32_CS:
+            rows = [self._cs_row()]
         else:
             rows = [self._os_row()]
         return [{k: row.get(k) for k in props} for row in rows]
@@ -283,8 +285,7 @@ class CimSurface:
             "VLActivationTypeEnabled": self.host._reg_int(self.host._sku_key(p), "VLActivationType",
                                                           self.host._reg_int(self.host._root(p.store),
                                                                              "VLActivationType", 0)),
-            "ADActivationCsvlkPid": "", "ADActivationCsvlkSkuId": "", "ADActivationObjectDN": "",
-            "ADActivationObjectName": "", "AutomaticVMActivationHostDigitalPid2": "",
+            "AutomaticVMActivationHostDigitalPid2": "",
             "AutomaticVMActivationHostMachineName": "", "AutomaticVMActivationLastActivationTime": NONE_DATE,
             "IAID": "",
         }
@@ -293,6 +294,11 @@ class CimSurface:
                      "KeyManagementServiceOOBGraceRequests", "KeyManagementServiceOOTGraceRequests",
                      "KeyManagementServiceNonGenuineGraceRequests", "KeyManagementServiceNotificationRequests"):
             row[name] = counters.get(name) if is_host else None
+        # The activation object of the last AD activation (VLActivationType 1) [SLMGR10 /dlv
+        # "AD Activation client information"]; empty otherwise.
+        ao = self.host.ad_activation.get(p.id) if p.vl_activation_type == adds.TYPE_AD and p.key else None
+        row.update({"ADActivationObjectName": ao.name if ao else "", "ADActivationObjectDN": ao.dn if ao else "",
+                    "ADActivationCsvlkPid": ao.pid if ao else "", "ADActivationCsvlkSkuId": ao.sku_id if ao else ""})
         return row
 
     def _service_row(self, store: str) -> dict[str, t.Any]:
@@ -369,6 +375,14 @@ class CimSurface:
             "SystemDirectory": "C:\\Windows\\system32", "Version": self.host.os.version,
             "WindowsDirectory": "C:\\Windows",
         }
+
+    def _cs_row(self) -> dict[str, t.Any]:
+        joined = self.host.domain_joined
+        dc = "domain_controller" in self.host.spec.roles
+        role = 5 if dc else (3 if self.host.os.server else 1) if joined else (2 if self.host.os.server else 0)
+        return {"DNSHostName": self.host.name.lower(), "Domain": self.host.domain if joined else "WORKGROUP",
+                "DomainRole": role, "Name": self.host.name.upper(), "PartOfDomain": joined,
+                "Workgroup": None if joined else "WORKGROUP"}
 
     def delete(self, class_name: str, condition: str, namespace: str = CIMV2) -> int:
         """``Remove-CimInstance`` of the instances ``condition`` selects; the number deleted.
@@ -457,6 +471,15 @@ class CimSurface:
             return {}
         if method == "ReArmWindows":
             self.host.rearm_windows()
+            return {}
+        if method == "DoActiveDirectoryOnlineActivation":
+            adds.online_activation(self.host, a["ProductKey"] or "", a["ActivationObjectName"] or "")
+            return {}
+        if method == "GenerateActiveDirectoryOfflineActivationId":
+            return {"InstallationID": adds.installation_id(self.host, a["ProductKey"] or "")}
+        if method == "DepositActiveDirectoryOfflineActivationConfirmation":
+            adds.deposit_confirmation(self.host, a["ProductKey"] or "", a["ConfirmationID"] or "",
+                                      a["ActivationObjectName"] or "")
             return {}
         if method in HOST_ONLY_SETTERS and not self.host.kms_host_products():
             raise WmiError(errors.SL_E_VL_BINDING_SERVICE_NOT_ENABLED, f"{self.host.name} is not a KMS host")

@@ -99,7 +99,7 @@ def test_one_property_list_per_class_holds_everything_the_parser_reads(cls: str)
     selected = {n for n, _ in _state.LICENSING_PROPERTIES[cls]}
     # Members the classes have (on some version) that the lists leave out: a parser reading one
     # of them would see a value here and None in ``chosen``.
-    unselected: dict[str, t.Any] = {"VLActivationTypeEnabled": 2, "VLActivationType": 2, "KeyManagementServiceActivationDisabled": True,
+    unselected: dict[str, t.Any] = {"VLActivationTypeEnabled": 2, "KeyManagementServiceActivationDisabled": True,
                   "TrustedTime": "2026-11-01T00:00:00+00:00", "LicenseFamily": "f", "ProductKeyID2": "p2",
                   "RemainingAppReArmCount": 5, "RemainingSkuReArmCount": 5, "ProductKeyChannel": "Volume:MAK",
                   "KeyManagementServiceLookupDomain": "other.test", "RemainingWindowsReArmCount": 3,
