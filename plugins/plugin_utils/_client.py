@@ -50,6 +50,8 @@ ALL_OPS = READ_OPS | frozenset(
         "firewall_create",
         "firewall_remove",
         "service_restart",
+        "os_restart",
+        "ospp_rearm",
     }
 )
 SECRET_KINDS = ("product_keys", "confirmation_ids")

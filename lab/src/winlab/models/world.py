@@ -38,6 +38,9 @@ class World:
         self.in_advance = False
         self.advance_epoch = 0
         self._kms_candidates: tuple[int, list[WindowsHost]] | None = None
+        #: Called as ``restart_hook(host, delay)`` when a host is told to restart (the control
+        #: plane takes its WinRM listener down and boots it); None: the host boots at once.
+        self.restart_hook: t.Callable[[WindowsHost, float], None] | None = None
         self._build()
 
     def _build(self) -> None:
