@@ -45,7 +45,7 @@ class RestartResult:
     """``results``: the read batch's results after the restart; ``elapsed`` seconds from the
     order to that read; ``attempts`` made (``round_trips`` of them reached the host)."""
 
-    results: list[dict[str, t.Any]]
+    results: list[t.Mapping[str, t.Any]]
     elapsed: float
     attempts: int
     round_trips: int
