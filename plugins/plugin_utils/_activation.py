@@ -351,9 +351,14 @@ def outcomes(ap: ActivationPlan, applied: t.Sequence[_client.OpResult] | None,
             elif r.ok:
                 row["outcome"] = "confirmation_deposited" if item.decision == "deposit" else "activated"
                 where, _words = _kms_where(now) if kms else (None, "")
-                row["kms_host"] = where
+                ad = _state.ad_activation_dict(now) if kms and after is not None else None
+                row["kms_host"] = None if ad else where
                 row["message"] = ("activated by phone" if item.decision == "deposit"
                                   else f"activated{f' by the KMS host {where}' if where else ''}")
+                if ad:
+                    # Windows 8+ clients in a domain ask AD first (VLActivationType 1: no KMS host involved).
+                    row["message"] = (f"activated from the Active Directory activation object "
+                                      f"'{ad['object_name']}' ({ad['object_dn']})")
                 if not now.activated and after is not None:
                     row["message"] += f"; the product now reports '{now.status}'"
             else:
