@@ -73,7 +73,10 @@ GROUPS: list[tuple[list[tuple[str, str, dict[str, t.Any]]], list[str]]] = [
     ([("kms_port_closed", "kms01", {})], ["the host refused the connection"]),
     ([("kms_service_stopped", "kms01", {}), ("winrm_down", "ws02", {}), ("drop_connection", "ws01", {})],
      ["Failed to connect to 'ws02'", "Failed to run the licensing executor on 'ws01'", "connection was dropped"]),
-    ([("slow", "kms01", {"delay": 0.05}), ("host_down", "ws02", {})], ["Failed to connect to 'ws02'"]),
+    # kms_no_answer drops the KMS requests of clients only (the controller's probe still connects):
+    # ws01's activation times out with 0xC004F074.
+    ([("slow", "kms01", {"delay": 0.05}), ("kms_no_answer", "kms01", {"delay": 1}), ("host_down", "ws02", {})],
+     ["Failed to connect to 'ws02'", "0xC004F074"]),
 ]
 FAULTS_COVERED = sorted(name for faults, _m in GROUPS for name, _h, _p in faults)
 ACCEPTED = {"activated", "already_activated", "waiting_for_threshold"}
