@@ -269,12 +269,14 @@ def judge_target(target: t.Mapping[str, t.Any], state: t.Mapping[str, t.Any] | N
                                               "is not running")
             return done("not_listening", f"nothing listens on {where} (connection refused, the host is up): "
                                          "sppsvc is stopped there, or it is not a KMS host")
-        return done("port_closed", f"the connection to {where} was {row['tcp_error']} while the host answers on "
+        how = {"timeout": "not answered (timed out)", "reset": "reset", "unreachable": "unreachable"}.get(
+            row["tcp_error"], row["tcp_error"])
+        return done("port_closed", f"the connection to {where} was {how} while the host answers on "
                                    f"port {up[0] if up else '?'}: a firewall blocks the KMS port")
     row["latency_ms"] = round(float(target.get("connect_ms") or 0) + float(target.get("receive_ms") or 0), 1)
     received = base64.b64decode(target.get("received") or "")
     answer = parse_answer(received)
-    if not received and target.get("receive_error_code") in (WSAECONNRESET,) or (not received and target.get("closed")):
+    if not received and (target.get("receive_error_code") == WSAECONNRESET or target.get("closed")):
         row["rpc_bind"] = "reset"
         return done("port_closed", f"port {port} of {name} accepted the connection, then reset it before any "
                                    "answer: a firewall rule (its remote address scope) refuses this client")
