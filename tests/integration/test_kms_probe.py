@@ -170,3 +170,29 @@ def test_the_bind_is_what_a_dce_rpc_server_decodes() -> None:
     assert list(bind.contexts[0].transfer_syntaxes) == [kms_wire.NDR_SYNTAX]
     answer = kms_wire.answer_bind(bind, 1688, assoc_group_id=1)
     assert kp.parse_answer(kms_wire.encode(answer), call_id=3).kind == "accepted"
+
+
+def test_a_stale_srv_record_whose_name_does_not_resolve(lab: LabHandle, ansible: Ansible) -> None:
+    """The zone's only _vlmcs._tcp record names kms-old, a host no longer in DNS: found, not resolved."""
+    setup = ansible.run("""
+- hosts: kms01
+  gather_facts: false
+  tasks:
+    - name: The stale record
+      winops.volume_activation.kms_srv_record:
+        method: rfc2136
+        zone: "{{ winlab_dns_zone }}"
+        server: "{{ winlab_dns_server }}"
+        server_port: "{{ winlab_dns_port }}"
+        tsig_key_name: "{{ winlab_tsig_key_name }}"
+        tsig_key_secret: "{{ winlab_tsig_key_secret }}"
+        tsig_algorithm: "{{ winlab_tsig_algorithm }}"
+        records:
+          - {target: "kms-old.{{ winlab_dns_zone }}", priority: 10}
+""", lab)
+    assert setup.rc == 0, setup.stdout[-4000:]
+    res = probe(lab, ansible)
+    zone = lab.lab.dns_info()["zone"]
+    assert res["srv_records"] == [{"target": f"kms-old.{zone}", "port": 1688, "priority": 10, "weight": 0}]
+    assert res["verdict"] == "name_not_resolved", res
+    assert res["kms_hosts"][0]["priority"] == 10 and res["kms_hosts"][0]["dns_status"] == 9003
