@@ -93,8 +93,8 @@ class ActionModule(_action.LicensingAction):
         for host in (task_vars.get("groups") or {}).get("all", []):
             value = (hostvars.get(host) or {}).get("ansible_port")
             try:
-                port = int(value)
-            except (TypeError, ValueError):
+                port = int(str(value))
+            except ValueError:
                 continue
             if 0 < port < 65536 and port not in ports:
                 ports.append(port)

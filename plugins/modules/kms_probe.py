@@ -139,23 +139,58 @@ kms_hosts:
   type: list
   elements: dict
   contains:
-    name: {description: The name (or address) tried., type: str}
-    port: {description: The TCP port., type: int}
-    priority: {description: The SRV record's priority (null when not from DNS)., type: int}
-    weight: {description: The SRV record's weight (null when not from DNS)., type: int}
-    addresses: {description: The addresses the client resolved., type: list, elements: str}
-    resolved: {description: Whether the name resolved on the client., type: bool}
-    dns_status: {description: The DNS_STATUS of the address lookup (0 when it resolved)., type: int}
-    tcp_reachable: {description: Whether the client connected to the port., type: bool}
-    tcp_error: {description: "C(refused), C(timeout), C(reset), C(unreachable), or null.", type: str}
-    host_up: {description: "When the port did not connect: whether a management port did (null when not tried).", type: bool}
-    rpc_bind: {description: "C(accepted), C(rejected), C(nak), C(not_rpc), C(no_answer), C(reset), or null when not connected.", type: str}
-    rpc_detail: {description: The bind answer in words., type: str}
-    latency_ms: {description: Connect plus bind round trip, milliseconds (null when not connected)., type: float}
-    verdict: {description: This host's verdict (see RV(verdict))., type: str}
-    message: {description: This host's verdict in words., type: str}
-    next_step: {description: What to do about this host., type: str}
-    error: {description: The message when the verdict is not C(ok), else null., type: str}
+    name:
+      description: The name (or address) tried.
+      type: str
+    port:
+      description: The TCP port.
+      type: int
+    priority:
+      description: The SRV record's priority (null when not from DNS).
+      type: int
+    weight:
+      description: The SRV record's weight (null when not from DNS).
+      type: int
+    addresses:
+      description: The addresses the client resolved.
+      type: list
+      elements: str
+    resolved:
+      description: Whether the name resolved on the client.
+      type: bool
+    dns_status:
+      description: The DNS_STATUS of the address lookup (0 when it resolved).
+      type: int
+    tcp_reachable:
+      description: Whether the client connected to the port.
+      type: bool
+    tcp_error:
+      description: C(refused), C(timeout), C(reset), C(unreachable), or null.
+      type: str
+    host_up:
+      description: "When the port did not connect: whether a management port did (null when not tried)."
+      type: bool
+    rpc_bind:
+      description: C(accepted), C(rejected), C(nak), C(not_rpc), C(no_answer), C(reset), or null when not connected.
+      type: str
+    rpc_detail:
+      description: The bind answer in words.
+      type: str
+    latency_ms:
+      description: Connect plus bind round trip, milliseconds (null when not connected).
+      type: float
+    verdict:
+      description: This host's verdict (see RV(verdict)).
+      type: str
+    message:
+      description: This host's verdict in words.
+      type: str
+    next_step:
+      description: What to do about this host.
+      type: str
+    error:
+      description: The message when the verdict is not C(ok), else null.
+      type: str
   sample:
     - {name: kms01.corp.example.com, port: 1688, priority: 0, weight: 0, addresses: [10.0.0.5], resolved: true,
        dns_status: 0, tcp_reachable: true, tcp_error: null, host_up: null, rpc_bind: accepted,

@@ -131,7 +131,7 @@ def parse_answer(data: bytes, call_id: int = 1) -> BindAnswer:
         return BindAnswer("no_answer", "no byte came back")
     if len(data) < HEADER.size:
         return BindAnswer("not_rpc", f"{len(data)} bytes, shorter than a DCE/RPC header")
-    vers, minor, ptype, _flags, drep, frag_len, _auth, answer_call = HEADER.unpack_from(data)
+    vers, _minor, ptype, _flags, drep, frag_len, _auth, answer_call = HEADER.unpack_from(data)
     if vers != 5 or drep[0] & 0xF0 != 0x10 or frag_len > len(data) or frag_len < HEADER.size:
         return BindAnswer("not_rpc", f"the answer is not a little-endian DCE/RPC 5.x PDU (first bytes {data[:8].hex()})")
     if answer_call != call_id:
@@ -208,7 +208,7 @@ def operations(*, domain: str | None, kms_host: str | None, kms_port: int | None
 # ------------------------------------------------------------------------------ the verdict
 
 #: A KMS host's own state as this run knows it (from its license_info result), by inventory name.
-StateLookup = t.Callable[[str], t.Optional[t.Mapping[str, t.Any]]]
+StateLookup = t.Callable[[str], "t.Mapping[str, t.Any] | None"]
 
 
 def _kms_host_facts(state: t.Mapping[str, t.Any] | None) -> tuple[bool | None, set[int]]:

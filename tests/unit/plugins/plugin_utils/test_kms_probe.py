@@ -17,7 +17,6 @@ import pytest
 
 from ansible_collections.winops.volume_activation.plugins.action import kms_probe as action
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import _kms_probe as kp
-
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import make_action
 
 KMS_UUID = uuid.UUID("51c82175-844e-4750-b0d8-ec255555bc06")
