@@ -149,4 +149,9 @@ problems:
   returned: always
   type: int
   sample: 2
+round_trips:
+  description: WinRM round trips used, always 0 (the report is written on the controller).
+  returned: always
+  type: int
+  sample: 0
 """
