@@ -27,7 +27,7 @@ $ErrorActionPreference = 'Stop'
 # --- Contract tables -----------------------------------------------------------------
 # op -> keys it requires / may carry; any other key fails validation (a typo is never ignored).
 $Ops = @{
-    cim_query = @{ req = @('class'); opt = @('namespace', 'filter', 'properties') }
+    cim_query = @{ req = @('class'); opt = @('namespace', 'filter', 'properties', 'optional_properties') }
     cim_invoke = @{ req = @('class', 'method'); opt = @('namespace', 'filter', 'arguments', 'static') }
     cim_delete = @{ req = @('class', 'filter'); opt = @('namespace') }
     reg_get = @{ req = @('path'); opt = @('names') }
@@ -42,6 +42,8 @@ $Ops = @{
     firewall_remove = @{ req = @('name'); opt = @() }
     service_get = @{ req = @('name'); opt = @() }
     service_restart = @{ req = @('name'); opt = @() }
+    os_restart = @{ req = @(); opt = @('delay') }
+    ospp_rearm = @{ req = @(); opt = @() }
     ad_activation_objects = @{ req = @(); opt = @() }
     ad_installation_id = @{ req = @('product_key'); opt = @() }
     ad_activation_object_remove = @{ req = @('dn'); opt = @() }
@@ -61,18 +63,19 @@ $ReadOps = @('cim_query', 'reg_get', 'firewall_get', 'service_get', 'ad_activati
 $Namespaces = @{ 'root/cimv2' = 'root/cimv2'; 'root/microsoftdns' = 'root/MicrosoftDNS' }
 $QueryClasses = @('SoftwareLicensingService', 'SoftwareLicensingProduct', 'OfficeSoftwareProtectionService',
     'OfficeSoftwareProtectionProduct', 'Win32_OperatingSystem', 'MicrosoftDNS_SRVType', 'MicrosoftDNS_Zone',
-    'Win32_ComputerSystem')
+    'Win32_ComputerSystem', 'MicrosoftDNS_Server')
 $ServiceMethods = @('InstallProductKey', 'RefreshLicenseStatus', 'SetKeyManagementServiceMachine',
     'ClearKeyManagementServiceMachine', 'SetKeyManagementServicePort', 'ClearKeyManagementServicePort',
     'SetKeyManagementServiceLookupDomain', 'ClearKeyManagementServiceLookupDomain', 'SetVLActivationInterval',
     'SetVLRenewalInterval', 'SetKeyManagementServiceListeningPort', 'ClearKeyManagementServiceListeningPort',
     'DisableKeyManagementServiceDnsPublishing', 'EnableKeyManagementServiceLowPriority',
     'DisableKeyManagementServiceHostCaching', 'SetVLActivationTypeEnabled', 'ClearVLActivationTypeEnabled',
+    'ReArmWindows', 'ReArmApp',
     'DoActiveDirectoryOnlineActivation', 'DepositActiveDirectoryOfflineActivationConfirmation')
 $ProductMethods = @('Activate', 'UninstallProductKey', 'DepositOfflineConfirmationId', 'SetKeyManagementServiceMachine',
     'ClearKeyManagementServiceMachine', 'SetKeyManagementServicePort', 'ClearKeyManagementServicePort',
     'SetKeyManagementServiceLookupDomain', 'ClearKeyManagementServiceLookupDomain', 'SetVLActivationTypeEnabled',
-    'ClearVLActivationTypeEnabled')
+    'ClearVLActivationTypeEnabled', 'ReArmSku')
 $InvokeMethods = @{
     SoftwareLicensingService = $ServiceMethods
     OfficeSoftwareProtectionService = $ServiceMethods
@@ -136,6 +139,13 @@ function Get-ErrorInfo($Record) {
     $e = $Record.Exception
     # a .NET method called from PowerShell wraps its exception; the HRESULT is the inner one's
     if ($e -is [Management.Automation.MethodInvocationException] -and $null -ne $e.InnerException) { $e = $e.InnerException }
+    # Invoke-CimMethod checks method and parameter names against the class definition before it
+    # calls WMI and throws an ArgumentException ("Can not find Parameter 'X' in method 'M' of class
+    # 'C'."; PowerShell/PowerShell CimInvokeCimMethod.cs CreateParametersCollection). The engine
+    # wraps it in a CmdletInvocationException whose ErrorRecord already carries the inner exception
+    # (CommandProcessorBase.cs, ExecutionExceptions.cs); unwrap in case a host hands us the wrapper.
+    # ArgumentException.HResult is COR_E_ARGUMENT = 0x80070057 (E_INVALIDARG).
+    if ($e -is [Management.Automation.CmdletInvocationException] -and $null -ne $e.InnerException) { $e = $e.InnerException }
     if ($null -eq $code) { $code = $e.HResult }
     $hresult = ConvertTo-UInt32 $code
     [ordered]@{ hresult = $hresult; hresult_hex = '0x{0:X8}' -f $hresult; error = "$($e.Message)".Trim() }
@@ -228,8 +238,9 @@ function Get-OperationError($Op, [int]$Index) {
     if ($name -eq 'cim_query') {
         if ($QueryClasses -notcontains $class) { return "${where}: class '$class' is not allowed" }
         if ($Op.ContainsKey('properties') -and @($Op['properties']).Count -eq 0) { return "${where}: properties must not be empty" }
-        foreach ($p in @($Op['properties'])) {
-            if ("$p" -notmatch '^[A-Za-z_][A-Za-z0-9_]*$') { return "${where}: '$p' is not a property name" }
+        if ($Op.ContainsKey('optional_properties') -and -not $Op.ContainsKey('properties')) { return "${where}: optional_properties needs properties" }
+        foreach ($p in @($Op['properties']) + @($Op['optional_properties'])) {
+            if ($null -ne $p -and "$p" -notmatch '^[A-Za-z_][A-Za-z0-9_]*$') { return "${where}: '$p' is not a property name" }
         }
     }
     elseif ($name -eq 'cim_invoke') {
@@ -276,6 +287,10 @@ function Get-OperationError($Op, [int]$Index) {
     }
     elseif ($name -like 'service_*') {
         if ($Services -notcontains "$($Op['name'])") { return "${where}: service '$($Op['name'])' is not allowed" }
+    }
+    elseif ($name -eq 'os_restart' -and $Op.ContainsKey('delay')) {
+        $delay = $Op['delay']
+        if (-not ($delay -is [int] -or $delay -is [long]) -or $delay -lt 0 -or $delay -gt 600) { return "${where}: delay must be an integer of seconds, 0..600" }
     }
     elseif ($name -eq 'ad_installation_id') {
         if (-not (Test-SecretReference $Op['product_key'])) { return "${where}: product_key must be a secret reference" }
@@ -607,6 +622,18 @@ $Handlers = @{
         param($op, $r)
         $names = $null
         if ($op.ContainsKey('properties')) { $names = @($op['properties']) }
+        if ($op.ContainsKey('optional_properties')) {
+            # Names the class may lack on this Windows version (SoftwareLicensingProduct has no
+            # ProductKeyChannel on 6.1): select those the class definition has. Get-CimClass reads
+            # the schema from the WMI repository, not the provider, so it costs no licensing work.
+            # A missing class is left to the query below, which reports it as WMI does (0x80041010).
+            $defined = @()
+            try { $defined = @((Get-CimClass -Namespace (Get-Namespace $op) -ClassName $op['class']).CimClassProperties | ForEach-Object { $_.Name }) }
+            catch { $defined = @() }
+            foreach ($p in @($op['optional_properties'])) {
+                if ($defined -contains $p -and $names -notcontains $p) { $names += "$p" }
+            }
+        }
         $select = '*'
         if ($null -ne $names) { $select = $names -join ', ' }
         $r.instances = [Collections.Generic.List[object]]::new()
@@ -632,11 +659,13 @@ $Handlers = @{
             $targets = @(Get-CimClass -Namespace (Get-Namespace $op) -ClassName $class)
         }
         else {
-            # Product classes: select only the key (enough to invoke), as slmgr.vbs selects only
-            # what it needs [SLMGR10]; instances from Get-CimInstance carry their class, so
-            # arguments are converted to the declared types here too.
+            # Licensing classes: select only the key (enough to invoke), as slmgr.vbs selects only
+            # what it needs (GetServiceObject("Version"), GetProductCollection("ID", ...) [SLMGR10]);
+            # SELECT * would make the provider compute every property, installation IDs included.
+            # Instances from Get-CimInstance carry their class, so arguments are converted to the
+            # declared types here too. DNS records keep '*' (Modify needs the whole record).
             $select = '*'
-            if ($KeyProperty[$class] -eq 'ID') { $select = 'ID' }
+            if ($KeyProperty[$class] -in @('ID', 'Version')) { $select = $KeyProperty[$class] }
             $targets = @(Get-CimInstance -Namespace (Get-Namespace $op) -Query (Get-WqlQuery $op $select))
         }
         $r.matched = $targets.Count
@@ -762,6 +791,43 @@ $Handlers = @{
         param($op, $r)
         Restart-Service -Name $op['name']
         $r.status = "$((Get-Service -Name $op['name']).Status)"
+    }
+    os_restart = {
+        param($op, $r)
+        # shutdown.exe schedules the restart and returns at once, so this result still reaches
+        # the controller; the action plugin then waits for Win32_OperatingSystem.LastBootUpTime
+        # to change, as ansible.windows' reboot does. /d p:4:2: planned, application maintenance.
+        $delay = 2
+        if ($op.ContainsKey('delay')) { $delay = [int]$op['delay'] }
+        $out = & "$env:SystemRoot\System32\shutdown.exe" /r /t $delay /d p:4:2 /c 'winops.volume_activation: restart after rearm' 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "shutdown.exe /r failed with exit code ${LASTEXITCODE}: $out" }
+        $r.delay = $delay
+    }
+    ospp_rearm = {
+        param($op, $r)
+        # What ospp.vbs /rearm runs (OSPP has no rearm method): OSPPREARM.EXE from the OSPP folder
+        # (Office 2010) or the Office folder (Office 2013+ on Windows 7), 64- and 32-bit locations.
+        $candidates = @(
+            "$env:CommonProgramFiles\Microsoft Shared\OfficeSoftwareProtectionPlatform\OSPPREARM.EXE"
+            "${env:CommonProgramFiles(x86)}\Microsoft Shared\OfficeSoftwareProtectionPlatform\OSPPREARM.EXE"
+            "$env:ProgramFiles\Microsoft Office\Office16\OSPPREARM.EXE"
+            "${env:ProgramFiles(x86)}\Microsoft Office\Office16\OSPPREARM.EXE"
+            "$env:ProgramFiles\Microsoft Office\Office15\OSPPREARM.EXE"
+            "${env:ProgramFiles(x86)}\Microsoft Office\Office15\OSPPREARM.EXE"
+        )
+        $exe = $candidates | Where-Object { $_ -and (Test-Path -LiteralPath $_ -PathType Leaf) } | Select-Object -First 1
+        if ($null -eq $exe) { throw [IO.FileNotFoundException]'OSPPREARM.EXE was not found in the OSPP or Office folders' }
+        $null = & $exe 2>&1
+        $code = $LASTEXITCODE
+        $r.path = $exe
+        $r.exit_code = $code
+        if ($code -ne 0) {
+            # OSPPREARM reports an HRESULT as its exit code (0xC004D307: no rearm left)
+            $r.ok = $false
+            $r.hresult = ConvertTo-UInt32 $code
+            $r.hresult_hex = '0x{0:X8}' -f $r.hresult
+            $r.error = "OSPPREARM.EXE exited with $($r.hresult_hex)"
+        }
     }
     ad_activation_objects = {
         param($op, $r)
