@@ -196,3 +196,13 @@ def test_a_stale_srv_record_whose_name_does_not_resolve(lab: LabHandle, ansible:
     assert res["srv_records"] == [{"target": f"kms-old.{zone}", "port": 1688, "priority": 10, "weight": 0}]
     assert res["verdict"] == "name_not_resolved", res
     assert res["kms_hosts"][0]["priority"] == 10 and res["kms_hosts"][0]["dns_status"] == 9003
+
+
+def test_a_kms_port_that_drops_packets(kms_host: LabHandle, ansible: Ansible) -> None:
+    """kms_no_answer: the SYN is never answered (a firewall that drops). The client waits its bounded
+    connect timeout, not the 21 s of Windows' own connect, and the host answers on WinRM."""
+    kms_host.lab.fault(KMS, "kms_no_answer", delay=30)
+    res = probe(kms_host, ansible, read_state=False, probe_args={"connect_timeout_ms": 500})
+    host = res["kms_hosts"][0]
+    assert (res["verdict"], host["tcp_error"], host["host_up"]) == ("port_closed", "timeout", True), res
+    assert "not answered (timed out)" in res["message"]

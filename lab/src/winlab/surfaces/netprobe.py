@@ -135,6 +135,18 @@ def _connect(source: str, address: str, port: int, timeout: float) -> socket.soc
     return sock
 
 
+def _silent_delay(host: WindowsHost, address: str, port: int) -> float | None:
+    """The wait before a connect to ``address:port`` times out when that is the KMS port of a host
+    with the lab fault ``kms_no_answer`` (its port drops packets, as a firewall that drops the SYN:
+    the fault is kept in the world, as for the lab's own KMS clients); else None."""
+    world = host.world
+    for other in world.hosts.values():
+        if str(other.spec.address) == address and other.name.lower() in world.kms_silent \
+                and port == other.kms_effective_port():
+            return 0.0 if world.in_advance else world.kms_silent[other.name.lower()]
+    return None
+
+
 def _receive(sock: socket.socket, op: t.Mapping[str, t.Any], timeout: float) -> dict[str, t.Any]:
     limit = int(op.get("receive_max", 4096))
     frame = op.get("frame_length")
@@ -196,6 +208,11 @@ def tcp_exchange(host: WindowsHost, op: t.Mapping[str, t.Any],
         sock = None
         for address in entry["addresses"]:
             start = time.monotonic()
+            silent = _silent_delay(host, address, port)
+            if silent is not None:
+                time.sleep(min(silent, connect_timeout))  # the SYN is never answered
+                entry["error_code"] = WSAETIMEDOUT
+                continue
             try:
                 sock = _connect(source, address, port, connect_timeout)
             except OSError as exc:
