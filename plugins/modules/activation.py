@@ -78,15 +78,13 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the host and reports which products would be activated; nothing is sent to them.
   diff_mode:
-    support: full
     details: The license status of each product to activate, before and as expected after.
-  platform:
-    platforms: windows
 notes:
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
@@ -106,6 +104,8 @@ seealso:
   - name: Resolve Windows activation error codes
     description: Causes and fixes of the HRESULTs this module explains.
     link: https://learn.microsoft.com/windows-server/get-started/activation-error-codes
+  - module: ansible.windows.win_product_facts
+    description: Windows license status as host facts, for a quick check before or after activation.
 author:
   - winops volume activation team (@winops)
 """
