@@ -1,4 +1,4 @@
-"""tools/docs_hresults.py: the troubleshooting guide is exactly what the HRESULT table gives."""
+"""tools/docs_hresults.py: the troubleshooting guide is exactly what the HRESULT table gives; guides quote what ships."""
 
 from __future__ import annotations
 
@@ -49,3 +49,10 @@ def test_check_mode_reports_drift(tmp_path: pathlib.Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(generator, "ROOT", tmp_path)
     assert generator.main(["--check"]) == 1
     assert "out of date" in capsys.readouterr().err
+
+
+def test_the_awx_guide_shows_the_shipped_execution_environment() -> None:
+    # the guide quotes ee/execution-environment.yml in full; a change to one must reach the other
+    guide = (ROOT / "docs" / "docsite" / "rst" / "guide_awx_execution_environment.rst").read_text(encoding="utf-8")
+    quoted = "".join(("    " + line if line.strip() else "\n") for line in (ROOT / "ee" / "execution-environment.yml").read_text(encoding="utf-8").splitlines(True))
+    assert ".. code-block:: yaml\n\n" + quoted in guide
