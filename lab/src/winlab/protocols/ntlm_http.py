@@ -7,7 +7,7 @@ context lives on the connection, as with http.sys) and decides, per request, whe
 implement [MS-WSMV] 2.2.9.1.1 (``multipart/encrypted`` with
 ``application/HTTP-SPNEGO-session-encrypted``).
 
-Windows behaviours imitated (see /work/shared/reference/ansible-and-wsman.md):
+Windows behaviours imitated (see docs/reference/winrm-and-lab.md):
 
 - the first reply to an anonymous request is 401 with ``WWW-Authenticate: Negotiate``, plus
   ``Basic realm="WSMAN"`` where Basic is allowed;
