@@ -21,6 +21,7 @@ import pathlib
 import re
 import sys
 import types
+import typing as t
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TABLE = ROOT / "plugins" / "plugin_utils" / "_errors.py"
@@ -104,7 +105,7 @@ def render() -> str:
         "        -a \"msg={{ '0xC004F038' | winops.volume_activation.explain_hresult }}\"",
         "",
     ]
-    groups: dict[str, list[object]] = {}
+    groups: dict[str, list[t.Any]] = {}
     for info in errors.HRESULTS.values():
         if info.code >> 31 == 0:
             group = "Informational (the product works)"
