@@ -94,7 +94,7 @@ $BuiltinRuleIdentity = @{
 }
 # NET_FW_PROFILE_TYPE2 bits and NET_FW_PROFILE2_ALL [sdk-api netfw ne-netfw-net_fw_profile_type2.md]
 $FirewallProfileBits = [ordered]@{ Domain = 1; Private = 2; Public = 4 }
-$FirewallAllProfiles = 0x7FFFFFFF
+$FirewallAllProfiles = 2147483647  # 0x7FFFFFFF
 $Services = @('sppsvc', 'osppsvc')
 $SecretLists = @('product_keys', 'confirmation_ids')
 
