@@ -8,9 +8,9 @@ import typing as t
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
     _action,
-    _actplan,
+    _activation,
     _client,
-    _keyplan,
+    _product_key,
     _state,
 )
 
@@ -28,7 +28,7 @@ class ActionModule(_action.LicensingAction):
         "fail_below_threshold": {"type": "bool", "default": False},
         "force": {"type": "bool", "default": False},
         "method": {"type": "str", "choices": ["offline", "online"], "default": "online"},
-        "product": {"type": "str", "choices": list(_actplan.PRODUCT_CHOICES)},
+        "product": {"type": "str", "choices": list(_activation.PRODUCT_CHOICES)},
     }
     ARGUMENT_SPEC_OPTIONS: t.ClassVar[dict[str, t.Any]] = {
         "mutually_exclusive": [["activation_ids", "product"]],
@@ -41,11 +41,11 @@ class ActionModule(_action.LicensingAction):
         return values
 
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        self._request = _actplan.parse_request(ctx.params)
-        return _keyplan.KeyStateReader(activation_ids=self._request.activation_ids)
+        self._request = _activation.parse_request(ctx.params)
+        return _product_key.KeyStateReader(activation_ids=self._request.activation_ids)
 
     def _va_plan(self, ctx: _action.ActionContext, before: _state.HostState) -> _action.Plan:
-        self._act_plan = _actplan.plan_activation(self._request, before)
+        self._act_plan = _activation.plan_activation(self._request, before)
         return self._act_plan.plan
 
     def _va_apply_failure(
@@ -66,8 +66,8 @@ class ActionModule(_action.LicensingAction):
         after: _state.HostState | None,
         plan: _action.Plan,
     ) -> dict[str, t.Any]:
-        rows, failures = _actplan.outcomes(self._act_plan, ctx.applied, after)
-        out: dict[str, t.Any] = {"products": rows, "summary": _actplan.summary(rows)}
+        rows, failures = _activation.outcomes(self._act_plan, ctx.applied, after)
+        out: dict[str, t.Any] = {"products": rows, "summary": _activation.summary(rows)}
         if ctx.applied is not None:
             # RefreshLicenseStatus succeeds even when every Activate() failed: only a product
             # that was activated (or had its confirmation ID deposited) is a change.

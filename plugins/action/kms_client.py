@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _action, _kmsplan
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _action, _kms_client
 
 
 class ActionModule(_action.LicensingAction):
@@ -30,11 +30,11 @@ class ActionModule(_action.LicensingAction):
         return "Failed to configure the KMS client: "
 
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        self._want = _kmsplan.desired_client_settings(ctx.params)
-        return _kmsplan.KmsClientReader(self._want.family, self._want.activation_ids)
+        self._want = _kms_client.desired_client_settings(ctx.params)
+        return _kms_client.KmsClientReader(self._want.family, self._want.activation_ids)
 
-    def _va_plan(self, ctx: _action.ActionContext, before: _kmsplan.KmsClientState) -> _action.Plan:
-        self._client_plan = _kmsplan.plan_kms_client(self._want, before)
+    def _va_plan(self, ctx: _action.ActionContext, before: _kms_client.KmsClientState) -> _action.Plan:
+        self._client_plan = _kms_client.plan_kms_client(self._want, before)
         cp = self._client_plan
         plan = cp.plan
         plan.diff = {
@@ -46,13 +46,13 @@ class ActionModule(_action.LicensingAction):
     def _va_result(
         self,
         ctx: _action.ActionContext,
-        before: _kmsplan.KmsClientState,
-        after: _kmsplan.KmsClientState | None,
+        before: _kms_client.KmsClientState,
+        after: _kms_client.KmsClientState | None,
         plan: _action.Plan,
     ) -> dict[str, t.Any]:
         cp = self._client_plan
         if after is not None:
-            targets_after, caching_after = _kmsplan.client_targets_after(self._want, after)
+            targets_after, caching_after = _kms_client.client_targets_after(self._want, after)
         else:
             targets_after, caching_after = cp.after_targets, cp.host_caching_after
         state = after or before
@@ -70,7 +70,7 @@ class ActionModule(_action.LicensingAction):
         return out
 
 
-def _platform(cp: _kmsplan.KmsClientPlan) -> str | None:
+def _platform(cp: _kms_client.KmsClientPlan) -> str | None:
     """``spp`` or ``ospp``: where the settings live."""
     stores = {tg.store for tg in cp.targets}
     if len(stores) == 1:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _action, _kmsfirewall
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _action, _kms_firewall
 
 
 class ActionModule(_action.LicensingAction):
@@ -28,39 +28,39 @@ class ActionModule(_action.LicensingAction):
         return "Failed to configure the KMS firewall rule: "
 
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        self._want = _kmsfirewall.desired_firewall(ctx.params)
+        self._want = _kms_firewall.desired_firewall(ctx.params)
         for w in self._want.warnings:
             # Loud on purpose: also shown when the task's warnings are not displayed by the callback.
             self._display.warning(w)
-        return _kmsfirewall.FirewallReader()
+        return _kms_firewall.FirewallReader()
 
-    def _va_plan(self, ctx: _action.ActionContext, before: _kmsfirewall.FirewallState) -> _action.Plan:
-        self._fw_plan = _kmsfirewall.plan_firewall(self._want, before)
+    def _va_plan(self, ctx: _action.ActionContext, before: _kms_firewall.FirewallState) -> _action.Plan:
+        self._fw_plan = _kms_firewall.plan_firewall(self._want, before)
         plan = self._fw_plan.plan
         plan.diff = {
-            "before": _kmsfirewall.rules_view(self._fw_plan.before),
-            "after": _kmsfirewall.rules_view(self._fw_plan.after),
+            "before": _kms_firewall.rules_view(self._fw_plan.before),
+            "after": _kms_firewall.rules_view(self._fw_plan.after),
         }
         return plan
 
     def _va_result(
         self,
         ctx: _action.ActionContext,
-        before: _kmsfirewall.FirewallState,
-        after: _kmsfirewall.FirewallState | None,
+        before: _kms_firewall.FirewallState,
+        after: _kms_firewall.FirewallState | None,
         plan: _action.Plan,
     ) -> dict[str, t.Any]:
         fp = self._fw_plan
         rules_after = (
-            {_kmsfirewall.BUILTIN_RULE: after.builtin, _kmsfirewall.OWN_RULE: after.own} if after else fp.after
+            {_kms_firewall.BUILTIN_RULE: after.builtin, _kms_firewall.OWN_RULE: after.own} if after else fp.after
         )
         out: dict[str, t.Any] = {
             "port": fp.port,
             "port_source": fp.port_source,
             "rule_name": fp.rule_name,
             "rule": rules_after[fp.rule_name].as_dict(),
-            "before": _kmsfirewall.rules_view(fp.before),
-            "after": _kmsfirewall.rules_view(rules_after),
+            "before": _kms_firewall.rules_view(fp.before),
+            "after": _kms_firewall.rules_view(rules_after),
         }
         if fp.warnings:
             out["warnings"] = list(fp.warnings)

@@ -8,7 +8,7 @@ import typing as t
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
     _action,
-    _kmsplan,
+    _kms_host,
     _state,
 )
 
@@ -39,11 +39,11 @@ class ActionModule(_action.LicensingAction):
         return "Failed to configure the KMS host: "
 
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        self._want = _kmsplan.desired_host_settings(ctx.params)
-        return _kmsplan.KmsHostReader()
+        self._want = _kms_host.desired_host_settings(ctx.params)
+        return _kms_host.KmsHostReader()
 
-    def _va_plan(self, ctx: _action.ActionContext, before: _kmsplan.KmsHostState) -> _action.Plan:
-        self._host_plan = _kmsplan.plan_kms_host(self._want, before, ctx.params["restart_service"],
+    def _va_plan(self, ctx: _action.ActionContext, before: _kms_host.KmsHostState) -> _action.Plan:
+        self._host_plan = _kms_host.plan_kms_host(self._want, before, ctx.params["restart_service"],
                                                  check_mode=ctx.check_mode)
         plan = self._host_plan.plan
         plan.diff = {"before": self._host_plan.before.as_dict(), "after": self._host_plan.after.as_dict()}
@@ -52,8 +52,8 @@ class ActionModule(_action.LicensingAction):
     def _va_result(
         self,
         ctx: _action.ActionContext,
-        before: _kmsplan.KmsHostState,
-        after: _kmsplan.KmsHostState | None,
+        before: _kms_host.KmsHostState,
+        after: _kms_host.KmsHostState | None,
         plan: _action.Plan,
     ) -> dict[str, t.Any]:
         hp = self._host_plan
@@ -80,12 +80,12 @@ class ActionModule(_action.LicensingAction):
             "current_count": count,
             "required_count": required,
             "requests": requests,
-            "kms_host_products": [_kmsplan.host_product_dict(p) for p in now.host_products],
+            "kms_host_products": [_kms_host.host_product_dict(p) for p in now.host_products],
         }
         warnings = list(hp.warnings) + list(now.errors)
         if hp.restart_required:
             warnings.append(
-                "The KMS host applies " + ", ".join(c for c in hp.changed_settings if _kmsplan.HOST_SETTINGS[c])
+                "The KMS host applies " + ", ".join(c for c in hp.changed_settings if _kms_host.HOST_SETTINGS[c])
                 + " at the next start of the Software Protection service (sppsvc); restart_service is false"
             )
         if warnings:

@@ -8,7 +8,7 @@ import typing as t
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
     _action,
-    _keyplan,
+    _product_key,
     _state,
 )
 
@@ -18,15 +18,15 @@ class ActionModule(_action.LicensingAction):
 
     Refusals (malformed key, a GVLK under another key_type, a KMS host key this machine cannot
     hold, a MAK-activated product about to become a KMS client) happen in ``_va_reader`` (no host
-    contact) or ``_va_plan`` (after the read, before anything is sent); see ``_keyplan``.
+    contact) or ``_va_plan`` (after the read, before anything is sent); see ``_product_key``.
     """
 
     ARGUMENT_SPEC: t.ClassVar[dict[str, t.Any]] = {
         "activation_id": {"type": "str"},
         "gvlk": {"type": "str"},
         "key": {"type": "str", "no_log": True, "aliases": ["product_key"]},
-        "key_type": {"type": "str", "choices": list(_keyplan.KEY_TYPES)},
-        "product": {"type": "str", "choices": list(_keyplan.PRODUCT_CHOICES)},
+        "key_type": {"type": "str", "choices": list(_product_key.KEY_TYPES)},
+        "product": {"type": "str", "choices": list(_product_key.PRODUCT_CHOICES)},
         "replace_mak": {"type": "bool", "default": False},
         "state": {"type": "str", "choices": ["absent", "present"], "default": "present"},
     }
@@ -35,12 +35,12 @@ class ActionModule(_action.LicensingAction):
     }
 
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        self._request = _keyplan.parse_request(ctx.params)
+        self._request = _product_key.parse_request(ctx.params)
         ids = (self._request.activation_id,) if self._request.activation_id else ()
-        return _keyplan.KeyStateReader(activation_ids=ids)
+        return _product_key.KeyStateReader(activation_ids=ids)
 
     def _va_plan(self, ctx: _action.ActionContext, before: _state.HostState) -> _action.Plan:
-        self._key_plan = _keyplan.plan_keys(self._request, before)
+        self._key_plan = _product_key.plan_keys(self._request, before)
         return self._key_plan.plan
 
     def _va_result(
@@ -54,7 +54,7 @@ class ActionModule(_action.LicensingAction):
         ``key_type``; a key that landed outside its target fails the task (the read-back is
         the proof, so this check lives here rather than in ``_va_apply_failure``)."""
         kp = self._key_plan
-        rows, failure = _keyplan.outcome(kp, after)
+        rows, failure = _product_key.outcome(kp, after)
         out: dict[str, t.Any] = {"key_type": kp.request.key_type, "targets": rows}
         if kp.warnings:
             out["warnings"] = list(kp.warnings)
