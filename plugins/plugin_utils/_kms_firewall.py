@@ -13,17 +13,22 @@ TCP 1688, program ``%SystemRoot%\\system32\\sppextcomobj.exe``, service sppsvc),
 Microsoft enables it with ``Set-NetFirewallRule -Name SPPSVC-In-TCP -Profile
 Domain,Private -Enabled True``. The rule opens 1688 only, so a KMS host listening on
 another port (``slmgr.vbs /sprt``) needs a rule of its own: the collection's is
-:data:`OWN_RULE` (the executor allows rule names starting ``winops-va-``). Its name does
-not carry the port so that the read batch can ask for it before the port is known
-(the port defaults to the host's configured KMS port, read in the same batch): one
-round trip when nothing changes.
+:data:`OWN_RULE` in the group :data:`OWN_GROUP` (the executor allows rule names starting
+``winops-va-`` and finds them by name and group). Its name does not carry the port so
+that the read batch can ask for it before the port is known (the port defaults to the
+host's configured KMS port, read in the same batch): one round trip when nothing changes.
 
-Remote addresses are what ``Set-NetFirewallRule -RemoteAddress`` accepts: ``Any``, the
-keywords ``LocalSubnet``, ``DNS``, ``DHCP``, ``WINS``, ``DefaultGateway``, ``Intranet``,
-``RmtIntranet``, ``Internet``, ``Ply2Renders``, ``PlayToDevice``, IPv4/IPv6 addresses,
-subnets (``10.0.0.0/8`` or ``10.0.0.0/255.0.0.0``) and ranges (``a-b``) (Microsoft's
-Set-NetFirewallRule documentation). Windows reports IPv4 subnets in mask form, so both
-sides are normalized before comparing.
+The executor drives the firewall through its COM API (``INetFwRule``) on every Windows
+version, because the NetSecurity cmdlets do not exist on Windows 7 / Server 2008 R2, the
+Office 2010 KMS host OS (docs/executor-protocol.md, "Firewall operations"). So remote
+addresses are what ``INetFwRule.RemoteAddresses`` accepts [MicrosoftDocs/sdk-api
+sdk-api-src/content/netfw/nf-netfw-inetfwrule-get_remoteaddresses.md]: any (``*``; the
+module's ``Any``), the keywords ``LocalSubnet``, ``DNS``, ``DHCP``, ``WINS``,
+``Defaultgateway``, IPv4/IPv6 addresses, subnets (``10.0.0.0/8`` or ``10.0.0.0/255.0.0.0``)
+and ranges (``a-b``). NetSecurity's later keywords (``Intranet``, ``RmtIntranet``,
+``Internet``, ``Ply2Renders``, ``PlayToDevice``) are refused before anything is sent.
+Windows reports IPv4 subnets in mask form (a single address as ``/255.255.255.255``), so
+both sides are normalized before comparing.
 """
 
 from __future__ import annotations
@@ -36,7 +41,6 @@ from . import _action, _client, _errors, _state
 
 BUILTIN_RULE = "SPPSVC-In-TCP"
 OWN_RULE = "winops-va-kms-tcp-in"
-OWN_DISPLAY_NAME = "Key Management Service, custom port (TCP-In) [winops.volume_activation]"
 OWN_GROUP = "winops.volume_activation"
 OWN_DESCRIPTION = (
     "Inbound rule for a Key Management Service host listening on a port other than 1688. "
@@ -48,14 +52,12 @@ KMS_SERVICE = "sppsvc"
 DEFAULT_PORT = 1688
 PROFILES = ("Domain", "Private", "Public")
 
-#: Remote address keywords of Set-NetFirewallRule, in Windows' spelling.
-KEYWORDS: dict[str, str] = {
-    k.lower(): k
-    for k in ("LocalSubnet", "DNS", "DHCP", "WINS", "DefaultGateway", "Intranet", "RmtIntranet", "Internet",
-              "Ply2Renders", "PlayToDevice")
-}
+#: Remote address keywords of INetFwRule.RemoteAddresses, in Microsoft's spelling (get_remoteaddresses.md).
+KEYWORDS: dict[str, str] = {k.lower(): k for k in ("LocalSubnet", "DNS", "DHCP", "WINS", "Defaultgateway")}
+#: NetSecurity (Windows 8+) keywords the COM API does not take.
+NETSECURITY_ONLY_KEYWORDS = ("Intranet", "RmtIntranet", "Internet", "Ply2Renders", "PlayToDevice")
 #: Values that open the port to everybody; they get a loud warning.
-_OPEN_TO_ALL = {"any", "*", "internet"}
+_OPEN_TO_ALL = {"any", "*"}
 
 
 class FirewallSettingError(_action.PlanningError, ValueError):
@@ -79,6 +81,11 @@ def normalize_address(value: str) -> str:
         return "Any"
     if low in KEYWORDS:
         return KEYWORDS[low]
+    if low in {k.lower() for k in NETSECURITY_ONLY_KEYWORDS}:
+        raise FirewallSettingError(
+            f"remote address '{value}' is a keyword of the NetSecurity cmdlets (Windows 8 and later) that the "
+            "Windows Firewall COM API, which this module uses on every Windows version, does not accept; use "
+            "subnets, ranges or one of " + ", ".join(KEYWORDS.values()))
     try:
         if "-" in text:
             a_text, b_text = (x.strip() for x in text.split("-", 1))
@@ -206,7 +213,7 @@ class FirewallReader:
         return [
             _client.cim_query(_state.SPP_SERVICE, properties=["KeyManagementServiceListeningPort", "Version"]),
             {"op": "firewall_get", "name": BUILTIN_RULE},
-            {"op": "firewall_get", "name": OWN_RULE},
+            {"op": "firewall_get", "name": OWN_RULE, "group": OWN_GROUP},
         ]
 
     def parse(self, results: t.Sequence[t.Mapping[str, t.Any]]) -> FirewallState:
@@ -335,7 +342,7 @@ def plan_firewall(want: FirewallWant, st: FirewallState) -> FirewallPlan:
                 after[BUILTIN_RULE] = dataclasses.replace(cur, enabled=True, profiles=want.profiles,
                                                           remote_addresses=want.remote_addresses)
             if st.own.exists:
-                plan.add({"op": "firewall_remove", "name": OWN_RULE},
+                plan.add({"op": "firewall_remove", "name": OWN_RULE, "group": OWN_GROUP},
                          f"remove the firewall rule {OWN_RULE} (ports {', '.join(st.own.local_ports)}), which the "
                          f"KMS host no longer needs on port {port}")
                 after[OWN_RULE] = RuleView(name=OWN_RULE, exists=False)
@@ -343,8 +350,8 @@ def plan_firewall(want: FirewallWant, st: FirewallState) -> FirewallPlan:
             cur = st.own
             if not cur.exists:
                 plan.add(
-                    {"op": "firewall_create", "name": OWN_RULE, "display_name": OWN_DISPLAY_NAME,
-                     "description": OWN_DESCRIPTION, "group": OWN_GROUP, "direction": "Inbound", "action": "Allow",
+                    {"op": "firewall_create", "name": OWN_RULE, "group": OWN_GROUP,
+                     "description": OWN_DESCRIPTION, "direction": "Inbound", "action": "Allow",
                      "protocol": "TCP", "local_ports": list(ports), "remote_addresses": list(want.remote_addresses),
                      "profiles": list(want.profiles), "enabled": True, "program": KMS_PROGRAM,
                      "service": KMS_SERVICE},
@@ -362,7 +369,7 @@ def plan_firewall(want: FirewallWant, st: FirewallState) -> FirewallPlan:
                 if cur.remote_addresses != want.remote_addresses:
                     changes["remote_addresses"] = list(want.remote_addresses)
                 if changes:
-                    plan.add({"op": "firewall_set", "name": OWN_RULE, **changes},
+                    plan.add({"op": "firewall_set", "name": OWN_RULE, "group": OWN_GROUP, **changes},
                              f"open TCP {port} with the firewall rule {OWN_RULE} ({_summary(changes)})")
             after[OWN_RULE] = RuleView(name=OWN_RULE, exists=True, enabled=True, profiles=want.profiles,
                                        remote_addresses=want.remote_addresses, local_ports=ports)
@@ -372,7 +379,7 @@ def plan_firewall(want: FirewallWant, st: FirewallState) -> FirewallPlan:
                      f"close TCP {port}: disable the firewall rule {BUILTIN_RULE}")
             after[BUILTIN_RULE] = dataclasses.replace(st.builtin, enabled=False)
         if st.own.exists:
-            plan.add({"op": "firewall_remove", "name": OWN_RULE},
+            plan.add({"op": "firewall_remove", "name": OWN_RULE, "group": OWN_GROUP},
                      f"close TCP {', '.join(st.own.local_ports)}: remove the firewall rule {OWN_RULE}")
             after[OWN_RULE] = RuleView(name=OWN_RULE, exists=False)
     return FirewallPlan(plan=plan, port=port, port_source=source, rule_name=rule_name, before=before, after=after,
