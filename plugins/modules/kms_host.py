@@ -346,7 +346,12 @@ requests:
 restart_required:
   description:
     - Whether settings the KMS host reads at start were changed without restarting C(sppsvc)
-      (O(restart_service=false), or an operation failed before the restart).
+      (O(restart_service=false), an operation failed before the restart, or Windows refused the
+      restart).
+    - When Windows refuses the restart (on Windows 8 and later C(sppsvc) is trigger-started and may
+      refuse a stop requested over WinRM) the settings already applied are not a failure: the task
+      succeeds with V(true) here and a warning saying they take effect at the next start of
+      C(sppsvc). C(slmgr.vbs) never restarts it either; it says a restart is needed.
   returned: success
   version_added: 0.1.0
   type: bool
