@@ -401,3 +401,23 @@ def test_request_log_records_operations_not_values(world: World) -> None:
         ("cim_invoke", "SoftwareLicensingService", "InstallProductKey", True), ("reg_set", None, None, True)]
     assert "kms-secretish" not in json.dumps(entry) and MAK not in json.dumps(entry)
     assert entry["time"] == "2026-11-01T09:00:00+00:00"
+
+
+def test_ospp_uninstall_product_key_needs_the_product_key_id_as_ospp_vbs_passes_it(world: World) -> None:
+    """Microsoft's ospp.vbs /unpkey: instance.UninstallProductKey(instance.ProductKeyID) [OSPP15].
+    Without the argument the OSPP class refuses; with argument_property the executor passes it."""
+    office = "ApplicationID = '59a52881-a989-479d-af46-f275c6370663' AND PartialProductKey <> null"
+    call = {"op": "cim_invoke", "class": "OfficeSoftwareProtectionProduct", "method": "UninstallProductKey",
+            "filter": office}
+    _rc, out, _ = run(world, [call, {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct",
+                                     "filter": office, "properties": ["ID"]}], host="w7")
+    bare, still = out["results"]
+    # a missing parameter: WBEM_E_INVALID_PARAMETER here, E_INVALIDARG once Invoke-CimMethod's own check is modelled
+    assert bare["ok"] is False and bare["hresult_hex"] in ("0x80041008", "0x80070057")
+    assert len(still["instances"]) == 1  # the key is still there
+    _rc, out, _ = run(world, [{**call, "argument_property": "ProductKeyID"},
+                              {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct", "filter": office,
+                               "properties": ["ID"]}], host="w7")
+    removed, gone = out["results"]
+    assert removed["ok"] is True and removed["matched"] == 1
+    assert gone["instances"] == []

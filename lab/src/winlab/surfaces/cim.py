@@ -176,6 +176,12 @@ _OSPP_SERVICE_METHODS: dict[str, list[Param]] = {
 
 _OSPP_PRODUCT_METHODS: dict[str, list[Param]] = {
     k: v for k, v in _PRODUCT_METHODS_7.items() if not k.startswith("GetPolicy")}
+# Unlike SPP's (no parameter, [MS-SLP]), OSPP's UninstallProductKey takes the product's
+# ProductKeyID: Microsoft's ospp.vbs /unpkey calls "instance.UninstallProductKey(
+# instance.ProductKeyID)" [OSPP15, jasonadsit/powershell-scripts PsTokenBasedActivation/1.6/
+# ospp.vbs]. It passes it by position, so the parameter's name is not documented: the lab
+# calls it ProductKeyID [LAB]. Called without it, it fails as a missing parameter does.
+_OSPP_PRODUCT_METHODS["UninstallProductKey"] = [("ProductKeyID", "string")]
 
 NOT_SIMULATED = {
     "InstallLicense", "InstallLicensePackage", "DisableKeyManagementServiceActivation", "AcquireGenuineTicket",
@@ -615,6 +621,9 @@ class CimSurface:
         elif method == "UninstallProductKey":
             if p.key is None:
                 raise WmiError(errors.SL_E_PKEY_NOT_INSTALLED, f"{p.id} has no key")
+            if p.store == "ospp" and (a.get("ProductKeyID") or "") != (p.product_key_id or ""):
+                # [LAB] another product's key ID: the OSPP answer is not documented
+                raise WmiError(errors.SL_E_PKEY_NOT_INSTALLED, f"{p.id} has no key '{a.get('ProductKeyID')}'")
             p.clear_key()
         elif method == "DepositOfflineConfirmationId":
             self.host.deposit_confirmation(p, a["InstallationId"] or "", a["ConfirmationId"] or "")
