@@ -108,11 +108,17 @@ attributes:
   platform:
     platforms: windows
 notes:
+  - Ansible supports Windows Server 2016 and Windows 10 or newer as managed nodes. Windows 7 and Windows
+    Server 2008 R2 with WMF 5.1, the only OSes the Office 2010 KMS host license pack installs on, are
+    simulated in the collection's lab and supported on a best-effort basis.
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
   - The licensing service decides which product a key belongs to. When it installs the key on another product
     than O(product) names (a Windows MAK given as an Office key, for example), the task fails and says where the
     key went.
+  - O(state=absent) removes an Office 2010 key (Office Software Protection Platform) as Microsoft's C(ospp.vbs /unpkey)
+    does, passing the product's C(ProductKeyID) to C(OfficeSoftwareProtectionProduct.UninstallProductKey); Windows and
+    Office 2013+ keys are removed with C(SoftwareLicensingProduct.UninstallProductKey) as C(slmgr.vbs /upk <ID>) does.
   - The Office 2010 KMS host license pack installs only on Windows Server 2003, Windows 7 volume editions and
     Windows Server 2008 R2; one Office 2010 KMS host key covers every Office 2010 product, while MAKs are per
     product. Office 2013 to LTSC 2024 host packs need Windows Server 2008 R2 / Windows 7 (2013, 2016), Windows

@@ -145,9 +145,9 @@ def _make_kms_host(flab: LabHandle, ansible: Ansible) -> None:
              arguments: {ProductKey: {secret: product_keys, index: 0}}}
           - {op: cim_invoke, class: SoftwareLicensingProduct, method: Activate,
              filter: "PartialProductKey <> null AND IsKeyManagementServiceMachine = 1"}
-        product_keys: ["%s"]
+        product_keys: ["KEY"]
       no_log: true
-""" % WS2022_CSVLK), flab)
+""".replace("KEY", WS2022_CSVLK)), flab)
     assert run.rc == 0, run.stdout[-3000:]
 
 
