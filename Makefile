@@ -11,12 +11,18 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv link lint sanity units lab-tests integration molecule molecule-real-windows test demo bench docs build clean
+.PHONY: help sysdeps venv link lint sanity units lab-tests integration molecule molecule-real-windows test demo bench docs build clean
 
 help:
 	@echo "make demo        run the whole job (KMS host, clients, fleet summary) against the lab"
 	@echo "make test        everything CI runs: lint sanity units lab-tests integration molecule build"
 	@echo "make lint | sanity | units | lab-tests | integration | bench | build | docs"
+	@echo "make sysdeps     install the Debian packages the lab and the tests need (tools/sysdeps.sh)"
+
+# Debian packages (BIND 9, shellcheck, chromium): installed when missing, as root or with sudo -n;
+# otherwise the exact command is printed and make stops. Both README commands start with it.
+sysdeps:
+	tools/sysdeps.sh
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt lab/pyproject.toml
@@ -44,7 +50,7 @@ lab-tests: venv
 integration: venv link
 	$(BIN)/pytest -q tests/integration
 
-test: lint sanity units lab-tests integration molecule build
+test: sysdeps lint sanity units lab-tests integration molecule build
 
 build: venv
 	tools/build_check.sh
@@ -58,7 +64,7 @@ clean:
 bench: venv link
 	$(PY) tools/bench.py
 
-demo: venv link
+demo: sysdeps venv link
 	tools/demo.sh
 
 # The lab scenarios always; real_windows only against the hosts of WINOPS_REAL_WINDOWS_INVENTORY.

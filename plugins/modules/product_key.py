@@ -111,6 +111,9 @@ notes:
   - Ansible supports Windows Server 2016 and Windows 10 or newer as managed nodes. Windows 7 and Windows
     Server 2008 R2 with WMF 5.1, the only OSes the Office 2010 KMS host license pack installs on, are
     simulated in the collection's lab and supported on a best-effort basis.
+  - With a key ledger on the controller (the C(volume_activation_ledger) variable, or C(volume_activation_ledger.json)
+    beside the inventory), installing a MAK or KMS host key reserves one activation for the host under the ledger's lock first, and is
+    refused before anything is sent when the key's budget is used up; see M(winops.volume_activation.key_budget).
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
   - The licensing service decides which product a key belongs to. When it installs the key on another product
@@ -127,6 +130,7 @@ notes:
   - A KMS host on a client edition of Windows activates client editions only; the module warns.
   - O(gvlk=auto) sees the Office products that hold a key (volume media ship with their GVLK installed).
 seealso:
+  - module: winops.volume_activation.key_budget
   - module: winops.volume_activation.activation
   - module: winops.volume_activation.license_info
   - module: winops.volume_activation.kms_host
