@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
@@ -33,6 +34,7 @@ class ActionModule(_action.LicensingAction):
             },
         },
         "renewal_interval": {"type": "int"},
+        "republish": {"type": "bool", "default": False},
         "restart_service": {"type": "bool", "default": True},
     }
 
@@ -67,6 +69,13 @@ class ActionModule(_action.LicensingAction):
         self._host_plan = _kms_host.plan_kms_host(self._want, before, ctx.params["restart_service"],
                                                  check_mode=ctx.check_mode)
         plan = self._host_plan.plan
+        if ctx.params["republish"] and not self._host_plan.restart:
+            # Windows publishes the KMS host's _vlmcs._tcp record when the service starts and every
+            # 24 hours after [WSD-DNS]: a restart publishes a record lost to a DNS outage now.
+            plan.add({"op": "service_restart", "name": "sppsvc"},
+                     "restart the Software Protection service (sppsvc) so that the KMS host publishes its "
+                     "SRV record again")
+            self._host_plan = dataclasses.replace(self._host_plan, restart=True)
         plan.diff = {"before": self._host_plan.before.as_dict(), "after": self._host_plan.after.as_dict()}
         return plan
 

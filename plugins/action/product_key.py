@@ -23,6 +23,7 @@ class ActionModule(_action.LicensingAction):
 
     ARGUMENT_SPEC: t.ClassVar[dict[str, t.Any]] = {
         "activation_id": {"type": "str"},
+        "allow_unpublished_gvlk": {"type": "bool", "default": False},
         "gvlk": {"type": "str"},
         "key": {"type": "str", "no_log": True, "aliases": ["product_key"]},
         "key_type": {"type": "str", "choices": list(_product_key.KEY_TYPES)},

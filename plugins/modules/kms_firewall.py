@@ -25,7 +25,9 @@ description:
     that rule again when the host goes back to 1688.
   - O(state=absent) closes the port, disabling the built-in rule (it is never deleted) and removing the
     module's own rule.
-  - Warns loudly when asked to open the port to V(Any), V(*), V(0.0.0.0/0) or V(::/0).
+  - Warns loudly when asked to open the port to everyone, in any spelling - V(Any), V(*),
+    V(0.0.0.0/0), V(::/0), V(0.0.0.0-255.255.255.255), or subnets and ranges that together cover every IPv4
+    or IPv6 address - and when the rule would apply in the Public profile (V(Any) includes it).
   - One WinRM round trip when nothing changes, two when something does.
 options:
   port:
@@ -38,8 +40,10 @@ options:
     version_added: 0.1.0
   profiles:
     description:
-      - The firewall profiles in which the rule applies.
-      - V(Any) or all three profiles apply it everywhere.
+      - The firewall profiles in which the rule applies; at least one (an empty list is refused, as
+        Windows would read it as V(Any)).
+      - V(Any) or all three profiles apply it everywhere. A rule in the Public profile, V(Any) included,
+        gets a warning.
     type: list
     elements: str
     choices: [Any, Domain, Private, Public]
@@ -50,10 +54,12 @@ options:
       - Who may connect, as the Windows Firewall COM API (C(INetFwRule.RemoteAddresses)) takes it.
       - IPv4 or IPv6 addresses (V(10.1.2.3), V(fd00::10)), subnets (V(10.20.0.0/16),
         V(10.20.0.0/255.255.0.0), V(fd00::/64)), ranges (V(10.20.0.1-10.20.0.99)), the keywords
-        V(LocalSubnet), V(DNS), V(DHCP), V(WINS), V(Defaultgateway), or V(Any) (V(*)).
-      - The keywords that only the NetSecurity cmdlets of Windows 8 and later know (V(Intranet),
-        V(RmtIntranet), V(Internet), V(Ply2Renders), V(PlayToDevice)) are refused before anything changes.
-      - V(Any) lets anyone reach the KMS host and be counted by it; the module warns.
+        V(LocalSubnet), V(DNS), V(DHCP), V(WINS), V(DefaultGateway), or V(Any) (V(*)).
+      - The other keywords of C(Set-NetFirewallRule -RemoteAddress) (V(Internet), V(Intranet),
+        V(IntranetRemoteAccess), V(PlayToDevice), and the V(4)/V(6) forms such as V(LocalSubnet4)) are
+        refused before anything changes, because the COM API, used on every Windows version, does not take them.
+      - V(Any) and every other way of naming all addresses (V(0.0.0.0/0), V(::/0), ranges or subnets that
+        together cover every address) let anyone reach the KMS host and be counted by it; the module warns.
     type: list
     elements: str
     default: [LocalSubnet]

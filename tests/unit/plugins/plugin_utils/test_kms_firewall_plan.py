@@ -10,7 +10,7 @@ from ansible_collections.winops.volume_activation.plugins.plugin_utils import _k
 @pytest.mark.parametrize(("value", "expected"), [
     ("localsubnet", "LocalSubnet"),
     ("dns", "DNS"),
-    ("defaultgateway", "Defaultgateway"),  # INetFwRule.RemoteAddresses' spelling
+    ("defaultgateway", "DefaultGateway"),
     ("*", "Any"),
     ("10.20.0.0/16", "10.20.0.0/16"),
     ("10.20.0.0/255.255.0.0", "10.20.0.0/16"),  # the form Windows reports
@@ -43,7 +43,8 @@ def test_normalize_profiles(values: list[str], expected: tuple[str, ...]) -> Non
     assert fw.normalize_profiles(values) == expected
 
 
-@pytest.mark.parametrize("keyword", ["Intranet", "rmtintranet", "Internet", "Ply2Renders", "PlayToDevice"])
+@pytest.mark.parametrize("keyword", ["Intranet", "rmtintranet", "Internet", "internet4", "Ply2Renders",
+                                     "PlayToDevice", "IntranetRemoteAccess", "LocalSubnet4", "dns6"])
 def test_netsecurity_only_keywords_are_refused(keyword: str) -> None:
     """INetFwRule.RemoteAddresses takes *, five keywords, addresses, subnets and ranges only
     [MicrosoftDocs/sdk-api sdk-api-src/content/netfw/nf-netfw-inetfwrule-get_remoteaddresses.md]."""
@@ -58,6 +59,59 @@ def test_com_forms_read_back_are_no_change() -> None:
                                                            "LocalSubnet"]), ABSENT)
     plan = fw.plan_firewall(fw.desired_firewall({"remote_addresses": ["10.1.2.3", "LocalSubnet", "10.20.0.0/16"]}), st)
     assert not plan.plan
+
+
+@pytest.mark.parametrize(("addresses", "wide"), [
+    (["Any"], ["Any"]),
+    (["*"], ["Any"]),
+    (["0.0.0.0/0"], ["0.0.0.0/0"]),
+    (["0.0.0.0/0.0.0.0"], ["0.0.0.0/0"]),
+    (["::/0"], ["::/0"]),
+    (["0.0.0.0-255.255.255.255"], ["0.0.0.0-255.255.255.255 (every IPv4 address)"]),
+    (["0.0.0.0/1", "128.0.0.0/1"], ["0.0.0.0/1 + 128.0.0.0/1 (every IPv4 address)"]),
+    (["0.0.0.0-127.255.255.255", "128.0.0.0/1", "LocalSubnet"],
+     ["0.0.0.0-127.255.255.255 + 128.0.0.0/1 (every IPv4 address)"]),
+    (["::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"], ["::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff (every IPv6 address)"]),
+    (["0.0.0.0/1"], []),
+    (["10.0.0.0/8", "LocalSubnet", "DNS"], []),
+    (["1.0.0.0-255.255.255.255"], []),
+])
+def test_everywhere_in_every_spelling(addresses: list[str], wide: list[str]) -> None:
+    """Issue 11 item 6: every equivalent of "everywhere" is found (and warned about)."""
+    assert fw.everywhere([fw.normalize_address(a) for a in addresses]) == wide
+    want = fw.desired_firewall({"remote_addresses": addresses, "profiles": ["Domain"]})
+    assert bool([w for w in want.warnings if "every address" in w]) is bool(wide)
+
+
+@pytest.mark.parametrize("profiles", [["Any"], ["Public"], ["Domain", "Private", "Public"], ["domain", "public"]])
+def test_public_profile_warns_like_any(profiles: list[str]) -> None:
+    want = fw.desired_firewall({"remote_addresses": ["LocalSubnet"], "profiles": profiles})
+    assert [w for w in want.warnings if "Public profile" in w], want.warnings
+
+
+def test_private_profiles_do_not_warn() -> None:
+    assert fw.desired_firewall({"remote_addresses": ["LocalSubnet"], "profiles": ["Domain", "Private"]}).warnings == ()
+
+
+def test_empty_profiles_are_refused_not_any() -> None:
+    with pytest.raises(fw.FirewallSettingError, match="profiles is empty"):
+        fw.desired_firewall({"remote_addresses": ["LocalSubnet"], "profiles": []})
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    # The keywords INetFwRule.RemoteAddresses takes (MicrosoftDocs/sdk-api
+    # sdk-api-src/content/netfw/nf-netfw-inetfwrule-get_remoteaddresses.md), in the cmdlet's spelling.
+    ("localsubnet", "LocalSubnet"), ("DNS", "DNS"), ("dhcp", "DHCP"), ("WINS", "WINS"),
+    ("DefaultGateway", "DefaultGateway"), ("defaultgateway", "DefaultGateway"),
+])
+def test_remote_address_keywords(value: str, expected: str) -> None:
+    assert fw.normalize_address(value) == expected
+
+
+@pytest.mark.parametrize("value", ["LocalSubnet5", "Internets", "Everyone", "Intranet46"])
+def test_unknown_keywords_are_refused(value: str) -> None:
+    with pytest.raises(fw.FirewallSettingError, match=f"'{value}'"):
+        fw.normalize_address(value)
 
 
 def test_any_among_other_addresses_is_any() -> None:
