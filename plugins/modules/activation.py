@@ -99,6 +99,12 @@ notes:
     answered with (C(required_count)). Use M(winops.volume_activation.license_info) on the KMS host for the count.
   - An unactivated KMS client tries again by itself every 2 hours, so a client waiting for the threshold activates
     once the host counts enough clients.
+  - Activating against a KMS host that does not answer takes time on the target, for every product and every host
+    tried (Windows gives up a TCP connection after about 21 seconds, plus the DNS lookups). WinRM answers the
+    waiting connection with a C(w:TimedOut) fault at each operation timeout and the C(winrm) connection plugin
+    polls again until the task ends, so ansible-core's default WinRM settings are enough; if you set
+    C(ansible_winrm_operation_timeout_sec), keep C(ansible_winrm_read_timeout_sec) above it (pywinrm refuses
+    anything else). Do not set an Ansible task C(timeout) below the time the activations may take.
 seealso:
   - module: winops.volume_activation.key_budget
   - module: winops.volume_activation.product_key

@@ -32,8 +32,11 @@ options:
     description:
       - With O(method=windows_dns), the C(DnsServerName) given to
         C(MicrosoftDNS_SRVType.CreateInstanceFromPropertyData) when a record is created.
+      - Microsoft documents this parameter as the FQDN or IP address of the DNS server that holds the record.
+        By default the module passes the server's own name, C(MicrosoftDNS_Server.Name), read in the same round
+        trip as the records.
       - The WMI provider manages the DNS server of the host it runs on, so the inventory host must be the
-        DNS server. The default V(.) means this server.
+        DNS server.
       - Not allowed with O(method=rfc2136); use O(server) there.
     type: str
     version_added: 0.1.0

@@ -27,7 +27,7 @@ $ErrorActionPreference = 'Stop'
 # --- Contract tables -----------------------------------------------------------------
 # op -> keys it requires / may carry; any other key fails validation (a typo is never ignored).
 $Ops = @{
-    cim_query = @{ req = @('class'); opt = @('namespace', 'filter', 'properties') }
+    cim_query = @{ req = @('class'); opt = @('namespace', 'filter', 'properties', 'optional_properties') }
     cim_invoke = @{ req = @('class', 'method'); opt = @('namespace', 'filter', 'arguments', 'static', 'argument_property') }
     cim_delete = @{ req = @('class', 'filter'); opt = @('namespace') }
     reg_get = @{ req = @('path'); opt = @('names') }
@@ -53,7 +53,7 @@ $ReadOps = @('cim_query', 'reg_get', 'firewall_get', 'service_get', 'ad_activati
 $Namespaces = @{ 'root/cimv2' = 'root/cimv2'; 'root/microsoftdns' = 'root/MicrosoftDNS' }
 $QueryClasses = @('SoftwareLicensingService', 'SoftwareLicensingProduct', 'OfficeSoftwareProtectionService',
     'OfficeSoftwareProtectionProduct', 'Win32_OperatingSystem', 'MicrosoftDNS_SRVType', 'MicrosoftDNS_Zone',
-    'Win32_ComputerSystem')
+    'Win32_ComputerSystem', 'MicrosoftDNS_Server')
 $ServiceMethods = @('InstallProductKey', 'RefreshLicenseStatus', 'SetKeyManagementServiceMachine',
     'ClearKeyManagementServiceMachine', 'SetKeyManagementServicePort', 'ClearKeyManagementServicePort',
     'SetKeyManagementServiceLookupDomain', 'ClearKeyManagementServiceLookupDomain', 'SetVLActivationInterval',
@@ -146,6 +146,13 @@ function Get-ErrorInfo($Record) {
     # HRESULT is the inner one's
     if (($e -is [Management.Automation.MethodInvocationException] -or $e -is [Management.Automation.SetValueInvocationException]) -and
         $null -ne $e.InnerException) { $e = $e.InnerException }
+    # Invoke-CimMethod checks method and parameter names against the class definition before it
+    # calls WMI and throws an ArgumentException ("Can not find Parameter 'X' in method 'M' of class
+    # 'C'."; PowerShell/PowerShell CimInvokeCimMethod.cs CreateParametersCollection). The engine
+    # wraps it in a CmdletInvocationException whose ErrorRecord already carries the inner exception
+    # (CommandProcessorBase.cs, ExecutionExceptions.cs); unwrap in case a host hands us the wrapper.
+    # ArgumentException.HResult is COR_E_ARGUMENT = 0x80070057 (E_INVALIDARG).
+    if ($e -is [Management.Automation.CmdletInvocationException] -and $null -ne $e.InnerException) { $e = $e.InnerException }
     # A Win32 error deeper in the chain (Restart-Service -> InvalidOperationException ->
     # Win32Exception 5) is the real cause: HRESULT_FROM_WIN32 of its NativeErrorCode, as Windows
     # reports it (Win32Exception.HResult itself is the generic E_FAIL).
@@ -248,8 +255,9 @@ function Get-OperationError($Op, [int]$Index) {
     if ($name -eq 'cim_query') {
         if ($QueryClasses -notcontains $class) { return "${where}: class '$class' is not allowed" }
         if ($Op.ContainsKey('properties') -and @($Op['properties']).Count -eq 0) { return "${where}: properties must not be empty" }
-        foreach ($p in @($Op['properties'])) {
-            if ("$p" -notmatch '^[A-Za-z_][A-Za-z0-9_]*$') { return "${where}: '$p' is not a property name" }
+        if ($Op.ContainsKey('optional_properties') -and -not $Op.ContainsKey('properties')) { return "${where}: optional_properties needs properties" }
+        foreach ($p in @($Op['properties']) + @($Op['optional_properties'])) {
+            if ($null -ne $p -and "$p" -notmatch '^[A-Za-z_][A-Za-z0-9_]*$') { return "${where}: '$p' is not a property name" }
         }
     }
     elseif ($name -eq 'cim_invoke') {
@@ -431,6 +439,18 @@ $Handlers = @{
         param($op, $r)
         $names = $null
         if ($op.ContainsKey('properties')) { $names = @($op['properties']) }
+        if ($op.ContainsKey('optional_properties')) {
+            # Names the class may lack on this Windows version (SoftwareLicensingProduct has no
+            # ProductKeyChannel on 6.1): select those the class definition has. Get-CimClass reads
+            # the schema from the WMI repository, not the provider, so it costs no licensing work.
+            # A missing class is left to the query below, which reports it as WMI does (0x80041010).
+            $defined = @()
+            try { $defined = @((Get-CimClass -Namespace (Get-Namespace $op) -ClassName $op['class']).CimClassProperties | ForEach-Object { $_.Name }) }
+            catch { $defined = @() }
+            foreach ($p in @($op['optional_properties'])) {
+                if ($defined -contains $p -and $names -notcontains $p) { $names += "$p" }
+            }
+        }
         $select = '*'
         if ($null -ne $names) { $select = $names -join ', ' }
         $r.instances = [Collections.Generic.List[object]]::new()
@@ -456,11 +476,13 @@ $Handlers = @{
             $targets = @(Get-CimClass -Namespace (Get-Namespace $op) -ClassName $class)
         }
         else {
-            # Product classes: select only the key (enough to invoke), as slmgr.vbs selects only
-            # what it needs [SLMGR10]; instances from Get-CimInstance carry their class, so
-            # arguments are converted to the declared types here too.
+            # Licensing classes: select only the key (enough to invoke), as slmgr.vbs selects only
+            # what it needs (GetServiceObject("Version"), GetProductCollection("ID", ...) [SLMGR10]);
+            # SELECT * would make the provider compute every property, installation IDs included.
+            # Instances from Get-CimInstance carry their class, so arguments are converted to the
+            # declared types here too. DNS records keep '*' (Modify needs the whole record).
             $select = '*'
-            if ($KeyProperty[$class] -eq 'ID') { $select = 'ID' }
+            if ($KeyProperty[$class] -in @('ID', 'Version')) { $select = $KeyProperty[$class] }
             if ($op.ContainsKey('argument_property')) { $select = "ID, $($op['argument_property'])" }
             $targets = @(Get-CimInstance -Namespace (Get-Namespace $op) -Query (Get-WqlQuery $op $select))
         }

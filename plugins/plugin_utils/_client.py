@@ -132,9 +132,14 @@ def cim_query(
     *,
     filter: str | None = None,
     properties: t.Sequence[str] | None = None,
+    optional_properties: t.Sequence[str] | None = None,
     namespace: str | None = None,
 ) -> dict[str, t.Any]:
-    """A ``cim_query`` operation (keys exactly as docs/executor-protocol.md names them)."""
+    """A ``cim_query`` operation (keys exactly as docs/executor-protocol.md names them).
+
+    ``optional_properties`` (only with ``properties``) are selected where the class has them on
+    the host's Windows version. Licensing classes are read with :func:`_state.licensing_query`.
+    """
     op: dict[str, t.Any] = {"op": "cim_query", "class": class_name}
     if namespace:
         op["namespace"] = namespace
@@ -142,6 +147,10 @@ def cim_query(
         op["filter"] = filter
     if properties is not None:
         op["properties"] = list(properties)
+    if optional_properties:
+        if properties is None:
+            raise ValueError("optional_properties needs properties")
+        op["optional_properties"] = list(optional_properties)
     return op
 
 

@@ -188,8 +188,8 @@ class KmsHostReader:
 
     def operations(self) -> list[dict[str, t.Any]]:
         return [
-            _client.cim_query(_state.SPP_SERVICE),
-            _client.cim_query(_state.SPP_PRODUCT, filter=self.HOST_FILTER),
+            _state.licensing_query(_state.SPP_SERVICE),
+            _state.licensing_query(_state.SPP_PRODUCT, self.HOST_FILTER),
             {"op": "reg_get", "path": _kms.SPP_KEY, "names": [_kms.PUBLISH_LIST_VALUE]},
         ]
 

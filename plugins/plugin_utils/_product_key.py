@@ -475,7 +475,7 @@ class KeyStateReader:
         if not self.activation_ids:
             return []
         flt = " OR ".join(f"ID = {_state.wql_string(a)}" for a in self.activation_ids)
-        return [_client.cim_query(_state.SPP_PRODUCT, filter=flt), _client.cim_query(_state.OSPP_PRODUCT, filter=flt)]
+        return [_state.licensing_query(_state.SPP_PRODUCT, flt), _state.licensing_query(_state.OSPP_PRODUCT, flt)]
 
     def operations(self) -> list[dict[str, t.Any]]:
         return self.query.operations() + self._extra()

@@ -304,6 +304,30 @@ register_fault(Fault("sppsvc_restart_refused",
                      "with the settings it read at its last start",
                      _sppsvc_refuse_restart, _sppsvc_allow_restart))
 
+#: Windows' TCP connect timeout: SYN plus two retransmissions (3 s, then 6 s), given up after ~21 s
+#: (TcpMaxConnectRetransmissions defaults to 2 since Vista; learn.microsoft.com troubleshoot
+#: "How to modify the TCP/IP maximum retransmission time-out").
+KMS_NO_ANSWER_DELAY = 21.0
+
+
+def _kms_no_answer_apply(lab: Lab, host: str, delay: float = KMS_NO_ANSWER_DELAY) -> None:
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
+        raise LabError("fault 'kms_no_answer': delay must be a number of seconds from 0 to 600")
+    with lab.world.lock:
+        lab.world.kms_silent[host.lower()] = float(delay)
+
+
+def _kms_no_answer_clear(lab: Lab, host: str) -> None:
+    with lab.world.lock:
+        lab.world.kms_silent.pop(host.lower(), None)
+
+
+register_fault(Fault("kms_no_answer",
+                     "the host's KMS port drops packets: every client that tries it waits delay seconds "
+                     "(default 21, Windows' TCP connect timeout) of real time, then counts it unreachable "
+                     "(0xC004F074 when no other host answers); Activate() over WinRM runs that long",
+                     _kms_no_answer_apply, _kms_no_answer_clear, ("delay",)))
+
 
 # --------------------------------------------------------------------------- status
 

@@ -408,7 +408,8 @@ class WindowsHost:
                             tuple(r.local_ports), tuple(r.remote_addresses), r.service)
                            for r in h.firewall.rules.values()))
                     for h in w.kms_candidates())
-        return (w.advance_epoch, w.kms_transport.state_token(), w.dns.version, kms, self.reachable,
+        return (w.advance_epoch, w.kms_transport.state_token(), tuple(sorted(w.kms_silent)), w.dns.version, kms,
+                self.reachable,
                 settings["machine"], settings["port"], settings["lookup_domain"], settings["host_caching"],
                 p.discovered_name, p.discovered_port)
 
@@ -445,7 +446,7 @@ class WindowsHost:
                 targets = []
             for target in targets:
                 try:
-                    response = self.world.kms_transport.request(self, p, target)
+                    response = self.world.kms_request(self, p, target)  # the transport, or fault kms_no_answer
                     break
                 except KmsConnectError as e:
                     reasons[target] = str(e)

@@ -12,10 +12,18 @@ Lab choices where the contract is silent (also in lab/README.md):
 
 * an operation key the contract does not list for that op is a validation error (a
   typo such as ``filer`` must not silently widen a filter);
-* for ``cim_invoke`` the method and its arguments are checked against the class before
-  instances are selected, so a typo fails even when nothing matches;
 * ``changed`` counts mutating operations that succeeded, except a ``cim_invoke`` that
   matched no instance (nothing ran).
+
+``cim_invoke`` runs as the executor does on Windows: the instances are selected first (a
+query error fails the operation), then ``Invoke-CimMethod`` runs once per instance (once on
+the class for ``static``), and each call's failure is that invocation's. ``Invoke-CimMethod``
+checks the argument names against the class definition before it calls WMI and throws an
+``ArgumentException``, HRESULT 0x80070057 (PowerShell/PowerShell
+src/Microsoft.Management.Infrastructure.CimCmdlets/CimInvokeCimMethod.cs,
+``CreateParametersCollection``): see ``WindowsHost.check_method``. With no instance
+selected nothing is called, so even a misspelt method name goes unnoticed there, as on
+Windows.
 
 Firewall operations go through the firewall COM API (``winlab.models.firewall.ComRule``),
 as the executor does: the built-in KMS rule is recognised by what Windows ships (an
@@ -47,7 +55,7 @@ SECRET_LISTS = ("product_keys", "confirmation_ids")
 
 QUERY_CLASSES = ("SoftwareLicensingService", "SoftwareLicensingProduct", "OfficeSoftwareProtectionService",
                  "OfficeSoftwareProtectionProduct", "Win32_OperatingSystem", "MicrosoftDNS_SRVType",
-                 "MicrosoftDNS_Zone", "Win32_ComputerSystem")
+                 "MicrosoftDNS_Zone", "Win32_ComputerSystem", "MicrosoftDNS_Server")
 SERVICE_CLASSES = ("SoftwareLicensingService", "OfficeSoftwareProtectionService")
 PRODUCT_CLASSES = ("SoftwareLicensingProduct", "OfficeSoftwareProtectionProduct")
 SERVICE_METHODS = (
@@ -75,7 +83,7 @@ MUTATING = {"cim_invoke", "cim_delete", "reg_set", "reg_remove", "firewall_set",
 
 # op -> (required keys, optional keys)
 OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "cim_query": (("class",), ("namespace", "filter", "properties")),
+    "cim_query": (("class",), ("namespace", "filter", "properties", "optional_properties")),
     "cim_invoke": (("class", "method"), ("namespace", "filter", "arguments", "static", "argument_property")),
     "cim_delete": (("class", "filter"), ("namespace",)),
     "reg_get": (("path",), ("names",)),
@@ -177,9 +185,12 @@ def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) 
             raise BatchValidationError(f"{where} ({kind}): class '{cls}' is not allowed")
         if op.get("filter") is not None and not isinstance(op["filter"], str):
             raise BatchValidationError(f"{where} ({kind}): 'filter' must be a string")
-        if kind == "cim_query" and op.get("properties") is not None and (
-                not isinstance(op["properties"], list) or not all(isinstance(p, str) for p in op["properties"])):
-            raise BatchValidationError(f"{where} (cim_query): 'properties' must be a list of strings")
+        for key in ("properties", "optional_properties"):
+            if kind == "cim_query" and op.get(key) is not None and (
+                    not isinstance(op[key], list) or not all(isinstance(p, str) for p in op[key])):
+                raise BatchValidationError(f"{where} (cim_query): '{key}' must be a list of strings")
+        if kind == "cim_query" and op.get("optional_properties") is not None and op.get("properties") is None:
+            raise BatchValidationError(f"{where} (cim_query): 'optional_properties' needs 'properties'")
         if kind == "cim_invoke":
             method = str(op["method"])
             static = op.get("static", False)
@@ -341,7 +352,20 @@ def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[s
     kind = op["op"]
     try:
         if kind == "cim_query":
-            rows = CimSurface(host).query(op["class"], op.get("filter"), op.get("namespace") or CIMV2, op.get("properties"))
+            ns = op.get("namespace") or CIMV2
+            cim = CimSurface(host)
+            names = op.get("properties")
+            if names is not None and op.get("optional_properties"):
+                # The executor reads the class definition (Get-CimClass, from the WMI repository)
+                # and adds the optional names the class has on this host's version; a class the
+                # host lacks is left to the query, which fails with 0x80041010 as WMI does.
+                try:
+                    defined = {n.lower() for n in cim.class_properties(cim.canonical_class(op["class"], ns))}
+                except WmiError:
+                    defined = set()
+                names = [*names, *(n for n in op["optional_properties"]
+                                   if n.lower() in defined and n not in names)]
+            rows = cim.query(op["class"], op.get("filter"), ns, names)
             return {"op": kind, "ok": True, "instances": [to_json(r) for r in rows]}
         if kind == "cim_invoke":
             return _cim_invoke(host, op, secrets)
@@ -364,48 +388,44 @@ def _cim_invoke(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> di
     raw_args = op.get("arguments") or {}
     # Resolve secret references only here, at the call; never stored.
     call_args = {k: (secrets.resolve(v) if _is_secret_ref(v) else v) for k, v in raw_args.items()}
+    static = bool(op.get("static"))
+    cim = CimSurface(host)
+    # Get-CimClass / Get-CimInstance first: their failures (no such class, a bad filter) are the
+    # operation's, as in the executor.
+    cls = cim.canonical_class(op["class"], ns)
     by_position: str | None = None
     if op.get("argument_property") is not None:
         # The executor passes the property by position, as ospp.vbs does
         # (instance.UninstallProductKey(instance.ProductKeyID)), naming it after the class's
-        # only in-parameter (Get-CimClass ... CimClassMethods[method].Parameters).
-        cim = CimSurface(host)
-        cls = cim.canonical_class(op["class"], ns)
-        methods = {m.lower(): (m, params) for m, params in cim.class_methods(cls).items()}
-        declared = methods.get(str(op["method"]).lower(), (op["method"], []))[1]
+        # only in-parameter (Get-CimClass ... CimClassMethods[method].Parameters); a method that
+        # does not declare exactly one fails the operation (the executor's throw).
+        methods = {m.lower(): params for m, params in cim.class_methods(cls).items()}
+        declared = methods.get(str(op["method"]).lower(), [])
         if len(declared) != 1:
             raise WmiError(HR_COR_E_SYSTEM, msg=f"{cls}.{op['method']} declares {len(declared)} in-parameters, not one")
         by_position = declared[0][0]
         prop = str(op["argument_property"])
         if prop.lower() not in {x.lower() for x in cim.class_properties(cls)}:
             raise WmiError(errors.WBEM_E_INVALID_QUERY, msg=f"{cls} has no property '{prop}'")
-        call_args = {by_position: ""}
-    cls, method, _ = CimSurface(host).check_method(op["class"], op["method"], call_args, ns)
-    if op.get("static"):
-        if method not in dnsserver.STATIC_METHODS:
-            raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
-        try:
-            out = CimSurface(host).invoke(cls, method, call_args, None, ns)
-        except WmiError as e:
-            return {"op": "cim_invoke", "ok": False, "matched": 1,
-                    "invocations": [{"key": None, "return_value": None, "out": {}, **e.as_dict()}], **e.as_dict()}
-        return {"op": "cim_invoke", "ok": True, "matched": 1,
-                "invocations": [{"key": None, "return_value": 0, "out": to_json(out), "hresult": None, "error": None}]}
-    rows = CimSurface(host).query(cls, op.get("filter"), ns)
+    targets: list[dict[str, t.Any] | None] = [None] if static else list(cim.query(cls, op.get("filter"), ns))
     invocations = []
     first_error: WmiError | None = None
-    for row in rows:
-        key = CimSurface(host).instance_key(cls, row)
-        if by_position is not None:
+    for row in targets:
+        key = None if row is None else cim.instance_key(cls, row)
+        if by_position is not None and row is not None:
             prop = next(k for k in row if k.lower() == str(op["argument_property"]).lower())
             call_args = {by_position: row[prop]}
         try:
-            out = CimSurface(host).invoke(cls, method, call_args, row, ns)
+            # Invoke-CimMethod -CimClass (static) or -InputObject (an instance).
+            _, method, _ = cim.check_method(cls, op["method"], call_args, ns, via_class=static)
+            if static and method not in dnsserver.STATIC_METHODS:
+                raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
+            out = cim.invoke(cls, method, call_args, row, ns)
             invocations.append({"key": key, "return_value": 0, "out": to_json(out), "hresult": None, "error": None})
         except WmiError as e:
             first_error = first_error or e
             invocations.append({"key": key, "return_value": None, "out": {}, **e.as_dict()})
-    res: dict[str, t.Any] = {"op": "cim_invoke", "ok": first_error is None, "matched": len(rows),
+    res: dict[str, t.Any] = {"op": "cim_invoke", "ok": first_error is None, "matched": len(targets),
                              "invocations": invocations}
     if first_error is not None:
         res.update(first_error.as_dict())
