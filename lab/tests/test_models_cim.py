@@ -62,7 +62,8 @@ def product_row(h: WindowsHost) -> dict[str, t.Any]:
      "0x80070057"),
     (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallLicense", {"License": "<xml/>"}), "0x8004100C"),
     (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "Activate", {"Now": True}, product_row(h)), "0x80070057"),
-    (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "ReArmSku", {}, product_row(h)), "0x8004100C"),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "GetTokenActivationGrants", {}, product_row(h)),
+     "0x8004100C"),
     (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "DepositOfflineConfirmationId",
                         {"InstallId": "1", "ConfirmationId": "2"}, product_row(h)), "0x80070057"),
     # through the class (-CimClass) with arguments, an unknown method is the cmdlet's ArgumentException too

@@ -67,16 +67,19 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Computes the report and whether it would change, writes nothing.
   diff_mode:
-    support: full
     details: The diff is C(report.json) before and after.
   platform:
     platforms: posix
     details: Runs on the controller only; the inventory host is not contacted.
+  action:
+    details:
+      - The action plugin does the whole job on the control node; no host is contacted.
 notes:
   - Use it with C(run_once) (the report is of the whole fleet). It never connects to the host it runs for,
     so C(delegate_to) is not needed.

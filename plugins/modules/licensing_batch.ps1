@@ -42,6 +42,8 @@ $Ops = @{
     firewall_remove = @{ req = @('name', 'group'); opt = @() }
     service_get = @{ req = @('name'); opt = @() }
     service_restart = @{ req = @('name'); opt = @() }
+    os_restart = @{ req = @(); opt = @('delay') }
+    ospp_rearm = @{ req = @(); opt = @() }
     ad_activation_objects = @{ req = @(); opt = @() }
     ad_installation_id = @{ req = @('product_key'); opt = @() }
     ad_activation_object_remove = @{ req = @('dn'); opt = @() }
@@ -60,11 +62,12 @@ $ServiceMethods = @('InstallProductKey', 'RefreshLicenseStatus', 'SetKeyManageme
     'SetVLRenewalInterval', 'SetKeyManagementServiceListeningPort', 'ClearKeyManagementServiceListeningPort',
     'DisableKeyManagementServiceDnsPublishing', 'EnableKeyManagementServiceLowPriority',
     'DisableKeyManagementServiceHostCaching', 'SetVLActivationTypeEnabled', 'ClearVLActivationTypeEnabled',
+    'ReArmWindows', 'ReArmApp',
     'DoActiveDirectoryOnlineActivation', 'DepositActiveDirectoryOfflineActivationConfirmation')
 $ProductMethods = @('Activate', 'UninstallProductKey', 'DepositOfflineConfirmationId', 'SetKeyManagementServiceMachine',
     'ClearKeyManagementServiceMachine', 'SetKeyManagementServicePort', 'ClearKeyManagementServicePort',
     'SetKeyManagementServiceLookupDomain', 'ClearKeyManagementServiceLookupDomain', 'SetVLActivationTypeEnabled',
-    'ClearVLActivationTypeEnabled')
+    'ClearVLActivationTypeEnabled', 'ReArmSku')
 $InvokeMethods = @{
     SoftwareLicensingService = $ServiceMethods
     OfficeSoftwareProtectionService = $ServiceMethods
@@ -319,6 +322,10 @@ function Get-OperationError($Op, [int]$Index) {
     }
     elseif ($name -like 'service_*') {
         if ($Services -notcontains "$($Op['name'])") { return "${where}: service '$($Op['name'])' is not allowed" }
+    }
+    elseif ($name -eq 'os_restart' -and $Op.ContainsKey('delay')) {
+        $delay = $Op['delay']
+        if (-not ($delay -is [int] -or $delay -is [long]) -or $delay -lt 0 -or $delay -gt 600) { return "${where}: delay must be an integer of seconds, 0..600" }
     }
     elseif ($name -eq 'ad_installation_id') {
         if (-not (Test-SecretReference $Op['product_key'])) { return "${where}: product_key must be a secret reference" }
@@ -648,6 +655,43 @@ $Handlers = @{
         param($op, $r)
         Restart-Service -Name $op['name']
         $r.status = "$((Get-Service -Name $op['name']).Status)"
+    }
+    os_restart = {
+        param($op, $r)
+        # shutdown.exe schedules the restart and returns at once, so this result still reaches
+        # the controller; the action plugin then waits for Win32_OperatingSystem.LastBootUpTime
+        # to change, as ansible.windows' reboot does. /d p:4:2: planned, application maintenance.
+        $delay = 2
+        if ($op.ContainsKey('delay')) { $delay = [int]$op['delay'] }
+        $out = & "$env:SystemRoot\System32\shutdown.exe" /r /t $delay /d p:4:2 /c 'winops.volume_activation: restart after rearm' 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "shutdown.exe /r failed with exit code ${LASTEXITCODE}: $out" }
+        $r.delay = $delay
+    }
+    ospp_rearm = {
+        param($op, $r)
+        # What ospp.vbs /rearm runs (OSPP has no rearm method): OSPPREARM.EXE from the OSPP folder
+        # (Office 2010) or the Office folder (Office 2013+ on Windows 7), 64- and 32-bit locations.
+        $candidates = @(
+            "$env:CommonProgramFiles\Microsoft Shared\OfficeSoftwareProtectionPlatform\OSPPREARM.EXE"
+            "${env:CommonProgramFiles(x86)}\Microsoft Shared\OfficeSoftwareProtectionPlatform\OSPPREARM.EXE"
+            "$env:ProgramFiles\Microsoft Office\Office16\OSPPREARM.EXE"
+            "${env:ProgramFiles(x86)}\Microsoft Office\Office16\OSPPREARM.EXE"
+            "$env:ProgramFiles\Microsoft Office\Office15\OSPPREARM.EXE"
+            "${env:ProgramFiles(x86)}\Microsoft Office\Office15\OSPPREARM.EXE"
+        )
+        $exe = $candidates | Where-Object { $_ -and (Test-Path -LiteralPath $_ -PathType Leaf) } | Select-Object -First 1
+        if ($null -eq $exe) { throw [IO.FileNotFoundException]'OSPPREARM.EXE was not found in the OSPP or Office folders' }
+        $null = & $exe 2>&1
+        $code = $LASTEXITCODE
+        $r.path = $exe
+        $r.exit_code = $code
+        if ($code -ne 0) {
+            # OSPPREARM reports an HRESULT as its exit code (0xC004D307: no rearm left)
+            $r.ok = $false
+            $r.hresult = ConvertTo-UInt32 $code
+            $r.hresult_hex = '0x{0:X8}' -f $r.hresult
+            $r.error = "OSPPREARM.EXE exited with $($r.hresult_hex)"
+        }
     }
     ad_activation_objects = {
         param($op, $r)

@@ -108,15 +108,13 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the host and reports what would change; nothing is installed or removed.
   diff_mode:
-    support: full
     details: The masked keys of each target before and after.
-  platform:
-    platforms: windows
 notes:
   - Ansible supports Windows Server 2016 and Windows 10 or newer as managed nodes. Windows 7 and Windows
     Server 2008 R2 with WMF 5.1, the only OSes the Office 2010 KMS host license pack installs on, are
@@ -153,6 +151,8 @@ seealso:
   - name: Configure a KMS host computer for Office
     description: Which Windows versions each Office KMS host license pack supports.
     link: https://learn.microsoft.com/office/volume-license-activation/configure-a-kms-host-computer-for-office
+  - module: ansible.windows.win_product_facts
+    description: Reads the Windows product key and license status as facts; it does not install keys.
 author:
   - winops volume activation team (@winops)
 """

@@ -52,6 +52,8 @@ ALL_OPS = READ_OPS | frozenset(
         "firewall_create",
         "firewall_remove",
         "service_restart",
+        "os_restart",
+        "ospp_rearm",
         "ad_activation_object_remove",
     }
 )

@@ -478,6 +478,54 @@ class Lab:
         ]
         self.server = WinRMServer(self.endpoints, self.state_dir / "winrm")
         self._started = False
+        self._restarts: dict[str, threading.Timer] = {}
+        self.world.restart_hook = self._restart_host
+
+    #: Seconds a restarting host's WinRM listener stays closed (connections refused, as on a
+    #: machine that is rebooting); real Windows takes minutes, the lab keeps tests short.
+    restart_down_seconds = 3.0
+
+    def _restart_host(self, host: t.Any, delay: float) -> None:
+        """``World.restart_hook``: after ``delay`` seconds the host's WinRM listener closes and
+        the host boots (:meth:`WindowsHost.boot`); ``restart_down_seconds`` later it listens
+        again. Called under the world lock: only timers are started here."""
+        name = host.name
+
+        def come_up() -> None:
+            with self._lock:
+                self._restarts.pop(name.lower(), None)
+                if self._started and "winrm_down" not in self._faults.get(name.lower(), set()):
+                    self.server.clear_fault(name, "down")
+
+        def go_down() -> None:
+            with self._lock:
+                if not self._started:
+                    return
+                self.server.set_fault(name, "down")
+                # The lab clock moves only when told: the restart takes its time on it too, so the
+                # new LastBootUpTime is later than the old one (as on a real clock).
+                self.advance(dt.timedelta(seconds=max(1.0, self.restart_down_seconds)))
+                with self.world.lock:
+                    current = self.world.hosts.get(name.lower())
+                    if current is not None:
+                        current.boot()
+                up = threading.Timer(self.restart_down_seconds, come_up)
+                up.daemon = True
+                self._restarts[name.lower()] = up
+                up.start()
+            self.reconcile_network()
+
+        timer = threading.Timer(max(float(delay), 0.5), go_down)
+        timer.daemon = True
+        self._restarts[name.lower()] = timer
+        timer.start()
+
+    def _cancel_restarts(self) -> None:
+        for name, timer in list(self._restarts.items()):
+            timer.cancel()
+            if self._started and "winrm_down" not in self._faults.get(name, set()):
+                self.server.clear_fault(self.world.hosts[name].name, "down")
+        self._restarts.clear()
 
     def _bind_runners(self) -> None:
         # World.reset() rebuilds its host objects, so the runners are rebuilt with them;
@@ -534,6 +582,9 @@ class Lab:
         """Close every listener (idempotent)."""
         with self._lock:
             if self._started:
+                for timer in self._restarts.values():
+                    timer.cancel()
+                self._restarts.clear()
                 self._started = False
                 self.server.stop()
             if self.network is not None:
@@ -617,6 +668,7 @@ class Lab:
         faults cleared."""
         with self._lock:
             self.clear()
+            self._cancel_restarts()
             with self.world.lock:
                 self.world.reset()
                 self._bind_runners()

@@ -40,6 +40,9 @@ class World:
         self.in_advance = False
         self.advance_epoch = 0
         self._kms_candidates: tuple[int, list[WindowsHost]] | None = None
+        #: Called as ``restart_hook(host, delay)`` when a host is told to restart (the control
+        #: plane takes its WinRM listener down and boots it); None: the host boots at once.
+        self.restart_hook: t.Callable[[WindowsHost, float], None] | None = None
         # Lab fault kms_no_answer: host name (lower case) -> seconds a client waits for it.
         self.kms_silent: dict[str, float] = {}
         self._build()

@@ -64,9 +64,9 @@ Param = tuple[str, str]  # (name, CIM type; "?" after the type of an optional pa
 
 NOT_SIMULATED = {
     "InstallLicense", "InstallLicensePackage", "DisableKeyManagementServiceActivation", "AcquireGenuineTicket",
-    "ReArmApp", "GetPolicyInformationDWord",
+    "GetPolicyInformationDWord",
     "GetPolicyInformationString", "GetTokenActivationGrants", "GenerateTokenActivationChallenge",
-    "DepositTokenActivationResponse", "ReArmSku",
+    "DepositTokenActivationResponse",
 }
 
 HOST_ONLY_SETTERS = {
@@ -271,7 +271,7 @@ class CimSurface:
             "ProcessorURL": "", "ProductKeyChannel": p.sku.product_key_channel if p.key else None,
             "ProductKeyID": p.product_key_id or "", "ProductKeyID2": p.product_key_id or "",
             "ProductKeyURL": "",
-            "RemainingAppReArmCount": 1001 if p.sku.product != "windows" else 0,
+            "RemainingAppReArmCount": self.host.office_rearm_remaining if p.sku.product != "windows" else 0,
             "RemainingSkuReArmCount": p.remaining_sku_rearm,
             "RequiredClientCount": ((WINDOWS_CLIENT_THRESHOLD if p.sku.product == "windows" else OFFICE_THRESHOLD)
                                     if is_host else p.required_client_count),
@@ -366,7 +366,7 @@ class CimSurface:
         return {
             "BuildNumber": self.host.os.build, "Caption": caption, "CountryCode": COUNTRY.get(self.host.locale, "1"),
             "CSName": self.host.name.upper(), "InstallDate": self.host.installed_at,
-            "LastBootUpTime": self.host.installed_at, "LocalDateTime": self.host.now,
+            "LastBootUpTime": self.host.last_boot, "LocalDateTime": self.host.now,
             "Locale": f"{LCIDS.get(self.host.locale, 1033):04x}", "Manufacturer": "Microsoft Corporation",
             "MUILanguages": [self.host.locale],
             "Name": f"{caption}|C:\\Windows|\\Device\\Harddisk0\\Partition2",
@@ -472,6 +472,9 @@ class CimSurface:
         if method == "ReArmWindows":
             self.host.rearm_windows()
             return {}
+        if method == "ReArmApp":
+            self.host.rearm_app(str(a["ApplicationId"] or ""))
+            return {}
         if method == "DoActiveDirectoryOnlineActivation":
             adds.online_activation(self.host, a["ProductKey"] or "", a["ActivationObjectName"] or "")
             return {}
@@ -553,6 +556,8 @@ class CimSurface:
             p.clear_key()
         elif method == "DepositOfflineConfirmationId":
             self.host.deposit_confirmation(p, a["InstallationId"] or "", a["ConfirmationId"] or "")
+        elif method == "ReArmSku":
+            self.host.rearm_sku(p)
         elif method == "SetKeyManagementServiceMachine":
             name = (a["MachineName"] or "").strip()
             if not name:

@@ -65,21 +65,24 @@ SERVICE_METHODS = (
     "SetVLRenewalInterval", "SetKeyManagementServiceListeningPort", "ClearKeyManagementServiceListeningPort",
     "DisableKeyManagementServiceDnsPublishing", "EnableKeyManagementServiceLowPriority",
     "DisableKeyManagementServiceHostCaching", "SetVLActivationTypeEnabled", "ClearVLActivationTypeEnabled",
+    "ReArmWindows", "ReArmApp",
     "DoActiveDirectoryOnlineActivation", "DepositActiveDirectoryOfflineActivationConfirmation")
 PRODUCT_METHODS = (
     "Activate", "UninstallProductKey", "DepositOfflineConfirmationId", "SetKeyManagementServiceMachine",
     "ClearKeyManagementServiceMachine", "SetKeyManagementServicePort", "ClearKeyManagementServicePort",
     "SetKeyManagementServiceLookupDomain", "ClearKeyManagementServiceLookupDomain", "SetVLActivationTypeEnabled",
-    "ClearVLActivationTypeEnabled")
+    "ClearVLActivationTypeEnabled", "ReArmSku")
 DNS_METHODS = {"CreateInstanceFromPropertyData": True, "Modify": False}  # name -> static
 DELETE_CLASSES = ("MicrosoftDNS_SRVType",)
 REG_ROOTS = (SPP_KEY, OSPP_KEY)
 SERVICES = ("sppsvc", "osppsvc")
 FIREWALL_BUILTIN = ("SPPSVC-In-TCP",)
 FIREWALL_PREFIX = "winops-va-"
+# Where Office 2010 keeps OSPPREARM.EXE (the OSPP folder); what the lab reports as ``path``.
+OSPPREARM_PATH = r"C:\Program Files\Common Files\Microsoft Shared\OfficeSoftwareProtectionPlatform\OSPPREARM.EXE"
 
 MUTATING = {"cim_invoke", "cim_delete", "reg_set", "reg_remove", "firewall_set", "firewall_create",
-            "firewall_remove", "service_restart", "ad_activation_object_remove"}
+            "firewall_remove", "service_restart", "os_restart", "ospp_rearm", "ad_activation_object_remove"}
 
 # op -> (required keys, optional keys)
 OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -96,6 +99,8 @@ OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "firewall_remove": (("name", "group"), ()),
     "service_get": (("name",), ()),
     "service_restart": (("name",), ()),
+    "os_restart": ((), ("delay",)),
+    "ospp_rearm": ((), ()),
     "ad_activation_objects": ((), ()),
     "ad_installation_id": (("product_key",), ()),
     "ad_activation_object_remove": (("dn",), ()),
@@ -264,6 +269,9 @@ def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) 
             raise BatchValidationError(f"{where} ({kind}): action '{op['action']}' is not Allow|Block")
     elif kind.startswith("service_") and _canon(str(op["name"]), SERVICES) is None:
         raise BatchValidationError(f"{where} ({kind}): service '{op['name']}' is not allowed")
+    elif kind == "os_restart" and "delay" in op and (
+            isinstance(op["delay"], bool) or not isinstance(op["delay"], int) or not 0 <= op["delay"] <= 600):
+        raise BatchValidationError(f"{where} (os_restart): delay must be an integer of seconds, 0..600")
     elif kind == "ad_installation_id":
         if not _is_secret_ref(op["product_key"]):
             raise BatchValidationError(f"{where} (ad_installation_id): product_key must be a secret reference")
@@ -376,6 +384,17 @@ def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[s
             return _registry(host, op)
         if kind.startswith("firewall_"):
             return _firewall(host, op)
+        if kind == "os_restart":
+            # shutdown.exe /r /t <delay> returns at once; the restart follows [LAB: WinRM down
+            # for the control plane's restart time, then LastBootUpTime is the boot time].
+            delay = int(op.get("delay", 2))
+            host.request_restart(delay)
+            return {"op": kind, "ok": True, "delay": delay}
+        if kind == "ospp_rearm":
+            code = host.ospp_rearm()
+            if code:
+                return _fail(op, WmiError(code), path=OSPPREARM_PATH, exit_code=code)
+            return {"op": kind, "ok": True, "path": OSPPREARM_PATH, "exit_code": 0}
         if kind.startswith("ad_"):
             return _adba(host, op, secrets)
         return _service(host, op)
