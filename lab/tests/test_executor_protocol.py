@@ -236,7 +236,7 @@ def test_firewall_operations(world: World) -> None:
     assert r[0]["rule"]["group"].startswith("@")  # the locale-independent indirect string
     assert r[0]["rule"]["local_ports"] == ["1688"] and r[0]["rule"]["service"] == "sppsvc"
     assert r[0]["rule"]["profiles"] == ["Domain", "Private", "Public"] and r[0]["rule"]["remote_addresses"] == ["*"]
-    # [MS-GPFAS] 4.2 stores IPv4 subnets with a mask; a bare address has the mask 255.255.255.255
+    # MS-GPFAS section 4.2, learn.microsoft.com/openspecs/windows_protocols/ms-gpfas stores IPv4 subnets with a mask; a bare address has the mask 255.255.255.255
     assert (r[1]["rule"]["enabled"], r[1]["rule"]["profiles"], r[1]["rule"]["remote_addresses"]) == \
         (True, ["Domain", "Private"], ["127.0.40.0/255.255.255.0", "LocalSubnet", "10.1.2.3/255.255.255.255"])
     rule = r[2]["rule"]

@@ -25,8 +25,8 @@ and the nf-netfw-inetfwrule-get_*.md pages]:
   ``Defaultgateway``, ``DHCP``, ``DNS``, ``WINS``, ``LocalSubnet`` (case-insensitive),
   addresses, subnets "using either the subnet mask or network prefix notation" (a bare
   address has the mask 255.255.255.255) and ranges ``a-b`` [get_remoteaddresses.md]. The
-  firewall stores IPv4 subnets with a mask ("LA4=192.168.1.0/255.255.255.0", [MS-GPFAS]
-  4.2), and the lab returns them so: ``10.20.0.0/16`` reads back ``10.20.0.0/255.255.0.0``,
+  firewall stores IPv4 subnets with a mask ("LA4=192.168.1.0/255.255.255.0", MS-GPFAS
+  section 4.2, learn.microsoft.com/openspecs/windows_protocols/ms-gpfas), and the lab returns them so: ``10.20.0.0/16`` reads back ``10.20.0.0/255.255.0.0``,
   ``10.1.2.3`` reads back ``10.1.2.3/255.255.255.255`` [LAB: the exact read-back of a bare
   address is not documented]. Any other token (NetSecurity's ``Any``, ``Intranet``,
   ``Internet``...) is refused with E_INVALIDARG.
