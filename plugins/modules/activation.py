@@ -78,15 +78,13 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the host and reports which products would be activated; nothing is sent to them.
   diff_mode:
-    support: full
     details: The license status of each product to activate, before and as expected after.
-  platform:
-    platforms: windows
 notes:
   - With a key ledger on the controller (the C(volume_activation_ledger) variable, or C(volume_activation_ledger.json)
     beside the inventory), activating with a MAK or KMS host key reserves one activation for the host under the ledger's lock first, and is
@@ -116,6 +114,8 @@ seealso:
   - name: Resolve Windows activation error codes
     description: Causes and fixes of the HRESULTs this module explains.
     link: https://learn.microsoft.com/windows-server/get-started/activation-error-codes
+  - module: ansible.windows.win_product_facts
+    description: Windows license status as host facts, for a quick check before or after activation.
 author:
   - winops volume activation team (@winops)
 """

@@ -71,15 +71,13 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the host and reports what would be rearmed and whether it would restart; nothing is sent.
   diff_mode:
-    support: full
     details: The CMID and the remaining rearm count of each target, before and as expected after.
-  platform:
-    platforms: windows
 notes:
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.

@@ -40,7 +40,7 @@ display = Display()
 EXECUTOR = "winops.volume_activation.licensing_batch"
 #: Operations that only read (docs/executor-protocol.md "changed").
 READ_OPS = frozenset({"cim_query", "reg_get", "firewall_get", "service_get", "ad_activation_objects",
-                      "ad_installation_id"})
+                      "ad_installation_id", "dns_query", "tcp_exchange"})
 #: Every operation the protocol knows.
 ALL_OPS = READ_OPS | frozenset(
     {

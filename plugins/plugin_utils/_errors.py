@@ -10,7 +10,7 @@ Every HRESULT the collection shows goes through :func:`explain`, which renders
 the table are still rendered with their facility, e.g.
 ``0x80070490 (FACILITY_WIN32 error 1168): no explanation is known ...``.
 
-Sources (tags of shared/reference/licensing-api.md section 4): symbol names from
+Sources (tags of docs/reference/licensing-api.md section 4): symbol names from
 the SDK header [SLERROR.H]; meanings from the texts slmgr.vbs and ospp.vbs print
 [SLMGR10], [SLERRXML]; causes and actions from Microsoft's "Resolve Windows
 activation error codes" [WSD-ERR] and the support articles named per row [SUP].

@@ -16,7 +16,7 @@ and the records after). Two transports execute a plan:
   ``cim_query`` / ``cim_invoke`` / ``cim_delete`` operations of
   docs/executor-protocol.md on ``MicrosoftDNS_SRVType`` in ``root/MicrosoftDNS``.
 
-Domain facts (shared/reference/licensing-api.md):
+Domain facts (docs/reference/licensing-api.md):
 
 * a KMS host publishes ``_vlmcs._tcp.<domain>`` SRV with priority 0, weight 0, its
   port and its FQDN; the manual values are 0/0/1688/FQDN [WSD-HOST], section 7;

@@ -11,7 +11,7 @@ trip 1 into a :class:`KeyPlan` (operations, diff, per-target view) or raises
 :class:`KeyPlanError` before anything is sent; :func:`outcome` reads the state read
 back in round trip 2 and says where each key really landed.
 
-Facts used (tags of shared/reference/licensing-api.md, anchors.md and the seed FAQ):
+Facts used (tags of docs/reference/licensing-api.md and existing-tools.md, and the seed FAQ):
 
 * ``SoftwareLicensingService.InstallProductKey(ProductKey)`` then
   ``RefreshLicenseStatus()`` is what ``slmgr.vbs /ipk`` does; ``/upk <ID>`` is

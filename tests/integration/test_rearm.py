@@ -120,3 +120,21 @@ def test_rearm_needs_a_condition(handle: LabHandle, ansible: Ansible) -> None:
     res = run.result("Bare", "w11")
     assert res["msg"].startswith("Failed to rearm: each rearm uses up one of the few a machine has")
     assert sent(handle, "w11", mark) == []
+
+
+def test_image_prep_playbook_on_windows_7_rearms_office_and_windows(handle: LabHandle, ansible: Ansible) -> None:
+    """The image_prep playbook with -e image_prep_windows=true (a string, as -e passes it):
+    OSPPREARM for Office 2010 and ReArmWindows with the restart on Windows 7."""
+    from .conftest import ROOT
+
+    before = model(handle, "w7")
+    run = ansible.run(ROOT / "playbooks" / "image_prep.yml", handle,
+                      extra_vars={"image_prep_target": "w7", "image_prep_windows": "true",
+                                  "image_prep_restart_timeout": "60"})
+    assert run.rc == 0, run.stdout[-3000:]
+    after = model(handle, "w7")
+    assert after["ospp_cmid"] != before["ospp_cmid"] and after["cmid"] != before["cmid"]
+    assert (after["office_rearm_remaining"], after["remaining_rearm"]) == (4, before["remaining_rearm"] - 1)
+    assert after["last_boot"] > before["last_boot"]
+    windows = run.result("winops.volume_activation.image_prep : Rearm Windows before the capture, restart, wait", "w7")
+    assert windows["restarted"] is True and windows["targets"][0]["method"] == "ReArmWindows"

@@ -215,7 +215,7 @@ def _kms_gate(lab: Lab) -> KmsFaultGate:
 
 def _kms_port_closed_apply(lab: Lab, host: str) -> None:
     if lab.network is not None:
-        # The listener really closes: clients get "connection refused".
+        # The listener stays (sppsvc runs) but turns every client away, as a blocking firewall.
         lab.network.closed.add(host.lower())
         lab.network.version += 1
     else:
@@ -272,7 +272,9 @@ def _host_down_clear(lab: Lab, host: str) -> None:
     lab.world.host(host).reachable = True
 
 
-register_fault(Fault("kms_port_closed", "the KMS host's TCP port refuses KMS clients (clients get 0xC004F074)",
+register_fault(Fault("kms_port_closed", "a firewall blocks the KMS host's TCP port: sppsvc still listens, every "
+                     "client's connection is turned away (reset at once by the lab, where Windows Firewall drops "
+                     "it; clients get 0xC004F074)",
                      _kms_port_closed_apply, _kms_port_closed_clear))
 register_fault(Fault("kms_service_stopped",
                      "sppsvc is stopped on the host: no KMS listener, no timers (clients get 0xC004F074); "

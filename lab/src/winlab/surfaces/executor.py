@@ -28,6 +28,7 @@ Windows.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import re
@@ -38,6 +39,7 @@ from winlab.models.errors import WmiError
 from winlab.models.firewall import FirewallRule, normalize_profiles, validate_addresses
 from winlab.models.host import WindowsHost
 from winlab.models.registry import OSPP_KEY, REG_TYPES, SPP_KEY, coerce, normalize_path
+from winlab.surfaces import netprobe
 from winlab.surfaces.cim import CIMV2, MSDNS, CimSurface, normalize_namespace
 
 if t.TYPE_CHECKING:
@@ -97,6 +99,10 @@ OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ad_activation_objects": ((), ()),
     "ad_installation_id": (("product_key",), ()),
     "ad_activation_object_remove": (("dn",), ()),
+    # Network probes (surfaces/netprobe.py), read-only.
+    "dns_query": (("type",), ("name", "name_from")),
+    "tcp_exchange": ((), ("targets", "configured_from", "srv_from", "default_port", "send", "frame_length",
+                          "receive_max", "connect_timeout_ms", "receive_timeout_ms", "check_ports")),
 }
 # An activation object's DN: a direct child of the container (the executor deletes nothing else).
 AO_DN_RE = re.compile(r"^CN=[^,]+,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,"
@@ -259,8 +265,63 @@ def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) 
         if not _is_secret_ref(op["product_key"]):
             raise BatchValidationError(f"{where} (ad_installation_id): product_key must be a secret reference")
         _check_ref(f"{where}.product_key", op["product_key"], secrets)
+    elif kind in ("dns_query", "tcp_exchange"):
+        _validate_probe(where, kind, op)
     elif kind == "ad_activation_object_remove" and not AO_DN_RE.match(str(op["dn"])):
         raise BatchValidationError(f"{where} ({kind}): '{op['dn']}' is not an activation object's distinguished name")
+
+
+def _int_in(value: t.Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _validate_probe(where: str, kind: str, op: dict[str, t.Any]) -> None:
+    """The network operations' keys, as the executor checks them before anything runs."""
+    index = int(where.split("[", 1)[1].split("]", 1)[0])
+
+    def ref_ok(ref: t.Any, names: tuple[str, ...]) -> bool:
+        return isinstance(ref, dict) and _int_in(ref.get("result"), 0, index - 1) and all(
+            isinstance(ref.get(n), str) and re.fullmatch(r"[A-Za-z_]\w*", ref[n]) for n in names)
+
+    if kind == "dns_query":
+        if op["type"] not in ("SRV", "A"):
+            raise BatchValidationError(f"{where} (dns_query): type must be SRV or A")
+        if ("name" in op) == ("name_from" in op):
+            raise BatchValidationError(f"{where} (dns_query): give name or name_from")
+        if "name" in op and not re.fullmatch(r"[A-Za-z0-9_.-]{1,253}", str(op["name"])):
+            raise BatchValidationError(f"{where} (dns_query): '{op['name']}' is not a DNS name")
+        if "name_from" in op and not (isinstance(op["name_from"], dict) and all(
+                ref_ok(r, ("property",)) for r in op["name_from"].get("first_of") or [])):
+            raise BatchValidationError(f"{where} (dns_query): name_from.first_of must reference earlier results")
+        return
+    for key in ("connect_timeout_ms", "receive_timeout_ms"):
+        if key in op and not _int_in(op[key], 100, 10000):
+            raise BatchValidationError(f"{where} (tcp_exchange): {key} must be 100..10000")
+    if "receive_max" in op and not _int_in(op["receive_max"], 1, 65536):
+        raise BatchValidationError(f"{where} (tcp_exchange): receive_max must be 1..65536")
+    if "default_port" in op and not _int_in(op["default_port"], 1, 65535):
+        raise BatchValidationError(f"{where} (tcp_exchange): default_port must be 1..65535")
+    ports = op.get("check_ports") or []
+    if not isinstance(ports, list) or len(ports) > 8 or not all(_int_in(p, 1, 65535) for p in ports):
+        raise BatchValidationError(f"{where} (tcp_exchange): check_ports must be up to 8 ports")
+    targets = op.get("targets") or []
+    if not isinstance(targets, list) or len(targets) > 8 or not all(
+            isinstance(x, dict) and re.fullmatch(r"[A-Za-z0-9_.-]{1,253}", str(x.get("host")))
+            and _int_in(x.get("port"), 1, 65535) for x in targets):
+        raise BatchValidationError(f"{where} (tcp_exchange): each target needs a host name or address and a port")
+    if "configured_from" in op and not ref_ok(op["configured_from"], ("host_property", "port_property")):
+        raise BatchValidationError(f"{where} (tcp_exchange): configured_from must reference an earlier result")
+    if "srv_from" in op and not _int_in(op["srv_from"], 0, index - 1):
+        raise BatchValidationError(f"{where} (tcp_exchange): srv_from must be the index of an earlier dns_query")
+    frame = op.get("frame_length")
+    if frame is not None and not (isinstance(frame, dict) and _int_in(frame.get("offset"), 0, 60)
+                                  and frame.get("size") in (2, 4)):
+        raise BatchValidationError(f"{where} (tcp_exchange): frame_length needs an offset (0..60) and a size (2 or 4)")
+    if "send" in op:
+        try:
+            base64.b64decode(str(op["send"]), validate=True)
+        except ValueError:
+            raise BatchValidationError(f"{where} (tcp_exchange): send must be base64") from None
 
 
 def _as_list(v: t.Any) -> list[str]:
@@ -314,7 +375,7 @@ def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any], check_mod
                 results.append({"op": op["op"], "ok": False, "skipped": True})
                 log_ops.append({"op": op["op"], "skipped": True})
                 continue
-            res = _run_op(host, op, secrets)
+            res = _run_op(host, op, secrets, results)
             results.append(res)
             entry: dict[str, t.Any] = {"op": op["op"], "ok": res["ok"]}
             for k in ("class", "method", "path", "name"):
@@ -332,8 +393,13 @@ def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any], check_mod
     return {"changed": changed, "results": results, "_log_ops": log_ops}
 
 
-def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[str, t.Any]:
+def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets,
+            earlier: t.Sequence[t.Mapping[str, t.Any]] = ()) -> dict[str, t.Any]:
     kind = op["op"]
+    if kind == "dns_query":
+        return netprobe.dns_query(host, op, earlier)
+    if kind == "tcp_exchange":
+        return netprobe.tcp_exchange(host, op, earlier)
     try:
         if kind == "cim_query":
             ns = op.get("namespace") or CIMV2

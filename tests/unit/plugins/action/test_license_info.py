@@ -325,11 +325,15 @@ def test_documented_options_match_the_argument_spec() -> None:
 
 def test_doc_header() -> None:
     assert DOC["module"] == "license_info" and DOC["version_added"] == "0.1.0"
-    assert DOC["extends_documentation_fragment"] == ["ansible.builtin.action_common_attributes"]
+    assert DOC["extends_documentation_fragment"] == [
+        "ansible.builtin.action_common_attributes",
+        "ansible.builtin.action_common_attributes.flow",
+        "winops.volume_activation.attributes",
+    ]
+    # the shared attributes come from the fragment; the module overrides diff_mode (it only reads)
     assert DOC["attributes"] == {
-        "check_mode": {"support": "full", "details": DOC["attributes"]["check_mode"]["details"]},
+        "check_mode": {"details": DOC["attributes"]["check_mode"]["details"]},
         "diff_mode": {"support": "none"},
-        "platform": {"platforms": "windows"},
     }
 
 
