@@ -262,6 +262,16 @@ def _sppsvc_start(lab: Lab, host: str) -> None:
         lab.world.host(host).restart_service("sppsvc")
 
 
+def _sppsvc_refuse_restart(lab: Lab, host: str) -> None:
+    with lab.world.lock:
+        lab.world.host(host).services["sppsvc"].refuse_restart = True
+
+
+def _sppsvc_allow_restart(lab: Lab, host: str) -> None:
+    with lab.world.lock:
+        lab.world.host(host).services["sppsvc"].refuse_restart = False
+
+
 def _host_down_apply(lab: Lab, host: str) -> None:
     FAULTS["winrm_down"].apply(lab, host)
     lab.world.host(host).reachable = False
@@ -290,6 +300,11 @@ register_fault(Fault("dns_down",
                      _dns_down_apply, _dns_down_clear))
 register_fault(Fault("host_down", "the host is off: WinRM refuses connections and it answers no KMS client",
                      _host_down_apply, _host_down_clear))
+register_fault(Fault("sppsvc_restart_refused",
+                     "sppsvc refuses to be restarted over WinRM (Restart-Service fails with access denied, "
+                     "0x80070005), as a trigger-started sppsvc may on Windows 8 and later; it keeps running "
+                     "with the settings it read at its last start",
+                     _sppsvc_refuse_restart, _sppsvc_allow_restart))
 
 #: Windows' TCP connect timeout: SYN plus two retransmissions (3 s, then 6 s), given up after ~21 s
 #: (TcpMaxConnectRetransmissions defaults to 2 since Vista; learn.microsoft.com troubleshoot
