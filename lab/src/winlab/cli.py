@@ -5,6 +5,7 @@
     winlab advance 31d
     winlab fault kms01 winrm_down ; winlab clear
     winlab phone <installation id>
+    winlab reimage <host>
     winlab log kms01
     winlab down
 
@@ -290,6 +291,12 @@ def cmd_phone(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reimage(args: argparse.Namespace) -> int:
+    state = _client(args).reimage(args.host)
+    _say(f"{state['name']}: reinstalled on the same hardware (new CMID {state['cmid']})")
+    return 0
+
+
 def _op_text(op: dict[str, t.Any]) -> str:
     what = op.get("class") or op.get("name") or op.get("path") or ""
     method = f".{op['method']}" if op.get("method") else ""
@@ -391,6 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="phone activation: print the confirmation ID for an installation ID")
     p.add_argument("iid")
     p.set_defaults(func=cmd_phone)
+
+    p = sub.add_parser("reimage", parents=[common],
+                       help="reinstall a host from the fleet file on the same hardware (same installation IDs)")
+    p.add_argument("host")
+    p.set_defaults(func=cmd_reimage)
 
     p = sub.add_parser("log", parents=[common], help="the request log (module calls, operations, commands)")
     p.add_argument("host", nargs="?")
