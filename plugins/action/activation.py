@@ -49,7 +49,9 @@ class ActionModule(_action.LicensingAction):
     def _va_plan(self, ctx: _action.ActionContext, before: _state.HostState) -> _action.Plan:
         """With a key ledger, a phone activation reuses the confirmation IDs its CID store holds
         for the installation IDs the products show (VAMT's CID reuse after a reimage)."""
-        request, self._reused = self._request, set()
+        request = self._request
+        self._reused: set[str] = set()
+        self._reused_cids: list[str] = []
         path = _ledger.ledger_path(ctx.task_vars)
         if path is not None and request.method == "offline":
             stored = _ledger.Ledger(path).stored_cids(p.offline_installation_id or "" for p in before.products)
@@ -90,4 +92,4 @@ class ActionModule(_action.LicensingAction):
         if failures:
             out.update(failed=True, msg="; ".join(failures))
         # stored confirmation IDs are secrets like the ones given in the options
-        return t.cast(dict[str, t.Any], _keys.scrub(out, getattr(self, "_reused_cids", [])))
+        return t.cast(dict[str, t.Any], _keys.scrub(out, self._reused_cids))
