@@ -46,7 +46,7 @@ options:
     version_added: 0.1.0
   probes:
     description:
-      - Optional C(kms_probe) results (a verdict per host on why it cannot reach a KMS host), a mapping of inventory host name to the
+      - Optional M(winops.volume_activation.kms_probe) results, a mapping of inventory host name to the
         registered result. Each host's verdict and per-KMS-host checks are added to the host, and the verdict
         and its next step to that host's product problems.
       - Skipped results are ignored; a failed probe is shown as the verdict C(probe_failed).
@@ -85,6 +85,7 @@ notes:
     so C(delegate_to) is not needed.
 seealso:
   - module: winops.volume_activation.license_info
+  - module: winops.volume_activation.kms_probe
   - name: The activation_report role
     description: Reads the fleet, summarises it and calls this module.
     link: https://github.com/winops/volume_activation/blob/main/roles/activation_report/README.md
@@ -151,4 +152,9 @@ problems:
   returned: always
   type: int
   sample: 2
+round_trips:
+  description: WinRM round trips used, always 0 (the report is written on the controller).
+  returned: always
+  type: int
+  sample: 0
 """

@@ -28,18 +28,18 @@ $ErrorActionPreference = 'Stop'
 # op -> keys it requires / may carry; any other key fails validation (a typo is never ignored).
 $Ops = @{
     cim_query = @{ req = @('class'); opt = @('namespace', 'filter', 'properties', 'optional_properties') }
-    cim_invoke = @{ req = @('class', 'method'); opt = @('namespace', 'filter', 'arguments', 'static') }
+    cim_invoke = @{ req = @('class', 'method'); opt = @('namespace', 'filter', 'arguments', 'static', 'argument_property') }
     cim_delete = @{ req = @('class', 'filter'); opt = @('namespace') }
     reg_get = @{ req = @('path'); opt = @('names') }
     reg_set = @{ req = @('path', 'name', 'type', 'value'); opt = @() }
     reg_remove = @{ req = @('path', 'name'); opt = @() }
-    firewall_get = @{ req = @('name'); opt = @() }
-    firewall_set = @{ req = @('name'); opt = @('enabled', 'profiles', 'remote_addresses', 'local_ports') }
+    firewall_get = @{ req = @('name'); opt = @('group') }
+    firewall_set = @{ req = @('name'); opt = @('group', 'enabled', 'profiles', 'remote_addresses', 'local_ports') }
     firewall_create = @{
-        req = @('name', 'display_name')
-        opt = @('description', 'group', 'direction', 'action', 'protocol', 'local_ports', 'remote_addresses', 'profiles', 'enabled', 'program', 'service')
+        req = @('name', 'group')
+        opt = @('description', 'direction', 'action', 'protocol', 'local_ports', 'remote_addresses', 'profiles', 'enabled', 'program', 'service')
     }
-    firewall_remove = @{ req = @('name'); opt = @() }
+    firewall_remove = @{ req = @('name', 'group'); opt = @() }
     service_get = @{ req = @('name'); opt = @() }
     service_restart = @{ req = @('name'); opt = @() }
     os_restart = @{ req = @(); opt = @('delay') }
@@ -47,10 +47,18 @@ $Ops = @{
     ad_activation_objects = @{ req = @(); opt = @() }
     ad_installation_id = @{ req = @('product_key'); opt = @() }
     ad_activation_object_remove = @{ req = @('dn'); opt = @() }
+    dns_query = @{ req = @('type'); opt = @('name', 'name_from') }
+    tcp_exchange = @{
+        req = @()
+        opt = @('targets', 'configured_from', 'srv_from', 'default_port', 'send', 'frame_length', 'receive_max',
+            'connect_timeout_ms', 'receive_timeout_ms', 'check_ports')
+    }
 }
 # ad_installation_id only computes an ID (GenerateActiveDirectoryOfflineActivationId changes
 # nothing; Get-ADLicenseInfo -ProductKey is documented read-only for the same call).
-$ReadOps = @('cim_query', 'reg_get', 'firewall_get', 'service_get', 'ad_activation_objects', 'ad_installation_id')
+# dns_query and tcp_exchange do network I/O (the kms_probe module) and change nothing on the host.
+$ReadOps = @('cim_query', 'reg_get', 'firewall_get', 'service_get', 'ad_activation_objects', 'ad_installation_id',
+    'dns_query', 'tcp_exchange')
 # lower-case spelling -> the spelling passed to WMI; '\' is accepted and turned into '/'
 $Namespaces = @{ 'root/cimv2' = 'root/cimv2'; 'root/microsoftdns' = 'root/MicrosoftDNS' }
 $QueryClasses = @('SoftwareLicensingService', 'SoftwareLicensingProduct', 'OfficeSoftwareProtectionService',
@@ -89,6 +97,22 @@ $RegistryRoots = @('HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\SoftwareP
 $RegistryTypes = @('String', 'ExpandString', 'DWord', 'QWord', 'MultiString')
 $FirewallRules = @('SPPSVC-In-TCP')
 $FirewallPrefix = 'winops-va-'
+# The firewall is driven through its COM API (HNetCfg.FwPolicy2 / INetFwRule, FirewallAPI.dll,
+# Windows Vista / Server 2008 and later [MicrosoftDocs/sdk-api sdk-api-src/content/netfw/
+# nn-netfw-inetfwrule.md]) on every Windows version, not through the NetSecurity cmdlets
+# (Get-NetFirewallRule...), which exist only from Windows 8 / Server 2012: one code path for
+# every target, the one community.windows' win_firewall_rule.ps1 also uses. INetFwRule has no
+# locale-independent rule ID: its Name is the rule's friendly (display) name, localized for
+# the rules Windows ships. So a built-in rule is recognised by what Windows ships and never
+# translates: an indirect-string Grouping ('@<dll>,-<id>'), the direction (1 inbound),
+# protocol (6 TCP), local port and service. The collection's own rules are found by Name and
+# Grouping, both set by the collection.
+$BuiltinRuleIdentity = @{
+    'SPPSVC-In-TCP' = @{ Direction = 1; Protocol = 6; LocalPorts = '1688'; ServiceName = 'sppsvc' }
+}
+# NET_FW_PROFILE_TYPE2 bits and NET_FW_PROFILE2_ALL [sdk-api netfw ne-netfw-net_fw_profile_type2.md]
+$FirewallProfileBits = [ordered]@{ Domain = 1; Private = 2; Public = 4 }
+$FirewallAllProfiles = 2147483647  # 0x7FFFFFFF
 $Services = @('sppsvc', 'osppsvc')
 $SecretLists = @('product_keys', 'confirmation_ids')
 # Active Directory-based activation: the activation objects container of the computer's forest,
@@ -129,8 +153,10 @@ function Get-ErrorInfo($Record) {
         $e = $e.InnerException
     }
     $e = $Record.Exception
-    # a .NET method called from PowerShell wraps its exception; the HRESULT is the inner one's
-    if ($e -is [Management.Automation.MethodInvocationException] -and $null -ne $e.InnerException) { $e = $e.InnerException }
+    # a .NET method called (or a COM property set) from PowerShell wraps its exception; the
+    # HRESULT is the inner one's
+    if (($e -is [Management.Automation.MethodInvocationException] -or $e -is [Management.Automation.SetValueInvocationException]) -and
+        $null -ne $e.InnerException) { $e = $e.InnerException }
     # Invoke-CimMethod checks method and parameter names against the class definition before it
     # calls WMI and throws an ArgumentException ("Can not find Parameter 'X' in method 'M' of class
     # 'C'."; PowerShell/PowerShell CimInvokeCimMethod.cs CreateParametersCollection). The engine
@@ -138,6 +164,16 @@ function Get-ErrorInfo($Record) {
     # (CommandProcessorBase.cs, ExecutionExceptions.cs); unwrap in case a host hands us the wrapper.
     # ArgumentException.HResult is COR_E_ARGUMENT = 0x80070057 (E_INVALIDARG).
     if ($e -is [Management.Automation.CmdletInvocationException] -and $null -ne $e.InnerException) { $e = $e.InnerException }
+    # A Win32 error deeper in the chain (Restart-Service -> InvalidOperationException ->
+    # Win32Exception 5) is the real cause: HRESULT_FROM_WIN32 of its NativeErrorCode, as Windows
+    # reports it (Win32Exception.HResult itself is the generic E_FAIL).
+    $inner = $Record.Exception
+    while ($null -eq $code -and $null -ne $inner) {
+        if ($inner -is [ComponentModel.Win32Exception] -and $inner.NativeErrorCode -ne 0) {
+            $code = 0x80070000 -bor ($inner.NativeErrorCode -band 0xFFFF)
+        }
+        $inner = $inner.InnerException
+    }
     if ($null -eq $code) { $code = $e.HResult }
     $hresult = ConvertTo-UInt32 $code
     [ordered]@{ hresult = $hresult; hresult_hex = '0x{0:X8}' -f $hresult; error = "$($e.Message)".Trim() }
@@ -199,7 +235,7 @@ function Test-RegistryPath([string]$Path) {
 }
 
 function Test-FirewallName([string]$Name) {
-    # the character class also keeps wildcards away from Get-NetFirewallRule -Name
+    # only the built-in rules the executor knows, and the collection's own (plain names, no wildcards)
     ($FirewallRules -contains $Name) -or ($Name -match "^$([regex]::Escape($FirewallPrefix))[A-Za-z0-9._-]+$")
 }
 
@@ -246,6 +282,11 @@ function Get-OperationError($Op, [int]$Index) {
         if (-not $static -and -not $Op.ContainsKey('filter') -and $SingletonClasses -notcontains $class) {
             return "${where}: method '$method' on class '$class' needs a filter"
         }
+        if ($Op.ContainsKey('argument_property')) {
+            if ($static -or $KeyProperty[$class] -ne 'ID') { return "${where}: argument_property is only for product instances" }
+            if ("$($Op['argument_property'])" -notmatch '^[A-Za-z_][A-Za-z0-9_]*$') { return "${where}: '$($Op['argument_property'])' is not a property name" }
+            if ($Op.ContainsKey('arguments')) { return "${where}: argument_property and arguments exclude each other" }
+        }
         if ($Op.ContainsKey('arguments')) {
             if ($Op['arguments'] -isnot [Collections.IDictionary]) { return "${where}: arguments must be a dict" }
             foreach ($arg in $Op['arguments'].Keys) {
@@ -271,7 +312,17 @@ function Get-OperationError($Op, [int]$Index) {
     }
     elseif ($name -like 'firewall_*') {
         if (-not (Test-FirewallName "$($Op['name'])")) { return "${where}: firewall rule '$($Op['name'])' is not allowed" }
-        if ($name -eq 'firewall_create' -and $FirewallRules -contains "$($Op['name'])") { return "${where}: '$($Op['name'])' is a built-in rule" }
+        $builtin = $FirewallRules -contains "$($Op['name'])"
+        if ($builtin -and $name -in @('firewall_create', 'firewall_remove')) { return "${where}: '$($Op['name'])' is a built-in rule" }
+        # a built-in rule is recognised by what Windows ships; the collection's own by Name and Grouping
+        if ($builtin -and $Op.ContainsKey('group')) { return "${where}: a built-in rule takes no group" }
+        if (-not $builtin -and "$($Op['group'])".Trim() -eq '') { return "${where}: the rule '$($Op['name'])' needs its group" }
+        if ($Op.ContainsKey('profiles')) {
+            foreach ($p in @($Op['profiles'])) {
+                if (@('Any', 'Domain', 'Private', 'Public') -cnotcontains "$p") { return "${where}: '$p' is not a firewall profile" }
+            }
+        }
+        if ($Op.ContainsKey('protocol') -and @('TCP', 'UDP', 'Any') -cnotcontains $Op['protocol']) { return "${where}: protocol must be TCP, UDP or Any" }
         # [bool]'no' is $true in PowerShell: insist on a real boolean
         if ($Op.ContainsKey('enabled') -and $Op['enabled'] -isnot [bool]) { return "${where}: enabled must be a bool" }
         if ($Op.ContainsKey('direction') -and @('Inbound', 'Outbound') -cnotcontains $Op['direction']) { return "${where}: direction must be Inbound or Outbound" }
@@ -287,6 +338,10 @@ function Get-OperationError($Op, [int]$Index) {
     elseif ($name -eq 'ad_installation_id') {
         if (-not (Test-SecretReference $Op['product_key'])) { return "${where}: product_key must be a secret reference" }
     }
+    elseif ($name -eq 'dns_query' -or $name -eq 'tcp_exchange') {
+        $problem = Get-NetworkOperationError $Op $Index
+        if ($null -ne $problem) { return "${where}: $problem" }
+    }
     elseif ($name -eq 'ad_activation_object_remove') {
         # only a direct child of an activation objects container: CN=<name>,CN=Activation Objects,...
         $dn = "$($Op['dn'])"
@@ -295,6 +350,247 @@ function Get-OperationError($Op, [int]$Index) {
         }
     }
     $null
+}
+
+# --- Network probes (dns_query, tcp_exchange): the kms_probe module ----------------------
+# The controller builds the bytes and judges the answer; these only resolve, connect and copy.
+function Test-IntInRange($Value, [int64]$Min, [int64]$Max) {
+    ($Value -is [int] -or $Value -is [long]) -and $Value -ge $Min -and $Value -le $Max
+}
+
+function Test-ResultReference($Ref, [int]$Index, [string[]]$Names) {
+    # {"result": <index of an earlier cim_query>, "<name>": "<property>", ...}
+    if ($Ref -isnot [Collections.IDictionary] -or -not (Test-IntInRange $Ref['result'] 0 ($Index - 1))) { return $false }
+    foreach ($n in $Names) { if ("$($Ref[$n])" -notmatch '^[A-Za-z_][A-Za-z0-9_]*$') { return $false } }
+    $true
+}
+
+function Get-NetworkOperationError($Op, [int]$Index) {
+    if ($Op['op'] -eq 'dns_query') {
+        if (@('SRV', 'A') -cnotcontains $Op['type']) { return "type must be SRV or A" }
+        if ($Op.ContainsKey('name') -eq $Op.ContainsKey('name_from')) { return "give name or name_from" }
+        if ($Op.ContainsKey('name') -and "$($Op['name'])" -notmatch '^[A-Za-z0-9_.-]{1,253}$') { return "'$($Op['name'])' is not a DNS name" }
+        if ($Op.ContainsKey('name_from')) {
+            $from = $Op['name_from']
+            if ($from -isnot [Collections.IDictionary] -or "$($from['prefix'])" -notmatch '^[A-Za-z0-9_.-]*$') { return 'name_from needs a DNS name prefix' }
+            foreach ($ref in @($from['first_of'])) {
+                if (-not (Test-ResultReference $ref $Index @('property'))) { return 'name_from.first_of must reference earlier results' }
+            }
+        }
+        return $null
+    }
+    foreach ($key in @('connect_timeout_ms', 'receive_timeout_ms')) {
+        if ($Op.ContainsKey($key) -and -not (Test-IntInRange $Op[$key] 100 10000)) { return "$key must be 100..10000" }
+    }
+    if ($Op.ContainsKey('receive_max') -and -not (Test-IntInRange $Op['receive_max'] 1 65536)) { return 'receive_max must be 1..65536' }
+    if ($Op.ContainsKey('default_port') -and -not (Test-IntInRange $Op['default_port'] 1 65535)) { return 'default_port must be 1..65535' }
+    $ports = @($Op['check_ports'] | Where-Object { $null -ne $_ })
+    if ($ports.Count -gt 8 -or @($ports | Where-Object { -not (Test-IntInRange $_ 1 65535) }).Count -gt 0) { return 'check_ports must be up to 8 ports' }
+    $targets = @($Op['targets'] | Where-Object { $null -ne $_ })
+    if ($targets.Count -gt 8) { return 'at most 8 targets' }
+    foreach ($target in $targets) {
+        if ($target -isnot [Collections.IDictionary] -or "$($target['host'])" -notmatch '^[A-Za-z0-9_.-]{1,253}$' -or -not (Test-IntInRange $target['port'] 1 65535)) {
+            return 'each target needs a host name or address and a port'
+        }
+    }
+    if ($Op.ContainsKey('configured_from') -and -not (Test-ResultReference $Op['configured_from'] $Index @('host_property', 'port_property'))) {
+        return 'configured_from must reference an earlier result'
+    }
+    if ($Op.ContainsKey('srv_from') -and -not (Test-IntInRange $Op['srv_from'] 0 ($Index - 1))) { return 'srv_from must be the index of an earlier dns_query' }
+    if ($Op.ContainsKey('send')) {
+        try { $null = [Convert]::FromBase64String("$($Op['send'])") } catch { return 'send must be base64' }
+    }
+    if ($Op.ContainsKey('frame_length')) {
+        $frame = $Op['frame_length']
+        if ($frame -isnot [Collections.IDictionary] -or -not (Test-IntInRange $frame['offset'] 0 60) -or @(2, 4) -notcontains $frame['size']) {
+            return 'frame_length needs an offset (0..60) and a size (2 or 4)'
+        }
+    }
+    $null
+}
+
+$DnsApiSource = @'
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+
+namespace WinopsVolumeActivation
+{
+    // DnsQuery_W and DnsRecordListFree (dnsapi.dll, Windows 2000 and later): MicrosoftDocs/sdk-api
+    // sdk-api-src/content/windns/nf-windns-dnsquery_w.md. Record layout (DNS_RECORDW): pNext, pName,
+    // wType, wDataLength, Flags (bits 0-1: the section), dwTtl, dwReserved, then the data union:
+    // DNS_SRV_DATAW {pNameTarget, wPriority, wWeight, wPort, Pad} or DNS_A_DATA {IpAddress}
+    // (ns-windns-dns_recordw.md, ns-windns-dns_srv_dataw.md, ns-windns-dns_a_data.md).
+    public static class DnsProbe
+    {
+        [DllImport("dnsapi.dll", EntryPoint = "DnsQuery_W", CharSet = CharSet.Unicode, ExactSpelling = true)]
+        private static extern int DnsQuery(string name, ushort type, uint options, IntPtr extra, out IntPtr results, IntPtr reserved);
+
+        [DllImport("dnsapi.dll", EntryPoint = "DnsRecordListFree")]
+        private static extern void DnsRecordListFree(IntPtr list, int freeType);
+
+        private const uint DNS_QUERY_BYPASS_CACHE = 0x8;
+        private const int DnsFreeRecordList = 1;
+        private static readonly string[] Sections = { "question", "answer", "authority", "additional" };
+
+        public static int Query(string name, ushort type, List<Dictionary<string, object>> records)
+        {
+            IntPtr list;
+            int status = DnsQuery(name, type, DNS_QUERY_BYPASS_CACHE, IntPtr.Zero, out list, IntPtr.Zero);
+            try
+            {
+                int ptr = IntPtr.Size;
+                int data = 2 * ptr + 16;
+                for (IntPtr r = list; status == 0 && r != IntPtr.Zero; r = Marshal.ReadIntPtr(r))
+                {
+                    ushort rtype = (ushort)Marshal.ReadInt16(r, 2 * ptr);
+                    int flags = Marshal.ReadInt32(r, 2 * ptr + 4);
+                    var rec = new Dictionary<string, object>();
+                    rec["section"] = Sections[flags & 3];
+                    rec["name"] = Marshal.PtrToStringUni(Marshal.ReadIntPtr(r, ptr));
+                    rec["ttl"] = (uint)Marshal.ReadInt32(r, 2 * ptr + 8);
+                    if (rtype == 33)
+                    {
+                        rec["type"] = "SRV";
+                        rec["target"] = Marshal.PtrToStringUni(Marshal.ReadIntPtr(r, data));
+                        rec["priority"] = (int)(ushort)Marshal.ReadInt16(r, data + ptr);
+                        rec["weight"] = (int)(ushort)Marshal.ReadInt16(r, data + ptr + 2);
+                        rec["port"] = (int)(ushort)Marshal.ReadInt16(r, data + ptr + 4);
+                    }
+                    else if (rtype == 1)
+                    {
+                        byte[] a = new byte[4];
+                        Marshal.Copy(IntPtr.Add(r, data), a, 0, 4);
+                        rec["type"] = "A";
+                        rec["address"] = string.Format("{0}.{1}.{2}.{3}", a[0], a[1], a[2], a[3]);
+                    }
+                    else { continue; }
+                    records.Add(rec);
+                }
+            }
+            finally
+            {
+                if (list != IntPtr.Zero) { DnsRecordListFree(list, DnsFreeRecordList); }
+            }
+            return status;
+        }
+    }
+}
+'@
+
+function Invoke-DnsQuery([string]$Name, [string]$Type) {
+    if (-not ('WinopsVolumeActivation.DnsProbe' -as [type])) { Add-Type -TypeDefinition $DnsApiSource -Language CSharp }
+    $records = [Collections.Generic.List[Collections.Generic.Dictionary[string, object]]]::new()
+    $status = [WinopsVolumeActivation.DnsProbe]::Query($Name, @{ SRV = 33; A = 1 }[$Type], $records)
+    [ordered]@{ status = $status; records = $records }
+}
+
+function Get-ReferencedValue($Ref, [string]$Property) {
+    # the named property of the first instance of an earlier cim_query result (null when absent)
+    $earlier = $results[[int]$Ref['result']]
+    if ($null -eq $earlier -or -not $earlier.Contains('instances') -or @($earlier.instances).Count -eq 0) { return $null }
+    $first = @($earlier.instances)[0]
+    if ($first.Contains($Property)) { return $first[$Property] }
+    $null
+}
+
+function Get-SocketErrorCode($ErrorRecord) {
+    $e = $ErrorRecord.Exception
+    while ($null -ne $e -and $e -isnot [Net.Sockets.SocketException]) { $e = $e.InnerException }
+    if ($null -ne $e) { return $e.ErrorCode }
+    -1
+}
+
+function Connect-Tcp([string[]]$Addresses, [int]$Port, [int]$TimeoutMs) {
+    # Each address in turn, each bounded by the timeout: a socket or the last Winsock error.
+    $out = [ordered]@{ connected = $false; address = $null; error_code = $null; connect_ms = $null; socket = $null }
+    foreach ($address in $Addresses) {
+        $socket = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::InterNetwork, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        try {
+            $pending = $socket.BeginConnect([Net.IPAddress]::Parse($address), $Port, $null, $null)
+            if (-not $pending.AsyncWaitHandle.WaitOne($TimeoutMs)) { $out.error_code = 10060; $socket.Close(); continue }  # WSAETIMEDOUT
+            $socket.EndConnect($pending)
+            $out.connected = $true
+            $out.address = $address
+            $out.error_code = $null
+            $out.connect_ms = [math]::Round($clock.Elapsed.TotalMilliseconds, 1)
+            $out.socket = $socket
+            return $out
+        }
+        catch { $out.error_code = Get-SocketErrorCode $_; $socket.Close() }
+    }
+    $out
+}
+
+function Test-TcpPorts([string]$Address, [int[]]$Ports, [int]$TimeoutMs) {
+    # Connect-only, all ports at once, one shared timeout.
+    $tries = foreach ($port in $Ports) {
+        $socket = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::InterNetwork, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
+        [pscustomobject]@{ port = $port; socket = $socket; pending = $socket.BeginConnect([Net.IPAddress]::Parse($Address), $port, $null, $null) }
+    }
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    foreach ($try in @($tries)) {
+        $left = [math]::Max(0, $TimeoutMs - [int]$clock.Elapsed.TotalMilliseconds)
+        $entry = [ordered]@{ port = $try.port; connected = $false; error_code = 10060 }
+        if ($try.pending.AsyncWaitHandle.WaitOne($left)) {
+            try { $try.socket.EndConnect($try.pending); $entry.connected = $true; $entry.error_code = $null }
+            catch { $entry.error_code = Get-SocketErrorCode $_ }
+        }
+        $try.socket.Close()
+        $entry
+    }
+}
+
+function Receive-Frame($Socket, $Op, [int]$TimeoutMs) {
+    $max = 4096
+    if ($Op.ContainsKey('receive_max')) { $max = [int]$Op['receive_max'] }
+    $buffer = [byte[]]::new($max)
+    $got = 0
+    $want = $max
+    $out = [ordered]@{ received = ''; receive_ms = $null; receive_error_code = $null; closed = $false }
+    $Socket.ReceiveTimeout = $TimeoutMs
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    try {
+        while ($got -lt $want) {
+            $n = $Socket.Receive($buffer, $got, $want - $got, [Net.Sockets.SocketFlags]::None)
+            if ($n -eq 0) { $out.closed = $true; break }
+            $got += $n
+            $frame = $Op['frame_length']
+            if ($null -ne $frame -and $got -ge $frame['offset'] + $frame['size']) {
+                $length = if ($frame['size'] -eq 2) { [BitConverter]::ToUInt16($buffer, $frame['offset']) } else { [BitConverter]::ToUInt32($buffer, $frame['offset']) }
+                $want = [math]::Min($max, [math]::Max([int]$length, $got))
+            }
+        }
+    }
+    catch { $out.receive_error_code = Get-SocketErrorCode $_ }
+    $out.receive_ms = [math]::Round($clock.Elapsed.TotalMilliseconds, 1)
+    $out.received = [Convert]::ToBase64String($buffer, 0, $got)
+    $out
+}
+
+function Get-TcpTargets($Op) {
+    $port = 1688
+    if ($Op.ContainsKey('default_port')) { $port = [int]$Op['default_port'] }
+    if ($Op.ContainsKey('targets')) {
+        return 'targets', @($Op['targets'] | ForEach-Object { [ordered]@{ host = "$($_['host'])"; port = [int]$_['port'] } })
+    }
+    if ($Op.ContainsKey('configured_from')) {
+        $ref = $Op['configured_from']
+        $name = "$(Get-ReferencedValue $ref $ref['host_property'])".Trim()
+        if ($name -ne '') {
+            $configuredPort = Get-ReferencedValue $ref $ref['port_property']
+            if ($configuredPort -gt 0) { $port = [int]$configuredPort }
+            return 'configured', @([ordered]@{ host = $name; port = $port })
+        }
+    }
+    if ($Op.ContainsKey('srv_from')) {
+        $srv = $results[[int]$Op['srv_from']]
+        $found = @($srv.records | Where-Object { $_['type'] -eq 'SRV' -and $_['section'] -eq 'answer' } |
+                Select-Object -First 8 | ForEach-Object { [ordered]@{ host = "$($_['target'])"; port = [int]$_['port'] } })
+        return 'srv', $found
+    }
+    'none', @()
 }
 
 function Get-RegistryValue($Key, [string]$Name) {
@@ -308,48 +604,82 @@ function Get-RegistryValue($Key, [string]$Name) {
     [ordered]@{ type = $kind; value = ConvertTo-ResultValue $value }
 }
 
-function Get-FirewallRuleState([string]$Name) {
-    $rule = Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue -ErrorVariable ruleError
-    if ($null -eq $rule) {
-        # "no such rule" is an answer; any other failure is raised as Windows reported it
-        if ($ruleError.Count -gt 0 -and "$($ruleError[0].CategoryInfo.Category)" -ne 'ObjectNotFound') { throw $ruleError[0] }
-        return $null
+function Get-FirewallPolicy {
+    New-Object -ComObject HNetCfg.FwPolicy2
+}
+
+function Find-FirewallRule($Policy, [string]$Name, $Group) {
+    # The INetFwRule that is the protocol's rule $Name, or $null; more than one is an error.
+    $identity = $BuiltinRuleIdentity[$Name]
+    $found = [Collections.Generic.List[object]]::new()
+    foreach ($rule in $Policy.Rules) {
+        if ($null -ne $identity) {
+            $hit = "$($rule.Grouping)".StartsWith('@') -and [int]$rule.Direction -eq $identity.Direction -and
+                [int]$rule.Protocol -eq $identity.Protocol -and "$($rule.LocalPorts)" -eq $identity.LocalPorts -and
+                "$($rule.serviceName)" -eq $identity.ServiceName
+        }
+        else {
+            $hit = ("$($rule.Name)" -eq $Name) -and ("$($rule.Grouping)" -eq "$Group")
+        }
+        if ($hit) { $found.Add($rule) }
     }
-    $ports = $rule | Get-NetFirewallPortFilter
-    $addresses = $rule | Get-NetFirewallAddressFilter
+    if ($found.Count -gt 1) { throw "$($found.Count) firewall rules are the rule '$Name'; remove the duplicates by hand" }
+    if ($found.Count -eq 0) { return $null }
+    return $found[0]
+}
+
+function Split-FirewallList($Value) {
+    # INetFwRule lists are comma-separated strings ('LocalSubnet,10.0.0.0/255.0.0.0', '*')
+    if ([string]::IsNullOrEmpty("$Value")) { return }
+    foreach ($item in "$Value".Split(',')) { if ($item.Trim() -ne '') { $item.Trim() } }
+}
+
+function Get-FirewallRuleState([string]$Name, $Rule) {
+    if ($null -eq $Rule) { return $null }
+    $mask = [int]$Rule.Profiles
+    $protocols = @{ 6 = 'TCP'; 17 = 'UDP'; 256 = 'Any' }  # NET_FW_IP_PROTOCOL
+    $protocol = $protocols[[int]$Rule.Protocol]
+    if ($null -eq $protocol) { $protocol = "$($Rule.Protocol)" }
     [ordered]@{
-        name = $rule.Name
-        display_name = $rule.DisplayName
-        group = $rule.Group  # the locale-independent group (often an @resource string), not DisplayGroup
-        description = $rule.Description
-        enabled = "$($rule.Enabled)" -eq 'True'  # an enum with members True/False, not a bool
-        direction = "$($rule.Direction)"
-        action = "$($rule.Action)"
-        profiles = @("$($rule.Profile)" -split ', ')  # flags enum: 'Any' or e.g. 'Domain, Private'
-        protocol = "$($ports.Protocol)"
-        local_ports = @($ports.LocalPort | ForEach-Object { "$_" })
-        remote_addresses = @($addresses.RemoteAddress | ForEach-Object { "$_" })
-        program = "$(($rule | Get-NetFirewallApplicationFilter).Program)"
-        service = "$(($rule | Get-NetFirewallServiceFilter).Service)"
+        name = $Name
+        display_name = "$($Rule.Name)"  # localized for built-in rules: informative only
+        group = "$($Rule.Grouping)"
+        description = "$($Rule.Description)"
+        enabled = [bool]$Rule.Enabled
+        direction = @{ 1 = 'Inbound'; 2 = 'Outbound' }[[int]$Rule.Direction]  # NET_FW_RULE_DIRECTION
+        action = @{ 0 = 'Block'; 1 = 'Allow' }[[int]$Rule.Action]  # NET_FW_ACTION
+        profiles = @(foreach ($p in $FirewallProfileBits.Keys) { if ($mask -band $FirewallProfileBits[$p]) { $p } })
+        protocol = $protocol
+        local_ports = @(Split-FirewallList $Rule.LocalPorts)
+        remote_addresses = @(Split-FirewallList $Rule.RemoteAddresses)  # as the COM API returns them ('*' = any)
+        program = "$($Rule.ApplicationName)"
+        service = "$($Rule.serviceName)"
     }
 }
 
-function Get-FirewallParameters($Op) {
-    $names = [ordered]@{
-        name = 'Name'; display_name = 'DisplayName'; description = 'Description'; group = 'Group'
-        direction = 'Direction'; action = 'Action'; protocol = 'Protocol'; local_ports = 'LocalPort'
-        remote_addresses = 'RemoteAddress'; profiles = 'Profile'; enabled = 'Enabled'; program = 'Program'; service = 'Service'
+function Set-FirewallRuleProperty($Rule, $Op) {
+    # Protocol before ports: INetFwRule takes ports only on a TCP or UDP rule, and checks each
+    # property as it is set [sdk-api nn-netfw-inetfwrule.md, Remarks].
+    if ($Op.ContainsKey('protocol')) {
+        $numbers = @{ TCP = 6; UDP = 17; Any = 256 }
+        $Rule.Protocol = $numbers["$($Op['protocol'])"]
     }
-    $params = @{ ErrorAction = 'Stop' }
-    foreach ($key in $names.Keys) {
-        if (-not $Op.ContainsKey($key)) { continue }
-        $value = $Op[$key]
-        if ($key -eq 'enabled') { $value = "$([bool]$value)" }  # -Enabled takes the strings True/False
-        elseif ($key -eq 'profiles') { $value = @($value) -join ',' }  # 'Domain,Private' converts to the flags enum
-        elseif ($key -in @('local_ports', 'remote_addresses')) { $value = [string[]]@($value) }
-        $params[$names[$key]] = $value
+    if ($Op.ContainsKey('local_ports')) { $Rule.LocalPorts = @($Op['local_ports']) -join ',' }
+    if ($Op.ContainsKey('remote_addresses')) {
+        # the protocol's 'Any' is the COM API's '*', which must then be the only token
+        $addresses = @(foreach ($a in @($Op['remote_addresses'])) { if ("$a" -eq 'Any') { '*' } else { "$a" } })
+        if ($addresses -contains '*') { $addresses = @('*') }
+        $Rule.RemoteAddresses = $addresses -join ','
     }
-    $params
+    if ($Op.ContainsKey('profiles')) {
+        $mask = 0
+        foreach ($p in @($Op['profiles'])) {
+            if ("$p" -eq 'Any') { $mask = 7 } else { $mask = $mask -bor $FirewallProfileBits["$p"] }
+        }
+        if ($mask -eq 7) { $mask = $FirewallAllProfiles }
+        $Rule.Profiles = [int]$mask  # an [int]: the COM binder refuses a uint32 here (community.windows win_firewall_rule.ps1)
+    }
+    if ($Op.ContainsKey('enabled')) { $Rule.Enabled = [bool]$Op['enabled'] }
 }
 
 function Get-AdContainer {
@@ -413,13 +743,28 @@ $Handlers = @{
             # declared types here too. DNS records keep '*' (Modify needs the whole record).
             $select = '*'
             if ($KeyProperty[$class] -in @('ID', 'Version')) { $select = $KeyProperty[$class] }
+            if ($op.ContainsKey('argument_property')) { $select = "ID, $($op['argument_property'])" }
             $targets = @(Get-CimInstance -Namespace (Get-Namespace $op) -Query (Get-WqlQuery $op $select))
+        }
+        $byPosition = $null
+        if ($op.ContainsKey('argument_property')) {
+            # ospp.vbs passes the product's own ProductKeyID to OfficeSoftwareProtectionProduct.
+            # UninstallProductKey by position ("instance.UninstallProductKey(instance.ProductKeyID)",
+            # Microsoft's ospp.vbs): do the same, naming the argument as the class declares its only
+            # in-parameter.
+            $declared = (Get-CimClass -Namespace (Get-Namespace $op) -ClassName $class).CimClassMethods[$op['method']]
+            $inputs = @($declared.Parameters | Where-Object { $null -ne $_.Qualifiers['In'] })
+            if ($inputs.Count -ne 1) { throw "$class.$($op['method']) declares $($inputs.Count) in-parameters, not one" }
+            $byPosition = $inputs[0].Name
         }
         $r.matched = $targets.Count
         $r.invocations = [Collections.Generic.List[object]]::new()
         foreach ($target in $targets) {
             $inv = [ordered]@{ key = $null; return_value = $null; out = $null; hresult = $null; error = $null }
             if (-not $static) { $inv.key = @{ $KeyProperty[$class] = ConvertTo-ResultValue $target.CimInstanceProperties[$KeyProperty[$class]].Value } }
+            if ($null -ne $byPosition) {
+                $arguments = @{ $byPosition = $target.CimInstanceProperties[$op['argument_property']].Value }
+            }
             try {
                 if ($static) { $result = Invoke-CimMethod -CimClass $target -MethodName $op['method'] -Arguments $arguments }
                 else { $result = Invoke-CimMethod -InputObject $target -MethodName $op['method'] -Arguments $arguments }
@@ -498,27 +843,52 @@ $Handlers = @{
     }
     firewall_get = {
         param($op, $r)
-        $r.rule = Get-FirewallRuleState $op['name']
+        $r.rule = Get-FirewallRuleState $op['name'] (Find-FirewallRule (Get-FirewallPolicy) $op['name'] $op['group'])
         $r.exists = $null -ne $r.rule
     }
     firewall_set = {
         param($op, $r)
-        $params = Get-FirewallParameters $op
-        Set-NetFirewallRule @params  # a missing rule fails here with the Windows error
-        $r.rule = Get-FirewallRuleState $op['name']
+        $rule = Find-FirewallRule (Get-FirewallPolicy) $op['name'] $op['group']
+        if ($null -eq $rule) {
+            throw [ComponentModel.Win32Exception]::new(2, "No firewall rule '$($op['name'])' was found")  # ERROR_FILE_NOT_FOUND
+        }
+        Set-FirewallRuleProperty $rule $op
+        $r.rule = Get-FirewallRuleState $op['name'] $rule
     }
     firewall_create = {
         param($op, $r)
-        $params = @{ Direction = 'Inbound'; Action = 'Allow'; Protocol = 'TCP' }  # protocol defaults
-        $given = Get-FirewallParameters $op
-        foreach ($k in $given.Keys) { $params[$k] = $given[$k] }
-        New-NetFirewallRule @params | Out-Null
-        $r.rule = Get-FirewallRuleState $op['name']
+        $policy = Get-FirewallPolicy
+        if ($null -ne (Find-FirewallRule $policy $op['name'] $op['group'])) {
+            throw [ComponentModel.Win32Exception]::new(183, "The firewall rule '$($op['name'])' already exists")  # ERROR_ALREADY_EXISTS
+        }
+        $rule = New-Object -ComObject HNetCfg.FWRule
+        $rule.Name = $op['name']
+        $rule.Grouping = $op['group']
+        if ($op.ContainsKey('description')) { $rule.Description = $op['description'] }
+        $direction = 'Inbound'
+        if ($op.ContainsKey('direction')) { $direction = $op['direction'] }
+        $rule.Direction = @{ Inbound = 1; Outbound = 2 }[$direction]  # NET_FW_RULE_DIRECTION
+        $action = 'Allow'
+        if ($op.ContainsKey('action')) { $action = $op['action'] }
+        $rule.Action = @{ Block = 0; Allow = 1 }[$action]  # NET_FW_ACTION
+        $given = @{ protocol = 'TCP' }  # the protocol default; set before the ports
+        foreach ($k in $op.Keys) { $given[$k] = $op[$k] }
+        Set-FirewallRuleProperty $rule $given
+        if ($op.ContainsKey('program')) { $rule.ApplicationName = [Environment]::ExpandEnvironmentVariables($op['program']) }
+        if ($op.ContainsKey('service')) { $rule.serviceName = $op['service'] }
+        $policy.Rules.Add($rule)
+        $r.rule = Get-FirewallRuleState $op['name'] (Find-FirewallRule $policy $op['name'] $op['group'])
     }
     firewall_remove = {
         param($op, $r)
-        $r.existed = $null -ne (Get-FirewallRuleState $op['name'])
-        if ($r.existed) { Remove-NetFirewallRule -Name $op['name'] }
+        $policy = Get-FirewallPolicy
+        $r.existed = $null -ne (Find-FirewallRule $policy $op['name'] $op['group'])
+        if ($r.existed) {
+            # INetFwRules.Remove takes a Name: refuse when a rule of another group has the same one
+            $namesake = @(foreach ($rule in $policy.Rules) { if ("$($rule.Name)" -eq $op['name']) { $rule } }).Count
+            if ($namesake -gt 1) { throw "Another firewall rule is also named '$($op['name'])'; nothing was removed" }
+            $policy.Rules.Remove($op['name'])
+        }
     }
     service_get = {
         param($op, $r)
@@ -602,6 +972,63 @@ $Handlers = @{
         $service = Get-CimInstance -ClassName SoftwareLicensingService -Property Version
         $out = Invoke-CimMethod -InputObject $service -MethodName GenerateActiveDirectoryOfflineActivationId -Arguments @{ ProductKey = $key }
         $r.installation_id = "$($out.InstallationID)"
+    }
+    dns_query = {
+        param($op, $r)
+        $name = $op['name']
+        if ($op.ContainsKey('name_from')) {
+            $name = $null
+            foreach ($ref in @($op['name_from']['first_of'])) {
+                $value = "$(Get-ReferencedValue $ref $ref['property'])".Trim()
+                if ($value -ne '') { $name = "$($op['name_from']['prefix'])$value"; break }
+            }
+        }
+        $r.name = $name
+        $r.status = $null
+        $r.records = @()
+        if ($null -ne $name) {
+            $answer = Invoke-DnsQuery $name $op['type']
+            $r.status = $answer.status
+            $r.records = $answer.records
+        }
+    }
+    tcp_exchange = {
+        param($op, $r)
+        $connectMs = 2000
+        $receiveMs = 2000
+        if ($op.ContainsKey('connect_timeout_ms')) { $connectMs = [int]$op['connect_timeout_ms'] }
+        if ($op.ContainsKey('receive_timeout_ms')) { $receiveMs = [int]$op['receive_timeout_ms'] }
+        $picked = @(Get-TcpTargets $op)
+        $r.source = $picked[0]
+        $targets = $picked[1]
+        $checkPorts = @($op['check_ports'] | Where-Object { $null -ne $_ })
+        $r.targets = [Collections.Generic.List[object]]::new()
+        foreach ($target in @($targets)) {
+            $entry = [ordered]@{ host = $target.host; port = $target.port; addresses = @(); dns_status = 0 }
+            $literal = $null
+            if ([Net.IPAddress]::TryParse($target.host, [ref]$literal) -and $literal.AddressFamily -eq 'InterNetwork') { $entry.addresses = @($target.host) }
+            else {
+                $answer = Invoke-DnsQuery $target.host 'A'
+                $entry.dns_status = $answer.status
+                $entry.addresses = @($answer.records | Where-Object { $_['type'] -eq 'A' } | ForEach-Object { $_['address'] })
+            }
+            $connection = Connect-Tcp $entry.addresses $target.port $connectMs
+            foreach ($k in @('connected', 'address', 'error_code', 'connect_ms')) { $entry[$k] = $connection[$k] }
+            $entry.check_ports = @()
+            if ($connection.connected) {
+                try {
+                    if ($op.ContainsKey('send')) { $null = $connection.socket.Send([Convert]::FromBase64String($op['send'])) }
+                    $frame = Receive-Frame $connection.socket $op $receiveMs
+                    foreach ($k in $frame.Keys) { $entry[$k] = $frame[$k] }
+                }
+                catch { $entry.receive_error_code = Get-SocketErrorCode $_ }
+                finally { $connection.socket.Close() }
+            }
+            elseif ($entry.addresses.Count -gt 0 -and $checkPorts.Count -gt 0) {
+                $entry.check_ports = @(Test-TcpPorts $entry.addresses[0] $checkPorts $connectMs)
+            }
+            $r.targets.Add($entry)
+        }
     }
     ad_activation_object_remove = {
         param($op, $r)

@@ -215,7 +215,7 @@ def _kms_gate(lab: Lab) -> KmsFaultGate:
 
 def _kms_port_closed_apply(lab: Lab, host: str) -> None:
     if lab.network is not None:
-        # The listener really closes: clients get "connection refused".
+        # The listener stays (sppsvc runs) but turns every client away, as a blocking firewall.
         lab.network.closed.add(host.lower())
         lab.network.version += 1
     else:
@@ -262,6 +262,16 @@ def _sppsvc_start(lab: Lab, host: str) -> None:
         lab.world.host(host).restart_service("sppsvc")
 
 
+def _sppsvc_refuse_restart(lab: Lab, host: str) -> None:
+    with lab.world.lock:
+        lab.world.host(host).services["sppsvc"].refuse_restart = True
+
+
+def _sppsvc_allow_restart(lab: Lab, host: str) -> None:
+    with lab.world.lock:
+        lab.world.host(host).services["sppsvc"].refuse_restart = False
+
+
 def _host_down_apply(lab: Lab, host: str) -> None:
     FAULTS["winrm_down"].apply(lab, host)
     lab.world.host(host).reachable = False
@@ -272,7 +282,9 @@ def _host_down_clear(lab: Lab, host: str) -> None:
     lab.world.host(host).reachable = True
 
 
-register_fault(Fault("kms_port_closed", "the KMS host's TCP port refuses KMS clients (clients get 0xC004F074)",
+register_fault(Fault("kms_port_closed", "a firewall blocks the KMS host's TCP port: sppsvc still listens, every "
+                     "client's connection is turned away (reset at once by the lab, where Windows Firewall drops "
+                     "it; clients get 0xC004F074)",
                      _kms_port_closed_apply, _kms_port_closed_clear))
 register_fault(Fault("kms_service_stopped",
                      "sppsvc is stopped on the host: no KMS listener, no timers (clients get 0xC004F074); "
@@ -288,6 +300,11 @@ register_fault(Fault("dns_down",
                      _dns_down_apply, _dns_down_clear))
 register_fault(Fault("host_down", "the host is off: WinRM refuses connections and it answers no KMS client",
                      _host_down_apply, _host_down_clear))
+register_fault(Fault("sppsvc_restart_refused",
+                     "sppsvc refuses to be restarted over WinRM (Restart-Service fails with access denied, "
+                     "0x80070005), as a trigger-started sppsvc may on Windows 8 and later; it keeps running "
+                     "with the settings it read at its last start",
+                     _sppsvc_refuse_restart, _sppsvc_allow_restart))
 
 #: Windows' TCP connect timeout: SYN plus two retransmissions (3 s, then 6 s), given up after ~21 s
 #: (TcpMaxConnectRetransmissions defaults to 2 since Vista; learn.microsoft.com troubleshoot
