@@ -9,6 +9,7 @@ import typing as t
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
     _action,
+    _client,
     _kms_host,
     _state,
 )
@@ -39,6 +40,26 @@ class ActionModule(_action.LicensingAction):
 
     def _va_refusal_prefix(self, ctx: _action.ActionContext) -> str:
         return "Failed to configure the KMS host: "
+
+    def _va_apply_failure(
+        self, ctx: _action.ActionContext, plan: _action.Plan, applied: t.Sequence[_client.OpResult]
+    ) -> str | None:
+        """A refused sppsvc restart is not a failure: the settings before it were applied.
+
+        slmgr.vbs never restarts sppsvc after /sprt and co.; it says "a KMS reboot is needed for
+        this setting to take effect" (Microsoft's slmgr.vbs, L_MsgWarningKmsReboot). On Windows 8
+        and later sppsvc is trigger-started and may refuse a restart requested over WinRM. So when
+        every setting succeeded and only the restart failed, the task succeeds with
+        ``restart_required: true`` and a warning (``_va_result``). Any other failure is reported
+        as usual (the default hook).
+        """
+        self._restart_refused = None
+        failed = [r for r in applied if r.failed]
+        if len(failed) == 1 and failed[0].op == "service_restart":
+            said = f" (Windows said: {failed[0].error.strip()})" if failed[0].error else ""
+            self._restart_refused = f"{failed[0].message}{said}"
+            return None
+        return super()._va_apply_failure(ctx, plan, applied)
 
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
         self._want = _kms_host.desired_host_settings(ctx.params)
@@ -80,12 +101,14 @@ class ActionModule(_action.LicensingAction):
             required = service.required_count if service else None
             requests = _state.kms_requests_dict(service.requests) if service else None
         applied = after is not None
+        refused = getattr(self, "_restart_refused", None) if applied else None
         out: dict[str, t.Any] = {
             "before": hp.before.as_dict(),
             "after": settings_after.as_dict(),
             "changed_settings": list(hp.changed_settings),
-            "restarted": hp.restart and applied and ctx.apply_failure is None,
-            "restart_required": hp.restart_required or (hp.restart and applied and ctx.apply_failure is not None),
+            "restarted": hp.restart and applied and ctx.apply_failure is None and refused is None,
+            "restart_required": hp.restart_required
+            or (hp.restart and applied and (ctx.apply_failure is not None or refused is not None)),
             "current_count": count,
             "required_count": required,
             "requests": requests,
@@ -96,6 +119,14 @@ class ActionModule(_action.LicensingAction):
             warnings.append(
                 "The KMS host applies " + ", ".join(c for c in hp.changed_settings if _kms_host.HOST_SETTINGS[c])
                 + " at the next start of the Software Protection service (sppsvc); restart_service is false"
+            )
+        if refused is not None:
+            warnings.append(
+                "The KMS host settings " + ", ".join(c for c in hp.changed_settings if _kms_host.HOST_SETTINGS[c])
+                + " are saved, but Windows refused to restart the Software Protection service (sppsvc): "
+                + refused + ". The KMS host applies them the next time sppsvc starts: restart it on the host "
+                "(Restart-Service sppsvc in an elevated session) or reboot the host. On Windows 8 and later sppsvc "
+                "also stops by itself when idle and starts again on demand."
             )
         if warnings:
             out["warnings"] = warnings
