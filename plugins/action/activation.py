@@ -10,6 +10,8 @@ from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
     _action,
     _activation,
     _client,
+    _keys,
+    _ledger,
     _product_key,
     _state,
 )
@@ -45,7 +47,17 @@ class ActionModule(_action.LicensingAction):
         return _product_key.KeyStateReader(activation_ids=self._request.activation_ids)
 
     def _va_plan(self, ctx: _action.ActionContext, before: _state.HostState) -> _action.Plan:
-        self._act_plan = _activation.plan_activation(self._request, before)
+        """With a key ledger, a phone activation reuses the confirmation IDs its CID store holds
+        for the installation IDs the products show (VAMT's CID reuse after a reimage)."""
+        request = self._request
+        self._reused: set[str] = set()
+        self._reused_cids: list[str] = []
+        path = _ledger.ledger_path(ctx.task_vars)
+        if path is not None and request.method == "offline":
+            stored = _ledger.Ledger(path).stored_cids(p.offline_installation_id or "" for p in before.products)
+            request, self._reused = _activation.with_stored_cids(request, before, stored)
+            self._reused_cids = [request.confirmation_ids[a] for a in self._reused]
+        self._act_plan = _activation.plan_activation(request, before)
         return self._act_plan.plan
 
     def _va_apply_failure(
@@ -67,6 +79,11 @@ class ActionModule(_action.LicensingAction):
         plan: _action.Plan,
     ) -> dict[str, t.Any]:
         rows, failures = _activation.outcomes(self._act_plan, ctx.applied, after)
+        for row in rows:
+            row["confirmation_id_reused"] = row["activation_id"] in self._reused
+            if row["confirmation_id_reused"] and row["outcome"] == "confirmation_deposited":
+                row["message"] = ("activated by phone with the confirmation ID the CID store kept for this "
+                                  "installation ID (CID reuse: Microsoft was not asked again)")
         out: dict[str, t.Any] = {"products": rows, "summary": _activation.summary(rows)}
         if ctx.applied is not None:
             # RefreshLicenseStatus succeeds even when every Activate() failed: only a product
@@ -74,4 +91,5 @@ class ActionModule(_action.LicensingAction):
             out["changed"] = any(r["outcome"] in ("activated", "confirmation_deposited") for r in rows)
         if failures:
             out.update(failed=True, msg="; ".join(failures))
-        return out
+        # stored confirmation IDs are secrets like the ones given in the options
+        return t.cast(dict[str, t.Any], _keys.scrub(out, self._reused_cids))

@@ -194,13 +194,33 @@ def _label(p: _state.LicensingProduct) -> str:
     return f"'{p.name or p.id}' ({p.id})"
 
 
-def _claim(plan: _action.Plan, p: _state.LicensingProduct, index: int, method: str, description: str) -> None:
+def _claim(plan: _action.Plan, p: _state.LicensingProduct, index: int, method: str, description: str, *,
+           cid: str | None = None) -> None:
     """Key ledger hook: an activation with a MAK or a KMS host key is reserved before it is sent
-    (refused when the key's budget is used up), recorded when it succeeds, released when not."""
+    (refused when the key's budget is used up), recorded when it succeeds, released when not; a
+    phone activation's installation ID / confirmation ID pair goes to the CID store."""
     if p.channel in _ledger.KINDS and p.partial_product_key:
         plan.claims.append(_ledger.Claim(kind="activate", op_index=index, partial_key=p.partial_product_key,
                                          description=description, activation_id=p.id, product=p.name,
-                                         method=method))
+                                         method=method, installation_id=p.offline_installation_id if cid else None,
+                                         confirmation_id=cid))
+
+
+def with_stored_cids(req: ActivationRequest, state: _state.HostState,
+                     stored: t.Mapping[str, str]) -> tuple[ActivationRequest, set[str]]:
+    """VAMT's CID reuse: for a phone activation, a product that has no confirmation ID in the
+    options but whose installation ID the CID store holds gets the stored one. Returns the request
+    to plan and the activation IDs that reuse a stored confirmation ID."""
+    if req.method != "offline" or not stored:
+        return req, set()
+    cids = dict(req.confirmation_ids)
+    reused: set[str] = set()
+    for p in state.products:
+        iid = "".join(ch for ch in (p.offline_installation_id or "") if ch.isdigit())
+        if p.id not in cids and iid in stored and (not req.activation_ids or p.id in req.activation_ids):
+            cids[p.id] = stored[iid]
+            reused.add(p.id)
+    return dataclasses.replace(req, confirmation_ids=cids), reused
 
 
 def plan_activation(req: ActivationRequest, state: _state.HostState) -> ActivationPlan:
@@ -258,7 +278,7 @@ def plan_activation(req: ActivationRequest, state: _state.HostState) -> Activati
             index = plan.add(_client.cim_invoke(cls, "DepositOfflineConfirmationId", filter=flt, arguments={
                 "InstallationId": p.offline_installation_id, "ConfirmationId": ref}),
                 f"deposit the confirmation ID for {_label(p)}")
-            _claim(plan, p, index, "phone", f"deposit the confirmation ID for {_label(p)}")
+            _claim(plan, p, index, "phone", f"deposit the confirmation ID for {_label(p)}", cid=cid)
             items.append(Item(p, "deposit", op_index=index, confirmation_ref=True))
         else:
             index = plan.add(_client.cim_invoke(cls, "Activate", filter=flt), f"activate {_label(p)}")

@@ -725,6 +725,27 @@ class Lab:
         with self._lock:
             return {self.world.hosts[k].name: sorted(v) for k, v in self._faults.items() if v}
 
+    def reimage(self, host: str) -> dict[str, t.Any]:
+        """A fresh install of the fleet file's image on the same hardware (VAMT's CID-reuse case):
+        the host is built again from its spec (keys, activation, registry, firewall, CMID, rearm
+        counts as installed), keeping its name, address and listener. The machine identity the
+        activation service derives installation IDs from is the hardware, so the same key gives the
+        same installation ID again. Returns the new host's snapshot."""
+        from winlab.models.host import WindowsHost
+
+        h = self._host(host)
+        with self._lock:
+            timer = self._restarts.pop(h.name.lower(), None)
+            if timer is not None:
+                timer.cancel()
+            with self.world.lock:
+                fresh = WindowsHost(self.world, h.spec)
+                self.world.hosts[h.name.lower()] = fresh
+                self._runners = {k: v for k, v in self._runners.items() if k[0] != h.name.lower()}
+                snapshot = fresh.snapshot()
+        self.reconcile_network()
+        return t.cast(dict[str, t.Any], snapshot)
+
     def phone(self, iid: str) -> str:
         """The simulated activation service's phone line: installation ID in, confirmation ID out."""
         from winlab.models.errors import WmiError
@@ -956,6 +977,10 @@ class ControlClient:
     def phone(self, iid: str) -> str:
         """Confirmation ID for an installation ID."""
         return str(self._call("POST", "/v1/phone", {"iid": iid})["cid"])
+
+    def reimage(self, host: str) -> dict[str, t.Any]:
+        """Reinstall a host on the same hardware; its new state."""
+        return t.cast(dict[str, t.Any], self._call("POST", "/v1/reimage", {"host": host})["state"])
 
     def reset(self) -> None:
         """Reset models, clock and logs; clear faults."""

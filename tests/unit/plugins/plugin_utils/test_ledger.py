@@ -3,6 +3,7 @@ lock shared by processes (real files in tmp_path, real fork()ed processes; no ho
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -217,3 +218,16 @@ def test_temporary_file_of_a_killed_writer_is_cleared(tmp_path: pathlib.Path) ->
     (tmp_path / ".ledger.json.abc123.tmp").write_text("{half a")
     ledger.reserve("ws01", [install()])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.json", "ledger.json.lock"]
+
+
+def test_cid_store_keeps_pairs_of_successful_deposits_only(tmp_path: pathlib.Path) -> None:
+    ledger = make(tmp_path)
+    iid, cid = "1" * 63, "2" * 48
+    deposit = _ledger.Claim(kind="activate", op_index=0, partial_key="3V66T", description="deposit",
+                            activation_id=WIN, method="phone", installation_id=iid, confirmation_id=cid)
+    failed = dataclasses.replace(deposit, installation_id="9" * 63, confirmation_id="8" * 48)
+    ids = ledger.reserve("ws01", [deposit, failed])
+    ledger.settle("ws01", [deposit, failed], ids, [True, False], None)
+    assert ledger.stored_cids([iid, "9" * 63, "5" * 63]) == {iid: cid}
+    assert cid not in repr(deposit)
+    assert oct(os.stat(tmp_path / "ledger.json").st_mode & 0o777) == "0o600"
