@@ -97,8 +97,8 @@ PROXY = """\
 """
 
 
-def test_proxy_activation_of_a_fleet_through_one_file(handle: LabHandle, ansible: Ansible,
-                                                       tmp_path: pathlib.Path) -> None:
+def test_proxy_activation_of_a_fleet_through_one_file(
+        handle: LabHandle, ansible: Ansible, tmp_path: pathlib.Path) -> None:
     """Run 1 writes one file of installation IDs (JSON and CSV, mode 0600) and changes no license;
     the whole file is phoned in (winlab phone --file); run 2 deposits every confirmation ID and
     empties the file; the ledger's CID store holds the three pairs; run 3 changes nothing."""
