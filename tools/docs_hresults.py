@@ -64,7 +64,7 @@ def _rst(text: str) -> str:
 def _sources(source: str) -> str:
     parts = []
     for tag in re.findall(r"\[([^\]]+)\]", source):
-        name, _, page = tag.partition(" ")
+        name, _sep, page = tag.partition(" ")
         if name == "SUP" and page:
             parts.append(f"`{_rst(page)} <{SUPPORT}{page}>`__")
         elif name in TAGS and TAGS[name][1]:
