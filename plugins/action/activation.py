@@ -54,7 +54,9 @@ class ActionModule(_action.LicensingAction):
         self._reused_cids: list[str] = []
         path = _ledger.ledger_path(ctx.task_vars)
         if path is not None and request.method == "offline":
-            stored = _ledger.Ledger(path).stored_cids(p.offline_installation_id or "" for p in before.products)
+            ledger = _ledger.Ledger(path)
+            _activation.check_against_store(request, before, ledger.cid_owners(request.confirmation_ids.values()))
+            stored = ledger.stored_cids(p.offline_installation_id or "" for p in before.products)
             request, self._reused = _activation.with_stored_cids(request, before, stored)
             self._reused_cids = [request.confirmation_ids[a] for a in self._reused]
         self._act_plan = _activation.plan_activation(request, before)

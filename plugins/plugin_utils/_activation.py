@@ -55,6 +55,9 @@ DNS_CODES = frozenset({0x8007232B, 0x8007232A, 0x8007251D, 0x8007007B})
 
 _GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}?$")
 _CID_RE = re.compile(r"^[0-9][0-9 \-]*$")
+#: A confirmation ID is eight blocks of six digits; Windows refuses another length with
+#: 0xC004F02F (SL_E_CIDIID_INVALID_DATA_LENGTH), which the check below anticipates.
+CID_DIGITS = 48
 
 #: Offline-activation HRESULTs that _errors.HRESULTS does not carry yet (names and texts from
 #: the SDK header [SLERROR.H]); requested from the engine owner, used until they are there.
@@ -145,6 +148,12 @@ def parse_request(params: t.Mapping[str, t.Any]) -> ActivationRequest:
                                   "but is not in activation_ids")
     if cids and not ids:
         ids = tuple(cids)
+    for aid, digits in cids.items():
+        if len(digits) != CID_DIGITS:
+            raise ActivationPlanError(
+                f"Failed to activate the product '{aid}' by phone: its confirmation ID has {len(digits)} digits, "
+                f"a confirmation ID has {CID_DIGITS} (eight blocks of six); nothing was sent. Next step: type it "
+                "again exactly as the Microsoft Activation Center gave it")
     return ActivationRequest(
         activation_ids=ids,
         product=params.get("product") or "all",
@@ -204,6 +213,23 @@ def _claim(plan: _action.Plan, p: _state.LicensingProduct, index: int, method: s
                                          description=description, activation_id=p.id, product=p.name,
                                          method=method, installation_id=p.offline_installation_id if cid else None,
                                          confirmation_id=cid))
+
+
+def check_against_store(req: ActivationRequest, state: _state.HostState,
+                        owners: t.Mapping[str, t.Mapping[str, t.Any]]) -> None:
+    """Refuse, before anything is sent, a confirmation ID that the CID store holds for another
+    installation ID than the one the product shows (a CID of another machine, or of this one
+    before its key was installed again). ``owners``: CID (digits) -> the store's entry."""
+    for aid, cid in req.confirmation_ids.items():
+        owner = owners.get(cid)
+        p = state.product(aid)
+        iid = "".join(ch for ch in ((p.offline_installation_id if p else "") or "") if ch.isdigit())
+        if owner is not None and iid and owner.get("installation_id") != iid:
+            raise ActivationPlanError(
+                f"Failed to activate the product '{aid}' by phone: its confirmation ID was issued for another "
+                f"installation ID (deposited on {owner.get('host')} on {owner.get('date')}), not for the one this "
+                "product shows now; nothing was sent. Next step: give the Microsoft Activation Center this "
+                "product's installation ID (method=offline without confirmation_ids returns it)")
 
 
 def with_stored_cids(req: ActivationRequest, state: _state.HostState,

@@ -396,6 +396,15 @@ class Ledger:
         doc = self.read()
         return {i: str(doc.cids[i]["cid"]) for i in wanted if i in doc.cids}
 
+    def cid_owners(self, cids: t.Iterable[str]) -> dict[str, dict[str, t.Any]]:
+        """For confirmation IDs (digits) the CID store holds: CID -> its entry, with
+        ``installation_id`` added (the installation ID it was deposited for)."""
+        wanted = {_digits(c) for c in cids if c}
+        if not wanted or not os.path.exists(self.path):
+            return {}
+        doc = self.read()
+        return {e["cid"]: {**e, "installation_id": iid} for iid, e in doc.cids.items() if e.get("cid") in wanted}
+
     # ------------------------------------------------------------------ the hooks
     def check(self, host: str, claims: t.Sequence[Claim]) -> None:
         """Check mode: raise :class:`LedgerError` where :meth:`reserve` would refuse; no write."""

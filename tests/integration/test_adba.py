@@ -162,8 +162,21 @@ def test_clients_activate_from_ad_and_license_info_reports_it(lab: LabHandle, an
     run = ansible.run(play("mgmt01", task("AO", "ad_activation_object", {"name": "WS2022", "product_key": CSVLK})), lab)
     assert run.rc == 0, run.stdout
     lab.lab.advance("3h")  # the clients' first activation attempt (2 h after install)
-    run = ansible.run(play("ws01:w7:wg01", task("Info", "license_info", {"application": "windows"})), lab)
+    summary_task = ("    - name: Summary\n      ansible.builtin.debug:\n        msg: \"{{ hostvars | "
+                    "winops.volume_activation.fleet_summary(hosts=ansible_play_hosts, key='info') }}\"\n"
+                    "      run_once: true\n")
+    run = ansible.run(play("ws01:w7:wg01", task("Info", "license_info", {"application": "windows"})
+                           + "      register: info\n" + summary_task), lab)
     info = run.results("Info")
+    # fleet_summary: ws01 activates through AD, the others still need a KMS host.
+    fleet = run.result("Summary", "ws01")["msg"]
+    assert fleet["activation_paths"] == {
+        "active_directory": [{"host": "ws01", "products": ["Windows(R), Enterprise edition"]}],
+        "kms": [{"host": "w7", "products": ["Windows(R) 7, Enterprise edition"]},
+                {"host": "wg01", "products": ["Windows(R), Enterprise edition"]}]}
+    assert fleet["hosts"][0]["windows"]["activated_by"] == "Active Directory (WS2022)"
+    assert "  through Active Directory: ws01 (1)" in fleet["lines"]
+    assert "  still need a KMS host: w7 (1), wg01 (1)" in fleet["lines"]
     ws01 = info["ws01"]["products"][0]
     assert ws01["activated"] is True
     assert ws01["ad_activation"] == {

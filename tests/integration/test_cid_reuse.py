@@ -97,8 +97,8 @@ PROXY = """\
 """
 
 
-def test_proxy_activation_of_a_fleet_through_one_file(handle: LabHandle, ansible: Ansible,
-                                                       tmp_path: pathlib.Path) -> None:
+def test_proxy_activation_of_a_fleet_through_one_file(
+        handle: LabHandle, ansible: Ansible, tmp_path: pathlib.Path) -> None:
     """Run 1 writes one file of installation IDs (JSON and CSV, mode 0600) and changes no license;
     the whole file is phoned in (winlab phone --file); run 2 deposits every confirmation ID and
     empties the file; the ledger's CID store holds the three pairs; run 3 changes nothing."""
@@ -121,6 +121,8 @@ def test_proxy_activation_of_a_fleet_through_one_file(handle: LabHandle, ansible
     assert not any(p["activated"] for h in ("px1", "px2", "px3") for p in handle.lab.host_state(h)["products"])
 
     assert fill_confirmation_ids(handle.lab, tmp_path / "proxy" / "installation_ids.json") == 3
+    rows = json.loads((tmp_path / "proxy" / "installation_ids.json").read_text())
+    assert all(len(r["confirmation_id"]) == 48 for r in rows)
     second = ansible.run(pb, handle, extra_vars=ev)
     assert second.rc == 0, second.stdout[-3000:]
     deposited = second.results("proxy_activation : Activate by phone (installation IDs out, confirmation IDs in)")
@@ -136,3 +138,18 @@ def test_proxy_activation_of_a_fleet_through_one_file(handle: LabHandle, ansible
 
     third = ansible.run(pb, handle, extra_vars=ev)
     assert third.rc == 0 and not any(r["result"].get("changed") for r in third.records)
+
+    # px1's confirmation ID given for px2: the CID store knows it belongs to another installation ID
+    px1 = next(r for r in rows if r["host"] == "px1")
+    px2 = next(r for r in rows if r["host"] == "px2")
+    mark = handle.log_mark("px2")
+    wrong = ansible.run(play("px2", task("Wrong", "activation", {
+        "method": "offline", "force": True, "confirmation_ids": {px2["activation_id"]: "{{ cid }}"}})
+        + "      ignore_errors: true\n"), handle, extra_vars={**ev, "cid": px1["confirmation_id"]})
+    res = wrong.result("Wrong", "px2")
+    assert res["_status"] == "failed" and res["msg"].startswith(
+        f"Failed to activate the product '{px2['activation_id']}' by phone: its confirmation ID was issued for "
+        "another installation ID (deposited on px1 on ")
+    assert px1["confirmation_id"] not in wrong.stdout + wrong.stderr
+    assert {op["op"] for e in handle.lab.request_log("px2", since=mark) if "module" in e for op in e["ops"]} <= {
+        "cim_query"}

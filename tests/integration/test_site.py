@@ -55,8 +55,8 @@ def module_executions(run: PlaybookRun, host: str) -> int:
     for r in run.records:
         if r["host"] != host or not r["action"].startswith(COLLECTION) or r["status"] == "skipped":
             continue
-        if r["action"] == COLLECTION + "validate_args":  # runs on the controller, contacts no host
-            continue
+        if r["action"] in (COLLECTION + "validate_args", COLLECTION + "fleet_report"):
+            continue  # run on the controller, contact no host
         res = r["result"]
         if res.get("round_trips") == 0:
             continue  # ran on the controller only (fleet_report, kms_srv_record over RFC 2136)

@@ -79,8 +79,9 @@ def test_kms_host_srv_record_is_in_dns(kms_host: tuple[str, dict[str, t.Any], t.
     if not domain or not hv.get("kms_server_dns_publishing", True):
         pytest.skip("no winops_verify_dns_domain in the inventory, or the host does not publish itself")
     target = hv.get("winops_verify_fqdn") or f"{name}.{domain}"
+    dns_port = hv.get("winops_verify_dns_port")
     kms_checks.check_srv_record(str(domain), str(target), int(hv.get("kms_server_port", 1688)),
-                                hv.get("winops_verify_dns_server"))
+                                hv.get("winops_verify_dns_server"), int(dns_port) if dns_port else None)
 
 
 def test_kms_host_port_accepts_a_dcerpc_bind(kms_host: tuple[str, dict[str, t.Any], t.Any]) -> None:
