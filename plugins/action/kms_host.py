@@ -1,93 +1,19 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Action plugin of winops.volume_activation.kms_host (documentation in plugins/modules/kms_host.py)."""
+"""Action plugin of winops.volume_activation.kms_host (documentation in plugins/modules/kms_host.py).
+
+The reading, planning and result of the module live in ``_parts.KmsHostPart``, shared with
+winops.volume_activation.host_licensing.
+"""
 
 from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
-    _action,
-    _kmsplan,
-    _state,
-)
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _parts
 
 
-class ActionModule(_action.LicensingAction):
+class ActionModule(_parts.PartAction):
     """KMS host settings: read (1 round trip), apply + restart sppsvc + read back (1 more)."""
 
-    ARGUMENT_SPEC: t.ClassVar[dict[str, t.Any]] = {
-        "activation_interval": {"type": "int"},
-        "dns_publishing": {"type": "bool"},
-        "host_caching": {"type": "bool"},
-        "low_priority": {"type": "bool"},
-        "port": {"type": "int", "aliases": ["listening_port"]},
-        "publish_domains": {
-            "type": "list",
-            "elements": "dict",
-            "options": {
-                "domain": {"type": "str", "required": True},
-                "priority": {"type": "int", "default": 0},
-                "weight": {"type": "int", "default": 0},
-            },
-        },
-        "renewal_interval": {"type": "int"},
-        "restart_service": {"type": "bool", "default": True},
-    }
-
-    def _va_refusal_prefix(self, ctx: _action.ActionContext) -> str:
-        return "Failed to configure the KMS host: "
-
-    def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
-        self._want = _kmsplan.desired_host_settings(ctx.params)
-        return _kmsplan.KmsHostReader()
-
-    def _va_plan(self, ctx: _action.ActionContext, before: _kmsplan.KmsHostState) -> _action.Plan:
-        self._host_plan = _kmsplan.plan_kms_host(self._want, before, ctx.params["restart_service"],
-                                                 check_mode=ctx.check_mode)
-        plan = self._host_plan.plan
-        plan.diff = {"before": self._host_plan.before.as_dict(), "after": self._host_plan.after.as_dict()}
-        return plan
-
-    def _va_result(
-        self,
-        ctx: _action.ActionContext,
-        before: _kmsplan.KmsHostState,
-        after: _kmsplan.KmsHostState | None,
-        plan: _action.Plan,
-    ) -> dict[str, t.Any]:
-        hp = self._host_plan
-        now = after if after is not None else before
-        settings_after = now.settings if after is not None else hp.after
-        primary = now.primary
-        service = now.service
-        requests: dict[str, int | None] | None
-        if primary is not None and primary.kms_host is not None:
-            count = primary.kms_host.current_count
-            required = primary.kms_host.required_count
-            requests = _state.kms_requests_dict(primary.kms_host.requests)
-        else:
-            count = service.current_count if service else None
-            required = service.required_count if service else None
-            requests = _state.kms_requests_dict(service.requests) if service else None
-        applied = after is not None
-        out: dict[str, t.Any] = {
-            "before": hp.before.as_dict(),
-            "after": settings_after.as_dict(),
-            "changed_settings": list(hp.changed_settings),
-            "restarted": hp.restart and applied and ctx.apply_failure is None,
-            "restart_required": hp.restart_required or (hp.restart and applied and ctx.apply_failure is not None),
-            "current_count": count,
-            "required_count": required,
-            "requests": requests,
-            "kms_host_products": [_kmsplan.host_product_dict(p) for p in now.host_products],
-        }
-        warnings = list(hp.warnings) + list(now.errors)
-        if hp.restart_required:
-            warnings.append(
-                "The KMS host applies " + ", ".join(c for c in hp.changed_settings if _kmsplan.HOST_SETTINGS[c])
-                + " at the next start of the Software Protection service (sppsvc); restart_service is false"
-            )
-        if warnings:
-            out["warnings"] = warnings
-        return out
+    PART: t.ClassVar[type[_parts.Part]] = _parts.KmsHostPart
