@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from . import _action, _actplan, _client, _kmsfirewall, _kmsplan, _keyplan, _state
+from . import _action, _actplan, _client, _keyplan, _kmsfirewall, _kmsplan, _state
 from ._products import OFFICE_VERSIONS
 
 _GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}?$")
