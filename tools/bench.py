@@ -175,7 +175,7 @@ def _contract(records: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
     return over
 
 
-def measure(name: str, runner: Runner, handle: LabHandle, playbook: pathlib.Path, inv: pathlib.Path,
+def measure(name: str, runner: Runner, handle: LabHandle, playbook: pathlib.Path, inv: pathlib.Path, *,
             kms_hosts: set[str], timeout: int) -> dict[str, t.Any]:
     marks = {h.name: handle.log_mark(h.name) for h in handle.spec.hosts}
     run = runner.run(playbook, inv, timeout)
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 if reset:
                     handle.lab.reset()
-                r = measure(name, runner, handle, playbook, inv, kms_hosts, args.timeout)
+                r = measure(name, runner, handle, playbook, inv, kms_hosts=kms_hosts, timeout=args.timeout)
                 r["rep"] = rep + 1
                 results.append(r)
                 print(f"rep {rep + 1} {name}: rc={r['rc']} {r['seconds']}s, executions/host {r['executions_per_host']} "
