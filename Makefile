@@ -11,12 +11,18 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv link lint sanity units lab-tests integration molecule test demo bench bench-budget docs build clean
+.PHONY: help sysdeps venv link lint sanity units lab-tests integration molecule test demo bench bench-budget docs build clean
 
 help:
 	@echo "make demo        run the whole job (KMS host, clients, fleet summary) against the lab"
 	@echo "make test        everything CI runs: lint sanity units lab-tests integration molecule build"
 	@echo "make lint | sanity | units | lab-tests | integration | bench [N=100] | bench-budget | build | docs"
+	@echo "make sysdeps     install the Debian packages the lab and the tests need (tools/sysdeps.sh)"
+
+# Debian packages (BIND 9, shellcheck, chromium): installed when missing, as root or with sudo -n;
+# otherwise the exact command is printed and make stops. Both README commands start with it.
+sysdeps:
+	tools/sysdeps.sh
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt lab/pyproject.toml
@@ -44,7 +50,7 @@ lab-tests: venv
 integration: venv link
 	$(BIN)/pytest -q tests/integration
 
-test: lint sanity units lab-tests integration molecule bench-budget build
+test: sysdeps lint sanity units lab-tests integration molecule bench-budget build
 
 build: venv
 	tools/build_check.sh
@@ -67,7 +73,7 @@ bench: venv link
 bench-budget: venv link
 	$(PY) tools/bench.py --hosts 12 --reps 1 --servers-only --forks 12 --budget --no-timing
 
-demo: venv link
+demo: sysdeps venv link
 	tools/demo.sh
 
 molecule: venv link

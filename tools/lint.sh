@@ -7,6 +7,10 @@
 #                 then lab/src (package winlab)
 #   ansible-lint  production profile (config: .ansible-lint), --offline
 #   PowerShell    tools/check_powershell.py: syntax of plugins/**/*.ps1 without pwsh
+#   changelog     antsibull-changelog lint, then tools/check_changelog.py --render: the fragment
+#                 conventions of changelogs/README.md and a trial release's CHANGELOG.rst
+#   docs          antsibull-docs lint-collection-docs: every plugin's and role's documentation
+#                 and the guides under docs/docsite (links.yml, extra-docs.yml, rst)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,11 +62,24 @@ ansible_lint() {
     "$BIN/ansible-lint" --offline --nocolor
 }
 
+changelog() {
+  "$BIN/antsibull-changelog" lint && "$BIN/python" tools/check_changelog.py --render
+}
+
+collection_docs() {
+  # References to other collections (seealso: ansible.windows, community.*) are not validated:
+  # those collections are not installed here, and the docs site links them to their own docs.
+  ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+    "$BIN/antsibull-docs" lint-collection-docs --plugin-docs --validate-collection-refs=self "$LINK"
+}
+
 step ruff "$BIN/ruff" check plugins tests tools lab
 step "mypy (collection)" mypy_collection
 step "mypy (lab)" mypy_lab
 step ansible-lint ansible_lint
 step powershell "$BIN/python" tools/check_powershell.py
+step changelog changelog
+step docs collection_docs
 
 if ((${#failed[@]})); then
   echo "lint: FAILED: ${failed[*]}"

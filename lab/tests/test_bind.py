@@ -17,6 +17,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+from winlab.models.srv import SrvRecord, order_srv
 from winlab.servers import bind as bind_mod
 from winlab.servers.bind import BindError, BindServer
 from winlab.servers.dns_client import (
@@ -25,8 +26,6 @@ from winlab.servers.dns_client import (
     DnsUpdateError,
     DnsUpdateRefused,
     SrvPublisher,
-    SrvRecord,
-    order_srv,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -140,9 +139,9 @@ def test_state_stays_under_state_dir(named: BindServer) -> None:
 
 def test_tsig_update_adds_srv_seen_by_dig_and_dnspython(named: BindServer) -> None:
     record = publisher(named).publish("kms1.contoso.lab")
-    assert record == SrvRecord(0, 0, 1688, "kms1.contoso.lab")
+    assert record == SrvRecord(ZONE, "kms1.contoso.lab", 1688, 0, 0)
     assert dig(named, "_vlmcs._tcp.contoso.lab", "SRV") == "0 0 1688 kms1.contoso.lab.\n"
-    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(0, 0, 1688, "kms1.contoso.lab")]
+    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(ZONE, "kms1.contoso.lab", 1688, 0, 0)]
     assert publisher(named).key_name in repr(publisher(named))
     assert named.key_secret not in repr(publisher(named))
 
@@ -153,12 +152,12 @@ def test_publish_adds_without_removing_other_hosts_and_withdraw_is_per_host(name
     pub.publish("kms2.contoso.lab", 1700, priority=10, weight=5)
     pub.publish("kms1.contoso.lab")  # re-publishing the same record is a no-op (RFC 2136 §3.4.2.2)
     assert sorted(resolver(named).lookup_srv(ZONE)) == [
-        SrvRecord(0, 0, 1688, "kms1.contoso.lab"),
-        SrvRecord(10, 5, 1700, "kms2.contoso.lab"),
+        SrvRecord(ZONE, "kms1.contoso.lab", 1688, 0, 0),
+        SrvRecord(ZONE, "kms2.contoso.lab", 1700, 10, 5),
     ]
     assert pub.withdraw("kms1.contoso.lab") == 1
     assert pub.withdraw("kms1.contoso.lab") == 0
-    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(10, 5, 1700, "kms2.contoso.lab")]
+    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(ZONE, "kms2.contoso.lab", 1700, 10, 5)]
     assert pub.withdraw("kms2.contoso.lab") == 1
     assert dig(named, "_vlmcs._tcp.contoso.lab", "SRV") == ""
 
@@ -213,13 +212,13 @@ def test_refuse_updates_gets_a_real_refused_and_can_be_switched_off(named: BindS
         named.add_host("late", "127.0.10.99")
     # BIND logged the refusal itself; earlier records still resolve.
     assert "update 'contoso.lab/IN' denied" in named.log_path.read_text()
-    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(0, 0, 1688, "kms1.contoso.lab")]
+    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(ZONE, "kms1.contoso.lab", 1688, 0, 0)]
     # The fault survives a restart, and so do the records added by updates before it.
     named.stop()
     named.start()
     with pytest.raises(DnsUpdateRefused, match="answered REFUSED"):
         pub.publish("kms2.contoso.lab")
-    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(0, 0, 1688, "kms1.contoso.lab")]
+    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(ZONE, "kms1.contoso.lab", 1688, 0, 0)]
     named.refuse_updates(False)
     pub.publish("kms2.contoso.lab")
     assert len(resolver(named).lookup_srv(ZONE)) == 2
@@ -266,7 +265,7 @@ def test_server_down_maps_to_9002_and_restart_keeps_records_and_port(named: Bind
     assert upd.value.win32_code == 9002
     named.start()
     assert named.port == port
-    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(0, 0, 1688, "kms1.contoso.lab")]
+    assert resolver(named).lookup_srv(ZONE) == [SrvRecord(ZONE, "kms1.contoso.lab", 1688, 0, 0)]
 
 
 # ------------------------------------------------------------------------ lifecycle
@@ -326,11 +325,11 @@ def test_clients_refuse_non_loopback_servers() -> None:
 # ------------------------------------------------------------------ RFC 2782 ordering
 
 RECORDS = [
-    SrvRecord(10, 0, 1688, "backup.contoso.lab"),
-    SrvRecord(0, 90, 1688, "big.contoso.lab"),
-    SrvRecord(0, 10, 1688, "small.contoso.lab"),
-    SrvRecord(0, 0, 1688, "zero.contoso.lab"),
-    SrvRecord(20, 0, 1688, "last.contoso.lab"),
+    SrvRecord(ZONE, "backup.contoso.lab", 1688, 10, 0),
+    SrvRecord(ZONE, "big.contoso.lab", 1688, 0, 90),
+    SrvRecord(ZONE, "small.contoso.lab", 1688, 0, 10),
+    SrvRecord(ZONE, "zero.contoso.lab", 1688, 0, 0),
+    SrvRecord(ZONE, "last.contoso.lab", 1688, 20, 0),
 ]
 
 
@@ -355,7 +354,7 @@ def test_order_srv_is_by_priority_and_reproducible(seed: int) -> None:
 
 def test_order_srv_weights_choose_proportionally() -> None:
     rng = random.Random(2782)
-    group = [SrvRecord(0, 90, 1688, "big"), SrvRecord(0, 10, 1688, "small")]
+    group = [SrvRecord(ZONE, "big", 1688, 0, 90), SrvRecord(ZONE, "small", 1688, 0, 10)]
     firsts = collections.Counter(order_srv(group, rng)[0].target for _ in range(4000))
     # RFC 2782 picks uniformly in [0, 100]: "big" first with probability ~ 181/202 = 0.896.
     assert 0.87 < firsts["big"] / 4000 < 0.92
@@ -363,7 +362,7 @@ def test_order_srv_weights_choose_proportionally() -> None:
 
 def test_order_srv_equal_zero_weights_are_tried_in_random_order() -> None:
     rng = random.Random(5)
-    group = [SrvRecord(0, 0, 1688, f"h{i}") for i in range(3)]
+    group = [SrvRecord(ZONE, f"h{i}", 1688, 0, 0) for i in range(3)]
     firsts = collections.Counter(order_srv(group, rng)[0].target for _ in range(3000))
     # Windows clients pick among equal hosts at random [WSD-DNS]: each host leads about a third of the time.
     assert set(firsts) == {"h0", "h1", "h2"}
@@ -372,7 +371,7 @@ def test_order_srv_equal_zero_weights_are_tried_in_random_order() -> None:
 
 def test_order_srv_zero_weight_record_rarely_beats_a_weighted_one() -> None:
     rng = random.Random(9)
-    group = [SrvRecord(0, 0, 1688, "zero"), SrvRecord(0, 50, 1688, "weighted")]
+    group = [SrvRecord(ZONE, "zero", 1688, 0, 0), SrvRecord(ZONE, "weighted", 1688, 0, 50)]
     firsts = collections.Counter(order_srv(group, rng)[0].target for _ in range(5100))
     # RFC 2782: zero-weight records go first in the arrangement, so "zero" wins only a draw of 0 (1 in 51).
     assert 40 < firsts["zero"] < 170

@@ -22,6 +22,7 @@ import pytest
 from winlab.clock import LabClock
 from winlab.spec import HostSpec, OfficeSpec
 from winlab.surfaces import commands
+from winlab.surfaces.cim import CimSurface
 from winlab.surfaces.ospp import render_ospp
 from winlab.surfaces.slmgr import render_slmgr
 from winlab.types import CommandResult, ModuleCall
@@ -98,7 +99,7 @@ def world() -> FakeWorld:
 
 def run(world: FakeWorld, host: FakeHost, line: str, codepage: int = 65001,
         stdin: bytes = b"") -> CommandResult:
-    return commands.run_command(world, host, line, stdin, codepage)
+    return commands.run_command(world, host, line, stdin, codepage, cim=host)
 
 
 def slmgr_text(host: FakeHost, args: list[str]) -> str:
@@ -353,9 +354,9 @@ def test_world_fresh_kms_client_in_initial_grace(real_world: t.Any) -> None:
 def test_world_kms_host_after_csvlk_install_and_activation(real_world: t.Any) -> None:
     host = real_world.host("kms01")
     with real_world.lock:
-        host.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": "TGV4F-XXX8X-CHX6D-44W7X-H4D3N"})
-        row = host.query("SoftwareLicensingProduct", "PartialProductKey <> null")[0]
-        host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+        CimSurface(host).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": "TGV4F-XXX8X-CHX6D-44W7X-H4D3N"})
+        row = CimSurface(host).query("SoftwareLicensingProduct", "PartialProductKey <> null")[0]
+        CimSurface(host).invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
     text = sh(real_world, "kms01", "cscript //nologo slmgr.vbs /dlv").stdout.decode()
     assert "Product Key Channel: Volume:CSVLK\r\n" in text
     assert text.endswith(

@@ -34,6 +34,7 @@ from winlab.control import (
 from winlab.daemon import ApiError, ControlServer, dispatch
 from winlab.models.errors import WmiError
 from winlab.spec import load_fleet
+from winlab.surfaces.cim import CimSurface
 from winlab.types import CommandResult, Endpoint
 
 WINDOWS = "55c92734-d682-4d71-983e-d6ec3f16059f"
@@ -200,8 +201,8 @@ def _setup_kms_host(lab: Lab, phone: bool = True) -> None:
     (installation ID -> lab.phone -> DepositOfflineConfirmationId), open SPPSVC-In-TCP."""
     kms = lab.world.host("kms01")
     with lab.world.lock:
-        kms.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": lab.spec.keys[0].key})
-        row = kms.query("SoftwareLicensingProduct",
+        CimSurface(kms).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": lab.spec.keys[0].key})
+        row = CimSurface(kms).query("SoftwareLicensingProduct",
                         f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
         assert row["Description"] == "Windows(R) Operating System, VOLUME_KMS_WS22 channel"
         iid = row["OfflineInstallationId"]
@@ -211,7 +212,7 @@ def _setup_kms_host(lab: Lab, phone: bool = True) -> None:
     cid = lab.phone(iid)
     assert re.fullmatch(r"\d{48}", cid)
     with lab.world.lock:
-        kms.invoke("SoftwareLicensingProduct", "DepositOfflineConfirmationId",
+        CimSurface(kms).invoke("SoftwareLicensingProduct", "DepositOfflineConfirmationId",
                    {"InstallationId": iid, "ConfirmationId": cid}, row=row)
 
 
@@ -219,9 +220,9 @@ def _activate_windows(lab: Lab, name: str) -> int:
     """Activate() on the host's Windows SKU; the HRESULT (0 = activated)."""
     host = lab.world.host(name)
     with lab.world.lock:
-        row = host.query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
+        row = CimSurface(host).query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
         try:
-            host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+            CimSurface(host).invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
         except WmiError as e:
             return e.hresult
     return 0
@@ -282,9 +283,9 @@ def _kms_host_online(lab: Lab, host_name: str, key_name: str, sku_filter: str) -
     host = lab.world.host(host_name)
     key = next(k.key for k in lab.spec.keys if k.name == key_name)
     with lab.world.lock:
-        host.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": key})
-        row = host.query("SoftwareLicensingProduct", f"PartialProductKey IS NOT NULL AND {sku_filter}")[0]
-        host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+        CimSurface(host).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": key})
+        row = CimSurface(host).query("SoftwareLicensingProduct", f"PartialProductKey IS NOT NULL AND {sku_filter}")[0]
+        CimSurface(host).invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
         rule = host.firewall.get("SPPSVC-In-TCP")
         assert rule is not None
         rule.enabled = True
@@ -293,9 +294,9 @@ def _kms_host_online(lab: Lab, host_name: str, key_name: str, sku_filter: str) -
 def _activate(lab: Lab, name: str, cls: str, condition: str) -> int:
     host = lab.world.host(name)
     with lab.world.lock:
-        row = host.query(cls, f"PartialProductKey IS NOT NULL AND {condition}")[0]
+        row = CimSurface(host).query(cls, f"PartialProductKey IS NOT NULL AND {condition}")[0]
         try:
-            host.invoke(cls, "Activate", {}, row=row)
+            CimSurface(host).invoke(cls, "Activate", {}, row=row)
         except WmiError as e:
             return e.hresult
     return 0
@@ -306,7 +307,7 @@ def test_demo_office2010_threshold_story(demo_lab: Lab) -> None:
     client activates, the four before it got 0xC004F038 until they retry."""
     lab = demo_lab
     with lab.world.lock, pytest.raises(WmiError) as exc:
-        lab.world.host("kms01").invoke("SoftwareLicensingService", "InstallProductKey",
+        CimSurface(lab.world.host("kms01")).invoke("SoftwareLicensingService", "InstallProductKey",
                                        {"ProductKey": next(k.key for k in lab.spec.keys
                                                            if k.name == "office2010-csvlk")})
     assert exc.value.hresult == 0xC004F069  # the 2010 host pack does not install on Server 2022
@@ -336,7 +337,7 @@ def _install_and_activate(lab: Lab, name: str, key_name: str) -> int:
     host = lab.world.host(name)
     key = next(k.key for k in lab.spec.keys if k.name == key_name)
     with lab.world.lock:
-        host.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": key})
+        CimSurface(host).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": key})
     return _activate(lab, name, "SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}'")
 
 

@@ -13,6 +13,7 @@ import pytest
 from winlab.control import Lab
 from winlab.models.errors import WmiError
 from winlab.spec import parse_fleet
+from winlab.surfaces.cim import CimSurface
 from winlab.surfaces.executor import run_batch
 
 ZONE = "dnswmi.example.test"
@@ -98,14 +99,14 @@ def test_refusals_are_wmi_errors(lab: Lab) -> None:
     args = {"DnsServerName": ".", "ContainerName": "other.test", "OwnerName": "_vlmcs._tcp.other.test",
             "Priority": 0, "Weight": 0, "Port": 1688, "SRVDomainName": "kms01.other.test."}
     with lab.world.lock, pytest.raises(WmiError) as e:
-        host.invoke("MicrosoftDNS_SRVType", "CreateInstanceFromPropertyData", args, None, NS)
+        CimSurface(host).invoke("MicrosoftDNS_SRVType", "CreateInstanceFromPropertyData", args, None, NS)
     assert e.value.hresult == 0x80041002  # the zone is not on this server
     with lab.world.lock, pytest.raises(WmiError) as e:
-        host.invoke("MicrosoftDNS_SRVType", "CreateInstanceFromPropertyData",
+        CimSurface(host).invoke("MicrosoftDNS_SRVType", "CreateInstanceFromPropertyData",
                     {**args, "ContainerName": ZONE, "OwnerName": f"_ldap._tcp.{ZONE}"}, None, NS)
     assert e.value.hresult == 0x8004100C  # only _vlmcs._tcp is simulated
     with lab.world.lock, pytest.raises(WmiError) as e:
-        host.invoke("MicrosoftDNS_SRVType", "CreateInstanceFromPropertyData", {**args, "Port": 70000}, None, NS)
+        CimSurface(host).invoke("MicrosoftDNS_SRVType", "CreateInstanceFromPropertyData", {**args, "Port": 70000}, None, NS)
     assert e.value.hresult == 0x80041005  # uint16
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from winlab.models.world import World
 from winlab.spec import parse_fleet
+from winlab.surfaces.cim import CimSurface
 from winlab.surfaces.modules import NO_LOG_VALUE, run_module
 from winlab.types import ModuleCall
 
@@ -159,7 +160,7 @@ def test_registry_operations(world: World) -> None:
     assert (r[5]["existed"], r[6]["existed"]) == (True, False)
     assert r[7] == {"op": "reg_get", "ok": True, "exists": False, "values": {}}
     # The client reads the registry-backed setting through CIM too.
-    svc = world.hosts["pc"].cim_instances("SoftwareLicensingService")[0]
+    svc = CimSurface(world.hosts["pc"]).cim_instances("SoftwareLicensingService")[0]
     assert svc["KeyManagementServiceMachine"] == ""
     assert out["changed"] is True
 

@@ -10,6 +10,7 @@ from winlab.models.errors import WmiError
 from winlab.models.host import WindowsHost
 from winlab.models.world import World
 from winlab.spec import parse_fleet
+from winlab.surfaces.cim import CimSurface
 
 WS22_CSVLK = "BCDFG-HJKMN-PQRTV-WXY23-46789"
 
@@ -34,33 +35,33 @@ def err(fn: t.Callable[[], t.Any]) -> str:
 
 
 def product_row(h: WindowsHost) -> dict[str, t.Any]:
-    return h.query("SoftwareLicensingProduct", "PartialProductKey IS NOT NULL")[0]
+    return CimSurface(h).query("SoftwareLicensingProduct", "PartialProductKey IS NOT NULL")[0]
 
 
 @pytest.mark.parametrize(("call", "hresult"), [
-    (lambda h: h.cim_instances("SoftwareLicensingProducts"), "0x80041010"),
-    (lambda h: h.cim_instances("OfficeSoftwareProtectionProduct"), "0x80041010"),  # no OSPP on Win11 w/o Office 2010
-    (lambda h: h.cim_instances("SoftwareLicensingProduct", "root/default"), "0x8004100E"),
-    (lambda h: h.cim_instances("MicrosoftDNS_SRVType", "root/MicrosoftDNS"), "0x8004100E"),  # not a DNS server
-    (lambda h: h.query("SoftwareLicensingProduct", "PartialProductKy IS NULL"), "0x80041017"),
-    (lambda h: h.query("SoftwareLicensingProduct", None, properties=["ID", "LicenceStatus"]), "0x80041017"),
-    (lambda h: h.invoke("SoftwareLicensingService", "InstallProductKeys", {"ProductKey": "x"}), "0x80041030"),
-    (lambda h: h.invoke("SoftwareLicensingService", "InstallProductKey", {"Key": "x"}), "0x80041008"),
-    (lambda h: h.invoke("SoftwareLicensingService", "InstallProductKey", {}), "0x80041008"),
-    (lambda h: h.invoke("SoftwareLicensingService", "InstallProductKey",
+    (lambda h: CimSurface(h).cim_instances("SoftwareLicensingProducts"), "0x80041010"),
+    (lambda h: CimSurface(h).cim_instances("OfficeSoftwareProtectionProduct"), "0x80041010"),  # no OSPP on Win11 w/o Office 2010
+    (lambda h: CimSurface(h).cim_instances("SoftwareLicensingProduct", "root/default"), "0x8004100E"),
+    (lambda h: CimSurface(h).cim_instances("MicrosoftDNS_SRVType", "root/MicrosoftDNS"), "0x8004100E"),  # not a DNS server
+    (lambda h: CimSurface(h).query("SoftwareLicensingProduct", "PartialProductKy IS NULL"), "0x80041017"),
+    (lambda h: CimSurface(h).query("SoftwareLicensingProduct", None, properties=["ID", "LicenceStatus"]), "0x80041017"),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKeys", {"ProductKey": "x"}), "0x80041030"),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKey", {"Key": "x"}), "0x80041008"),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKey", {}), "0x80041008"),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKey",
                         {"ProductKey": "x", "Extra": 1}), "0x80041008"),
-    (lambda h: h.invoke("SoftwareLicensingService", "SetKeyManagementServicePort", {"PortNumber": "abc"}),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "SetKeyManagementServicePort", {"PortNumber": "abc"}),
      "0x80041005"),
-    (lambda h: h.invoke("SoftwareLicensingService", "SetKeyManagementServicePort", {"PortNumber": -1}),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "SetKeyManagementServicePort", {"PortNumber": -1}),
      "0x80041005"),
-    (lambda h: h.invoke("SoftwareLicensingService", "DisableKeyManagementServiceHostCaching",
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "DisableKeyManagementServiceHostCaching",
                         {"DisableCaching": "maybe"}), "0x80041005"),
-    (lambda h: h.invoke("SoftwareLicensingService", "SetKeyManagementServicePort", {"PortNumber": 0}),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "SetKeyManagementServicePort", {"PortNumber": 0}),
      "0x80070057"),
-    (lambda h: h.invoke("SoftwareLicensingService", "InstallLicense", {"License": "<xml/>"}), "0x8004100C"),
-    (lambda h: h.invoke("SoftwareLicensingProduct", "Activate", {"Now": True}, product_row(h)), "0x80041008"),
-    (lambda h: h.invoke("SoftwareLicensingProduct", "ReArmSku", {}, product_row(h)), "0x8004100C"),
-    (lambda h: h.invoke("SoftwareLicensingProduct", "DepositOfflineConfirmationId",
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallLicense", {"License": "<xml/>"}), "0x8004100C"),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "Activate", {"Now": True}, product_row(h)), "0x80041008"),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "ReArmSku", {}, product_row(h)), "0x8004100C"),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "DepositOfflineConfirmationId",
                         {"InstallId": "1", "ConfirmationId": "2"}, product_row(h)), "0x80041008"),
 ])
 def test_wmi_failures(world: World, call: t.Callable[[WindowsHost], t.Any], hresult: str) -> None:
@@ -69,22 +70,22 @@ def test_wmi_failures(world: World, call: t.Callable[[WindowsHost], t.Any], hres
 
 def test_parameter_names_are_case_insensitive(world: World) -> None:
     h = world.hosts["pc"]
-    h.invoke("softwarelicensingservice", "setkeymanagementservicemachine", {"machinename": "kms01"})
-    assert h.cim_instances("SoftwareLicensingService")[0]["KeyManagementServiceMachine"] == "kms01"
+    CimSurface(h).invoke("softwarelicensingservice", "setkeymanagementservicemachine", {"machinename": "kms01"})
+    assert CimSurface(h).cim_instances("SoftwareLicensingService")[0]["KeyManagementServiceMachine"] == "kms01"
 
 
 def test_windows7_lacks_windows8_members(world: World) -> None:
     w7 = world.hosts["w7"]
-    assert "ProductKeyChannel" not in w7.class_properties("SoftwareLicensingProduct")
-    assert err(lambda: w7.query("SoftwareLicensingProduct", "ProductKeyChannel = 'Volume:GVLK'")) == "0x80041017"
-    assert err(lambda: w7.invoke("SoftwareLicensingService", "SetKeyManagementServiceLookupDomain",
+    assert "ProductKeyChannel" not in CimSurface(w7).class_properties("SoftwareLicensingProduct")
+    assert err(lambda: CimSurface(w7).query("SoftwareLicensingProduct", "ProductKeyChannel = 'Volume:GVLK'")) == "0x80041017"
+    assert err(lambda: CimSurface(w7).invoke("SoftwareLicensingService", "SetKeyManagementServiceLookupDomain",
                                  {"LookupDomain": "x"})) == "0x80041030"
     pc = world.hosts["pc"]
-    assert "ProductKeyChannel" in pc.class_properties("SoftwareLicensingProduct")
+    assert "ProductKeyChannel" in CimSurface(pc).class_properties("SoftwareLicensingProduct")
     # OSPP service knows only what ospp.vbs calls [OSPP15].
-    assert err(lambda: w7.invoke("OfficeSoftwareProtectionService", "SetKeyManagementServiceMachine",
+    assert err(lambda: CimSurface(w7).invoke("OfficeSoftwareProtectionService", "SetKeyManagementServiceMachine",
                                  {"MachineName": "k"})) == "0x80041030"
-    assert "ProductKeyChannel" not in w7.class_properties("OfficeSoftwareProtectionProduct")
+    assert "ProductKeyChannel" not in CimSurface(w7).class_properties("OfficeSoftwareProtectionProduct")
 
 
 def test_values_have_wmi_types(world: World) -> None:
@@ -92,9 +93,9 @@ def test_values_have_wmi_types(world: World) -> None:
     assert isinstance(row["LicenseStatus"], int) and isinstance(row["GracePeriodRemaining"], int)
     assert row["LicenseIsAddon"] is False
     assert row["TrustedTime"].tzinfo is not None
-    nokey = world.hosts["pc"].query("SoftwareLicensingProduct", "PartialProductKey IS NULL")[0]
+    nokey = CimSurface(world.hosts["pc"]).query("SoftwareLicensingProduct", "PartialProductKey IS NULL")[0]
     assert nokey["PartialProductKey"] is None and nokey["ProductKeyChannel"] is None
-    svc = world.hosts["pc"].cim_instances("SoftwareLicensingService")[0]
+    svc = CimSurface(world.hosts["pc"]).cim_instances("SoftwareLicensingService")[0]
     assert svc["KeyManagementServiceCurrentCount"] == 4294967295
     assert svc["KeyManagementServiceDnsPublishing"] is True and svc["KeyManagementServiceHostCaching"] is True
     assert (svc["VLActivationInterval"], svc["VLRenewalInterval"]) == (120, 10080)
@@ -108,13 +109,13 @@ def test_values_have_wmi_types(world: World) -> None:
     ("EnableKeyManagementServiceLowPriority", {"EnableLowPriority": True}),
 ])
 def test_host_only_setters_need_a_kms_host(world: World, method: str, args: dict[str, t.Any]) -> None:
-    assert err(lambda: world.hosts["pc"].invoke("SoftwareLicensingService", method, args)) == "0xC004F039"
+    assert err(lambda: CimSurface(world.hosts["pc"]).invoke("SoftwareLicensingService", method, args)) == "0xC004F039"
 
 
 def _kms(world: World) -> WindowsHost:
     h = world.hosts["kms01"]
-    h.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": WS22_CSVLK})
-    h.invoke("SoftwareLicensingProduct", "Activate", {}, product_row(h))
+    CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": WS22_CSVLK})
+    CimSurface(h).invoke("SoftwareLicensingProduct", "Activate", {}, product_row(h))
     return h
 
 
@@ -138,10 +139,10 @@ def test_service_setters_update_property_and_registry(world: World, method: str,
     reg_name, reg_type, reg_value = reg
     prop_name, prop_value = prop
     h = _kms(world)
-    h.invoke("SoftwareLicensingService", method, args)
+    CimSurface(h).invoke("SoftwareLicensingService", method, args)
     v = h.registry.get(SPP, reg_name)
     assert v is not None and (v.type, v.value) == (reg_type, reg_value)
-    assert h.cim_instances("SoftwareLicensingService")[0][prop_name] == prop_value
+    assert CimSurface(h).cim_instances("SoftwareLicensingService")[0][prop_name] == prop_value
 
 
 @pytest.mark.parametrize(("method", "arg", "value"), [
@@ -152,7 +153,7 @@ def test_service_setters_update_property_and_registry(world: World, method: str,
 ])
 def test_setter_ranges(world: World, method: str, arg: str, value: int) -> None:
     h = _kms(world)
-    assert err(lambda: h.invoke("SoftwareLicensingService", method, {arg: value})) == "0x80070057"
+    assert err(lambda: CimSurface(h).invoke("SoftwareLicensingService", method, {arg: value})) == "0x80070057"
 
 
 @pytest.mark.parametrize(("set_method", "clear_method", "reg_name"), [
@@ -165,28 +166,28 @@ def test_setter_ranges(world: World, method: str, arg: str, value: int) -> None:
 ])
 def test_clear_removes_registry_value(world: World, set_method: str, clear_method: str, reg_name: str) -> None:
     h = _kms(world)
-    params = h.class_methods("SoftwareLicensingService")[set_method]
+    params = CimSurface(h).class_methods("SoftwareLicensingService")[set_method]
     value = "x.example.test" if params[0][1] == "string" else 1700
-    h.invoke("SoftwareLicensingService", set_method, {params[0][0]: value})
+    CimSurface(h).invoke("SoftwareLicensingService", set_method, {params[0][0]: value})
     assert h.registry.get(SPP, reg_name) is not None
-    h.invoke("SoftwareLicensingService", clear_method, {})
+    CimSurface(h).invoke("SoftwareLicensingService", clear_method, {})
     assert h.registry.get(SPP, reg_name) is None
 
 
 def test_per_sku_setters_write_the_sku_subkey(world: World) -> None:
     pc = world.hosts["pc"]
     row = product_row(pc)
-    pc.invoke("SoftwareLicensingProduct", "SetKeyManagementServiceMachine", {"MachineName": "kms01"}, row)
-    pc.invoke("SoftwareLicensingProduct", "SetKeyManagementServicePort", {"PortNumber": 1690}, row)
+    CimSurface(pc).invoke("SoftwareLicensingProduct", "SetKeyManagementServiceMachine", {"MachineName": "kms01"}, row)
+    CimSurface(pc).invoke("SoftwareLicensingProduct", "SetKeyManagementServicePort", {"PortNumber": 1690}, row)
     sub = f"{SPP}\\{row['ApplicationID']}\\{row['ID']}"
     assert pc.registry.get(sub, "KeyManagementServiceName").value == "kms01"  # type: ignore[union-attr]
     assert pc.registry.get(sub, "KeyManagementServicePort").type == "String"  # type: ignore[union-attr]
-    assert pc.cim_instances("SoftwareLicensingService")[0]["KeyManagementServiceMachine"] == ""
+    assert CimSurface(pc).cim_instances("SoftwareLicensingService")[0]["KeyManagementServiceMachine"] == ""
 
 
 def test_listening_port_takes_effect_after_sppsvc_restart(world: World) -> None:
     h = _kms(world)
-    h.invoke("SoftwareLicensingService", "SetKeyManagementServiceListeningPort", {"PortNumber": 1700})
+    CimSurface(h).invoke("SoftwareLicensingService", "SetKeyManagementServiceListeningPort", {"PortNumber": 1700})
     assert h.kms_effective_port() == 1688  # "a KMS reboot is needed" [SLMGR10]
     h.restart_service("sppsvc")
     assert h.kms_effective_port() == 1700
@@ -205,17 +206,17 @@ def test_registry_edit_then_restart_applies(world: World) -> None:
 
 def test_dns_publishing_disabled_publishes_nothing(world: World) -> None:
     h = world.hosts["kms01"]
-    h.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": WS22_CSVLK})
-    h.invoke("SoftwareLicensingService", "DisableKeyManagementServiceDnsPublishing", {"DisablePublishing": True})
+    CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": WS22_CSVLK})
+    CimSurface(h).invoke("SoftwareLicensingService", "DisableKeyManagementServiceDnsPublishing", {"DisablePublishing": True})
     h.restart_service("sppsvc")
-    h.invoke("SoftwareLicensingProduct", "Activate", {}, product_row(h))
+    CimSurface(h).invoke("SoftwareLicensingProduct", "Activate", {}, product_row(h))
     assert world.dns.srv_records("corp.example.test") == []
-    svc = h.cim_instances("SoftwareLicensingService")[0]
+    svc = CimSurface(h).cim_instances("SoftwareLicensingService")[0]
     assert (svc["IsKeyManagementServiceMachine"], svc["KeyManagementServiceDnsPublishing"]) == (1, False)
 
 
 def test_every_allow_listed_licensing_method_is_simulated() -> None:
-    from winlab.models.host import coverage
+    from winlab.surfaces.cim import coverage
     from winlab.surfaces.executor import PRODUCT_METHODS, SERVICE_METHODS
 
     simulated = {(r["class"], r["method"]) for r in coverage() if r["simulated"]}

@@ -13,6 +13,7 @@ from winlab.models.host import WindowsHost
 from winlab.models.kms import UNCONTACTED
 from winlab.models.world import World
 from winlab.spec import parse_fleet
+from winlab.surfaces.cim import CimSurface
 
 ALPHABET = "BCDFGHJKMPQRTVWXY2346789"  # the 24 key symbols; N only marks a position, once
 O2016 = "d450596f-894d-49e0-966a-fd39ed4c4c64"  # Office 2016 ProPlus KMS client SKU [3P PYKMS]
@@ -51,29 +52,29 @@ def make_host(w: World, name: str = "kms01", keys: t.Sequence[str] = (WS22_CSVLK
               firewall: bool = True) -> WindowsHost:
     h = w.hosts[name]
     for key in keys:
-        h.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": key})
-        row = h.query("SoftwareLicensingProduct", f"PartialProductKey = '{key[-5:]}'")[0]
-        h.invoke("SoftwareLicensingProduct", "Activate", {}, row)
+        CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": key})
+        row = CimSurface(h).query("SoftwareLicensingProduct", f"PartialProductKey = '{key[-5:]}'")[0]
+        CimSurface(h).invoke("SoftwareLicensingProduct", "Activate", {}, row)
     if firewall:
         h.firewall.rules["sppsvc-in-tcp"].enabled = True
     return h
 
 
 def activate(h: WindowsHost, sku_id: str, cls: str = "SoftwareLicensingProduct") -> str:
-    row = h.query(cls, f"ID = '{sku_id}'")[0]
+    row = CimSurface(h).query(cls, f"ID = '{sku_id}'")[0]
     try:
-        h.invoke(cls, "Activate", {}, row)
+        CimSurface(h).invoke(cls, "Activate", {}, row)
         return "ok"
     except WmiError as e:
         return e.hex
 
 
 def status(h: WindowsHost, sku_id: str, cls: str = "SoftwareLicensingProduct") -> int:
-    return int(h.query(cls, f"ID = '{sku_id}'")[0]["LicenseStatus"])
+    return int(CimSurface(h).query(cls, f"ID = '{sku_id}'")[0]["LicenseStatus"])
 
 
 def host_row(h: WindowsHost, cond: str) -> dict[str, t.Any]:
-    return h.query("SoftwareLicensingProduct", cond)[0]
+    return CimSurface(h).query("SoftwareLicensingProduct", cond)[0]
 
 
 # -- thresholds -------------------------------------------------------------------------
@@ -119,7 +120,7 @@ def test_windows_thresholds(n: int, os: str, edition: str, threshold: int) -> No
     outcomes = []
     for i in range(1, n + 1):
         h = w.hosts[f"c{i:02d}"]
-        win = h.query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS_APP}' AND PartialProductKey <> NULL")[0]
+        win = CimSurface(h).query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS_APP}' AND PartialProductKey <> NULL")[0]
         outcomes.append(activate(h, win["ID"]))
     assert outcomes == ["0xC004F038"] * (threshold - 1) + ["ok"]
 
@@ -142,8 +143,8 @@ def test_count_minus_one_before_first_client_and_window_expiry() -> None:
         activate(w.hosts[f"pc{i:02d}"], O2016)
         # take the clients away so they do not renew
         w.hosts[f"pc{i:02d}"].reachable = False
-        row = w.hosts[f"pc{i:02d}"].query("SoftwareLicensingProduct", f"ID = '{O2016}'")[0]
-        w.hosts[f"pc{i:02d}"].invoke("SoftwareLicensingProduct", "UninstallProductKey", {}, row)
+        row = CimSurface(w.hosts[f"pc{i:02d}"]).query("SoftwareLicensingProduct", f"ID = '{O2016}'")[0]
+        CimSurface(w.hosts[f"pc{i:02d}"]).invoke("SoftwareLicensingProduct", "UninstallProductKey", {}, row)
     w.advance(dt.timedelta(days=31))  # 30-day window [WSD-PLAN]
     assert host_row(kms, "ID = '98ebfe73-2084-4c97-932c-c0cd1643bea7'")["KeyManagementServiceCurrentCount"] == 0
 
@@ -161,10 +162,10 @@ def test_office_count_is_capped_at_ten() -> None:
 def test_unactivated_host_answers_not_activated() -> None:
     w = fleet(office_clients(1))
     kms = w.hosts["kms01"]
-    kms.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": O2016_CSVLK})
+    CimSurface(kms).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": O2016_CSVLK})
     kms.firewall.rules["sppsvc-in-tcp"].enabled = True
     # DNS publishing happens at activation; point the client at the host.
-    w.hosts["pc01"].invoke("SoftwareLicensingService", "SetKeyManagementServiceMachine",
+    CimSurface(w.hosts["pc01"]).invoke("SoftwareLicensingService", "SetKeyManagementServiceMachine",
                            {"MachineName": "kms01.corp.example.test"})
     assert activate(w.hosts["pc01"], O2016) == "0xC004F041"
 
@@ -186,7 +187,7 @@ def test_host_cannot_serve_product(host_keys: tuple[str, ...], client: dict[str,
     cls = "OfficeSoftwareProtectionProduct" if sku == O2010 else "SoftwareLicensingProduct"
     assert activate(w.hosts["cl"], sku, cls) == "0xC004F042"
     total = sum(r["KeyManagementServiceFailedRequests"] or 0 for r in
-                kms.query("SoftwareLicensingProduct", "IsKeyManagementServiceMachine = 1"))
+                CimSurface(kms).query("SoftwareLicensingProduct", "IsKeyManagementServiceMachine = 1"))
     assert total == 1
 
 
@@ -225,10 +226,10 @@ def test_unreachable_host(fault: str) -> None:
     elif fault == "host_down":
         kms.reachable = False
     else:
-        kms.invoke("SoftwareLicensingService", "SetKeyManagementServiceListeningPort", {"PortNumber": 1700})
+        CimSurface(kms).invoke("SoftwareLicensingService", "SetKeyManagementServiceListeningPort", {"PortNumber": 1700})
         kms.restart_service("sppsvc")
         w.dns.remove("corp.example.test", None)  # only the client's configured port remains
-        w.hosts["pc01"].invoke("SoftwareLicensingService", "SetKeyManagementServiceMachine",
+        CimSurface(w.hosts["pc01"]).invoke("SoftwareLicensingService", "SetKeyManagementServiceMachine",
                                {"MachineName": "kms01"})
     assert activate(w.hosts["pc01"], O2016) == "0xC004F074"
     ev = [e for e in w.hosts["pc01"].events if e["id"] == 12288][-1]
@@ -260,7 +261,7 @@ def test_manual_kms_machine_without_dns_and_per_sku_override() -> None:
     w = fleet(office_clients(5))
     kms = make_host(w)
     w.dns.remove("corp.example.test")
-    kms.invoke("SoftwareLicensingService", "SetKeyManagementServiceListeningPort", {"PortNumber": 1690})
+    CimSurface(kms).invoke("SoftwareLicensingService", "SetKeyManagementServiceListeningPort", {"PortNumber": 1690})
     kms.restart_service("sppsvc")
     w.dns.remove("corp.example.test")
     # The built-in SPPSVC-In-TCP rule opens 1688 only: a moved port needs its own rule.
@@ -269,9 +270,9 @@ def test_manual_kms_machine_without_dns_and_per_sku_override() -> None:
                                   local_ports=["1690"], remote_addresses=["LocalSubnet"], service="sppsvc"))
     for i in range(1, 6):
         pc = w.hosts[f"pc{i:02d}"]
-        row = pc.query("SoftwareLicensingProduct", f"ID = '{O2016}'")[0]
-        pc.invoke("SoftwareLicensingProduct", "SetKeyManagementServiceMachine", {"MachineName": "127.0.20.10"}, row)
-        pc.invoke("SoftwareLicensingProduct", "SetKeyManagementServicePort", {"PortNumber": 1690}, row)
+        row = CimSurface(pc).query("SoftwareLicensingProduct", f"ID = '{O2016}'")[0]
+        CimSurface(pc).invoke("SoftwareLicensingProduct", "SetKeyManagementServiceMachine", {"MachineName": "127.0.20.10"}, row)
+        CimSurface(pc).invoke("SoftwareLicensingProduct", "SetKeyManagementServicePort", {"PortNumber": 1690}, row)
     assert [activate(w.hosts[f"pc{i:02d}"], O2016) for i in range(1, 6)][-1] == "ok"
     row = host_row(w.hosts["pc01"], f"ID = '{O2016}'")
     assert (row["KeyManagementServiceMachine"], row["KeyManagementServicePort"]) == ("127.0.20.10", 1690)
@@ -281,9 +282,9 @@ def test_manual_kms_machine_without_dns_and_per_sku_override() -> None:
 
 
 def _point(pc: WindowsHost, machine: str, port: int) -> WindowsHost:
-    row = pc.query("SoftwareLicensingProduct", f"ID = '{O2016}'")[0]
-    pc.invoke("SoftwareLicensingProduct", "SetKeyManagementServiceMachine", {"MachineName": machine}, row)
-    pc.invoke("SoftwareLicensingProduct", "SetKeyManagementServicePort", {"PortNumber": port}, row)
+    row = CimSurface(pc).query("SoftwareLicensingProduct", f"ID = '{O2016}'")[0]
+    CimSurface(pc).invoke("SoftwareLicensingProduct", "SetKeyManagementServiceMachine", {"MachineName": machine}, row)
+    CimSurface(pc).invoke("SoftwareLicensingProduct", "SetKeyManagementServicePort", {"PortNumber": port}, row)
     return pc
 
 
@@ -302,7 +303,7 @@ def test_lookup_domain_is_used() -> None:
     pc = w.hosts["pc01"]
     assert activate(pc, O2016) == "0x8007232B"
     for i in range(1, 6):
-        w.hosts[f"pc{i:02d}"].invoke("SoftwareLicensingService", "SetKeyManagementServiceLookupDomain",
+        CimSurface(w.hosts[f"pc{i:02d}"]).invoke("SoftwareLicensingService", "SetKeyManagementServiceLookupDomain",
                                      {"LookupDomain": "kms.example.test"})
     assert [activate(w.hosts[f"pc{i:02d}"], O2016) for i in range(1, 6)][-1] == "ok"
     assert kms.fqdn == "kms01.corp.example.test"

@@ -13,6 +13,7 @@ from winlab.models.errors import WmiError
 from winlab.models.host import WindowsHost
 from winlab.models.world import World
 from winlab.spec import parse_fleet
+from winlab.surfaces.cim import CimSurface
 
 ALPHABET = "BCDFGHJKMPQRTVWXY2346789"  # the 24 key symbols; N only marks a position, once
 
@@ -74,17 +75,17 @@ def world() -> World:
 
 
 def spp(host: WindowsHost, cond: str) -> list[dict[str, t.Any]]:
-    return host.query("SoftwareLicensingProduct", cond)
+    return CimSurface(host).query("SoftwareLicensingProduct", cond)
 
 
 def install(host: WindowsHost, key: str, cls: str = "SoftwareLicensingService") -> None:
-    host.invoke(cls, "InstallProductKey", {"ProductKey": key})
+    CimSurface(host).invoke(cls, "InstallProductKey", {"ProductKey": key})
 
 
 def invoke_on(host: WindowsHost, cls: str, method: str, cond: str, args: dict[str, t.Any] | None = None) -> None:
-    rows = host.query(cls, cond)
+    rows = CimSurface(host).query(cls, cond)
     assert len(rows) == 1, rows
-    host.invoke(cls, method, args or {}, rows[0])
+    CimSurface(host).invoke(cls, method, args or {}, rows[0])
 
 
 def hresult_of(fn: t.Callable[[], t.Any]) -> str:
@@ -118,29 +119,29 @@ def test_vl_image_has_gvlk_in_oob_grace(world: World) -> None:
                 "OfficeSoftwareProtectionService", "OfficeSoftwareProtectionProduct"]),
 ])
 def test_classes_per_host(world: World, host: str, classes: list[str]) -> None:
-    assert world.hosts[host].classes() == classes
+    assert CimSurface(world.hosts[host]).classes() == classes
 
 
 def test_office_placement(world: World) -> None:
     """Office 2010 lives in OSPP everywhere; 2013+ in OSPP on Win7, in SPP on Win8+ [OSPP15]."""
     w7 = world.hosts["w7"]
-    ospp = w7.query("OfficeSoftwareProtectionProduct", "PartialProductKey IS NOT NULL")
+    ospp = CimSurface(w7).query("OfficeSoftwareProtectionProduct", "PartialProductKey IS NOT NULL")
     assert sorted((r["ApplicationID"], r["PartialProductKey"]) for r in ospp) == sorted([
         (OFFICE14_APP_ID, "H3GVB"), (OFFICE14_APP_ID, "Q8TCP"), (OFFICE15_APP_ID, "92CD4")])
     assert not spp(w7, f"ApplicationID <> '{WINDOWS_APP_ID}'")
     ws = world.hosts["ws01"]
     assert len(spp(ws, f"ApplicationID = '{OFFICE15_APP_ID}' AND PartialProductKey <> NULL")) == 1
-    assert w7.cim_instances("OfficeSoftwareProtectionService")[0]["ClientMachineID"] != w7.cmid
+    assert CimSurface(w7).cim_instances("OfficeSoftwareProtectionService")[0]["ClientMachineID"] != w7.cmid
 
 
 def test_win32_operating_system(world: World) -> None:
-    os_row = world.hosts["kms01"].cim_instances("Win32_OperatingSystem")[0]
+    os_row = CimSurface(world.hosts["kms01"]).cim_instances("Win32_OperatingSystem")[0]
     assert os_row["Caption"] == "Microsoft Windows Server 2022 Standard"
     assert (os_row["Version"], os_row["BuildNumber"], os_row["OperatingSystemSKU"], os_row["ProductType"],
             os_row["OSLanguage"], os_row["MUILanguages"], os_row["CSName"]) == \
         ("10.0.20348", "20348", 7, 3, 1033, ["en-US"], "KMS01")
-    assert world.hosts["ws01"].cim_instances("Win32_OperatingSystem")[0]["ProductType"] == 1
-    assert world.hosts["kms01"].cim_instances("SoftwareLicensingService")[0]["Version"] == "10.0.20348.1"
+    assert CimSurface(world.hosts["ws01"]).cim_instances("Win32_OperatingSystem")[0]["ProductType"] == 1
+    assert CimSurface(world.hosts["kms01"]).cim_instances("SoftwareLicensingService")[0]["Version"] == "10.0.20348.1"
 
 
 # -- key installation -------------------------------------------------------------------
@@ -229,8 +230,8 @@ def test_uninstall_only_that_product(world: World) -> None:
               f"ApplicationID = '{OFFICE15_APP_ID}' AND PartialProductKey IS NOT NULL")
     assert [r["PartialProductKey"] for r in spp(ws, "PartialProductKey IS NOT NULL")] == ["2YT43"]
     row = spp(ws, "ID = 'd450596f-894d-49e0-966a-fd39ed4c4c64'")[0]
-    assert hresult_of(lambda: ws.invoke("SoftwareLicensingProduct", "UninstallProductKey", {}, row)) == "0xC004F014"
-    assert hresult_of(lambda: ws.invoke("SoftwareLicensingProduct", "Activate", {}, row)) == "0xC004F014"
+    assert hresult_of(lambda: CimSurface(ws).invoke("SoftwareLicensingProduct", "UninstallProductKey", {}, row)) == "0xC004F014"
+    assert hresult_of(lambda: CimSurface(ws).invoke("SoftwareLicensingProduct", "Activate", {}, row)) == "0xC004F014"
 
 
 # -- activation: MAK, retail, CSVLK ---------------------------------------------------------
@@ -315,7 +316,7 @@ def test_phone_activation_round_trip(world: World) -> None:
     assert len(cid) == 48 and cid.isdigit()
     # Same inputs, same IID (deterministic).
     assert spp(ws, "ProductKeyChannel = 'Volume:MAK'")[0]["OfflineInstallationId"] == iid
-    ws.invoke("SoftwareLicensingProduct", "DepositOfflineConfirmationId",
+    CimSurface(ws).invoke("SoftwareLicensingProduct", "DepositOfflineConfirmationId",
               {"InstallationId": iid, "ConfirmationId": cid}, row)
     assert spp(ws, "ProductKeyChannel = 'Volume:MAK'")[0]["LicenseStatus"] == 1
     assert world.activation_service.remaining("win10-mak") == 1  # phone activation counts too
@@ -332,7 +333,7 @@ def test_deposit_failures(world: World, mutate: t.Callable[[str, str], tuple[str
     row = spp(ws, "ProductKeyChannel = 'Volume:MAK'")[0]
     cid = world.activation_service.phone(row["OfflineInstallationId"])
     iid2, cid2 = mutate(row["OfflineInstallationId"], cid)
-    assert hresult_of(lambda: ws.invoke("SoftwareLicensingProduct", "DepositOfflineConfirmationId",
+    assert hresult_of(lambda: CimSurface(ws).invoke("SoftwareLicensingProduct", "DepositOfflineConfirmationId",
                                         {"InstallationId": iid2, "ConfirmationId": cid2}, row)) == hresult
     assert spp(ws, "ProductKeyChannel = 'Volume:MAK'")[0]["LicenseStatus"] == 2
 
@@ -345,7 +346,7 @@ def test_cid_of_another_iid_is_a_mismatch() -> None:
         rows.append(spp(w.hosts[f"m{i}"], "ProductKeyChannel = 'Volume:MAK'")[0])
     cid_other = w.activation_service.phone(rows[1]["OfflineInstallationId"])
     w.activation_service.phone(rows[0]["OfflineInstallationId"])
-    assert hresult_of(lambda: w.hosts["m0"].invoke(
+    assert hresult_of(lambda: CimSurface(w.hosts["m0"]).invoke(
         "SoftwareLicensingProduct", "DepositOfflineConfirmationId",
         {"InstallationId": rows[0]["OfflineInstallationId"], "ConfirmationId": cid_other}, rows[0])) == "0xC004F031"
 
@@ -370,9 +371,9 @@ def test_rearm_resets_grace_and_cmid() -> None:
     w = make_world([{"name": "lone", "address": "127.0.13.1", "os": "windows-11", "edition": "Enterprise"}])
     h = w.hosts["lone"]
     w.advance(dt.timedelta(days=40))
-    cmid = h.cim_instances("SoftwareLicensingService")[0]["ClientMachineID"]
-    h.invoke("SoftwareLicensingService", "ReArmWindows", {})
-    svc = h.cim_instances("SoftwareLicensingService")[0]
+    cmid = CimSurface(h).cim_instances("SoftwareLicensingService")[0]["ClientMachineID"]
+    CimSurface(h).invoke("SoftwareLicensingService", "ReArmWindows", {})
+    svc = CimSurface(h).cim_instances("SoftwareLicensingService")[0]
     assert svc["ClientMachineID"] != cmid
     assert svc["RemainingWindowsReArmCount"] == 1000
     row = spp(h, "PartialProductKey IS NOT NULL")[0]
@@ -383,8 +384,8 @@ def test_rearm_exhausted() -> None:
     w = make_world([{"name": "w7only", "address": "127.0.13.2", "os": "windows-7", "edition": "Professional"}])
     h = w.hosts["w7only"]
     for _ in range(3):
-        h.invoke("SoftwareLicensingService", "ReArmWindows", {})
-    assert hresult_of(lambda: h.invoke("SoftwareLicensingService", "ReArmWindows", {})) == "0xC004D307"
+        CimSurface(h).invoke("SoftwareLicensingService", "ReArmWindows", {})
+    assert hresult_of(lambda: CimSurface(h).invoke("SoftwareLicensingService", "ReArmWindows", {})) == "0xC004D307"
 
 
 def test_reset_restores_spec_state(world: World) -> None:

@@ -18,6 +18,7 @@ from winlab.models.registry import SPP_KEY
 from winlab.servers.dns_client import SrvPublisher
 from winlab.servers.kms import probe_bind
 from winlab.spec import parse_fleet
+from winlab.surfaces.cim import CimSurface
 
 WINDOWS = "55c92734-d682-4d71-983e-d6ec3f16059f"
 ZONE = "net.example.test"
@@ -54,9 +55,9 @@ def kms_host(lab: Lab, name: str, *, firewall: bool = True, publish: bool = True
         if not publish:
             host.registry.set(SPP_KEY, "DisableDnsPublishing", "DWord", 1)
             host.restart_service("sppsvc")
-        host.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": CSVLK})
-        row = host.query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
-        host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+        CimSurface(host).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": CSVLK})
+        row = CimSurface(host).query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
+        CimSurface(host).invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
         rule = host.firewall.get("SPPSVC-In-TCP")
         assert rule is not None
         rule.enabled = firewall
@@ -67,9 +68,9 @@ def activate(lab: Lab, name: str) -> int:
     """Activate() on the client's Windows SKU; the HRESULT (0 = activated)."""
     host = lab.world.host(name)
     with lab.world.lock:
-        row = host.query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
+        row = CimSurface(host).query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
         try:
-            host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+            CimSurface(host).invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
         except WmiError as e:
             return e.hresult
     return 0
@@ -157,7 +158,7 @@ def test_client_activates_over_tcp_through_dns_discovery(lab: Lab) -> None:
     event = last_attempt(lab, "ws01")
     assert (event["host"], event["current_count"], event["unreachable"]) == (f"kms01.{ZONE}:1688", 1, [])
     with lab.world.lock:
-        svc = lab.world.host("ws01").query("SoftwareLicensingService")[0]
+        svc = CimSurface(lab.world.host("ws01")).query("SoftwareLicensingService")[0]
     assert (svc["DiscoveredKeyManagementServiceMachineName"],
             svc["DiscoveredKeyManagementServiceMachineIpAddress"]) == (f"kms01.{ZONE}", KMS1)
     # The host counted the client's address as the peer of a real connection.
@@ -223,12 +224,12 @@ def test_manual_kms_name_beats_dns(lab: Lab) -> None:
     assert dig_srv(lab) == [f"0 0 1688 kms01.{ZONE}."]
     ws = lab.world.host("ws01")
     with lab.world.lock:
-        ws.invoke("SoftwareLicensingService", "SetKeyManagementServiceMachine", {"MachineName": "kms02"})
+        CimSurface(ws).invoke("SoftwareLicensingService", "SetKeyManagementServiceMachine", {"MachineName": "kms02"})
     assert activate(lab, "ws01") == 0xC004F038
     assert last_attempt(lab, "ws01")["host"] == f"kms02.{ZONE}:1688"
     assert (listener_stats(lab, "kms01")["responses"], listener_stats(lab, "kms02")["responses"]) == (0, 1)
     with lab.world.lock:  # an IPv4 literal works too
-        ws.invoke("SoftwareLicensingService", "SetKeyManagementServiceMachine", {"MachineName": KMS1})
+        CimSurface(ws).invoke("SoftwareLicensingService", "SetKeyManagementServiceMachine", {"MachineName": KMS1})
     assert activate(lab, "ws01") == 0xC004F038
     assert listener_stats(lab, "kms01")["responses"] == 1
 
@@ -252,7 +253,7 @@ def test_timer_retries_during_advance_go_over_tcp(lab: Lab) -> None:
     # ws01: 3 retries after its Activate(); ws02 and kms02: first attempt at 2 h, then 4 h, 6 h.
     assert listener_stats(lab, "kms01")["responses"] == 1 + 3 + 3 + 3
     with lab.world.lock:
-        row = lab.world.host("kms01").query("SoftwareLicensingService")[0]
+        row = CimSurface(lab.world.host("kms01")).query("SoftwareLicensingService")[0]
     assert row["KeyManagementServiceCurrentCount"] == 3
 
 

@@ -20,11 +20,12 @@ from winlab.control import CONTROL_FILE, ControlClient, Lab, write_private_json
 from winlab.daemon import ControlServer
 from winlab.inventory import render_inventory
 from winlab.models.host import WindowsHost
-from winlab.models.transport import SrvRecord
+from winlab.models.srv import SrvRecord
 from winlab.models.world import World
 from winlab.network import LockDelegate
 from winlab.servers.winrm import WinRMServer
 from winlab.spec import parse_fleet
+from winlab.surfaces.cim import CimSurface
 from winlab.types import CommandResult, Endpoint
 
 WINDOWS = "55c92734-d682-4d71-983e-d6ec3f16059f"
@@ -49,9 +50,9 @@ def _world(scenario: str) -> World:
         return world
     kms = world.host("kms01")
     with world.lock:
-        kms.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": CSVLK})
-        row = kms.query("SoftwareLicensingProduct", f"PartialProductKey IS NOT NULL AND ApplicationID = '{WINDOWS}'")[0]
-        kms.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+        CimSurface(kms).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": CSVLK})
+        row = CimSurface(kms).query("SoftwareLicensingProduct", f"PartialProductKey IS NOT NULL AND ApplicationID = '{WINDOWS}'")[0]
+        CimSurface(kms).invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
         rule = kms.firewall.get("SPPSVC-In-TCP")
         assert rule is not None
         rule.enabled = scenario != "closed"
@@ -61,7 +62,7 @@ def _world(scenario: str) -> World:
         if scenario == "manual-dead":
             for h in world.hosts.values():
                 if h.name.startswith("ws"):
-                    h.invoke("SoftwareLicensingService", "SetKeyManagementServiceMachine",
+                    CimSurface(h).invoke("SoftwareLicensingService", "SetKeyManagementServiceMachine",
                              {"MachineName": "nowhere.adv.example.test"})
     return world
 

@@ -15,7 +15,7 @@ def test_coverage_table_is_current() -> None:
 
 
 def test_coverage_table_lists_every_simulated_executor_method() -> None:
-    from winlab.models.host import coverage
+    from winlab.surfaces.cim import coverage
 
     readme = TOOL.parents[1].joinpath("README.md").read_text(encoding="utf-8")
     rows = coverage()

@@ -17,6 +17,7 @@ from winlab.servers import bind as bind_mod
 from winlab.servers.bind import BindServer
 from winlab.servers.dns_client import SrvPublisher
 from winlab.spec import SRV_DEFAULT_TTL, parse_fleet
+from winlab.surfaces.cim import CimSurface
 
 WINDOWS = "55c92734-d682-4d71-983e-d6ec3f16059f"
 ZONE = "stale.example.test"
@@ -57,9 +58,9 @@ def make_kms_host(lab: Lab) -> None:
     """kms01 gets the CSVLK and activates it: it publishes its own record (TCP 1688 open)."""
     host = lab.world.host("kms01")
     with lab.world.lock:
-        host.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": CSVLK})
-        row = host.query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
-        host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+        CimSurface(host).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": CSVLK})
+        row = CimSurface(host).query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
+        CimSurface(host).invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
         rule = host.firewall.get("SPPSVC-In-TCP")
         assert rule is not None
         rule.enabled = True
@@ -70,9 +71,9 @@ def activate_client(lab: Lab, hresult: int = 0xC004F038) -> dict[str, t.Any]:
     """ws01 activates Windows; the default answer: counted, below Windows' threshold of 25."""
     host = lab.world.host("ws01")
     with lab.world.lock:
-        row = host.query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
+        row = CimSurface(host).query("SoftwareLicensingProduct", f"ApplicationID = '{WINDOWS}' AND PartialProductKey IS NOT NULL")[0]
         with pytest.raises(WmiError) as answer:
-            host.invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
+            CimSurface(host).invoke("SoftwareLicensingProduct", "Activate", {}, row=row)
         assert answer.value.hresult == hresult
         return next(e for e in reversed(host.events) if e["id"] == 12288)
 

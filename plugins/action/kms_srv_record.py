@@ -26,7 +26,7 @@ from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
     _client,
     _dns,
     _errors,
-    _srv,
+    _kms_srv_record,
 )
 
 #: WBEM_E_INVALID_NAMESPACE (wbemcli.h): what WMI answers when root/MicrosoftDNS does not exist,
@@ -50,19 +50,19 @@ class ActionModule(_action.LicensingAction):
             "default": [],
             "options": {
                 "target": {"type": "str", "required": True},
-                "port": {"type": "int", "default": _srv.DEFAULT_PORT},
-                "priority": {"type": "int", "default": _srv.DEFAULT_PRIORITY},
-                "weight": {"type": "int", "default": _srv.DEFAULT_WEIGHT},
+                "port": {"type": "int", "default": _kms_srv_record.DEFAULT_PORT},
+                "priority": {"type": "int", "default": _kms_srv_record.DEFAULT_PRIORITY},
+                "weight": {"type": "int", "default": _kms_srv_record.DEFAULT_WEIGHT},
             },
         },
         "server": {"type": "str"},
         "server_port": {"type": "int", "default": 53},
         "state": {"type": "str", "default": "present", "choices": ["absent", "present"]},
         "timeout": {"type": "int", "default": 10},
-        "tsig_algorithm": {"type": "str", "default": "hmac-sha256", "choices": list(_srv.TSIG_ALGORITHMS)},
+        "tsig_algorithm": {"type": "str", "default": "hmac-sha256", "choices": list(_kms_srv_record.TSIG_ALGORITHMS)},
         "tsig_key_name": {"type": "str"},
         "tsig_key_secret": {"type": "str", "no_log": True},
-        "ttl": {"type": "int", "default": _srv.DEFAULT_TTL},
+        "ttl": {"type": "int", "default": _kms_srv_record.DEFAULT_TTL},
         "zone": {"type": "str", "required": True},
     }
     ARGUMENT_SPEC_OPTIONS: t.ClassVar[dict[str, t.Any]] = {
@@ -70,8 +70,8 @@ class ActionModule(_action.LicensingAction):
         "required_together": [("tsig_key_name", "tsig_key_secret")],
     }
 
-    _desired: _srv.DesiredSrv
-    _srv_plan: _srv.SrvPlan
+    _desired: _kms_srv_record.DesiredSrv
+    _srv_plan: _kms_srv_record.SrvPlan
 
     # ------------------------------------------------------------------ shared
 
@@ -82,47 +82,47 @@ class ActionModule(_action.LicensingAction):
         """Every check on the options, before anything is sent anywhere."""
         p = ctx.params
         try:
-            self._desired = _srv.desired_srv(p)
+            self._desired = _kms_srv_record.desired_srv(p)
             if p["method"] == "rfc2136":
                 if p["dns_server"] is not None:
-                    raise _srv.SrvValidationError("dns_server applies to method=windows_dns only; use server")
-                _srv.check_port(p["server_port"], "server_port")
+                    raise _kms_srv_record.SrvValidationError("dns_server applies to method=windows_dns only; use server")
+                _kms_srv_record.check_port(p["server_port"], "server_port")
                 if not str(p["server"]).strip():
-                    raise _srv.SrvValidationError("server must name the DNS server (an address or a host name)")
+                    raise _kms_srv_record.SrvValidationError("server must name the DNS server (an address or a host name)")
                 if not 1 <= p["timeout"] <= 3600:
-                    raise _srv.SrvValidationError(f"timeout {p['timeout']} is out of range 1..3600 seconds")
-                _srv.validate_tsig(p["tsig_key_name"], p["tsig_key_secret"], p["tsig_algorithm"])
+                    raise _kms_srv_record.SrvValidationError(f"timeout {p['timeout']} is out of range 1..3600 seconds")
+                _kms_srv_record.validate_tsig(p["tsig_key_name"], p["tsig_key_secret"], p["tsig_algorithm"])
             else:
                 given = [k for k in ("server", "tsig_key_name", "tsig_key_secret") if p[k] is not None]
                 if given:
-                    raise _srv.SrvValidationError(
+                    raise _kms_srv_record.SrvValidationError(
                         f"{', '.join(given)} apply to method=rfc2136 only; method=windows_dns changes the records "
                         "through the DNS Server WMI provider of the inventory host"
                     )
-        except _srv.SrvValidationError as e:
+        except _kms_srv_record.SrvValidationError as e:
             raise _action.LicensingActionError(f"{self._fail_prefix(ctx)}: {e}") from None
 
-    def _common_result(self, ctx: _action.ActionContext, plan: _srv.SrvPlan,
-                       after: t.Sequence[_srv.SrvRecord]) -> dict[str, t.Any]:
+    def _common_result(self, ctx: _action.ActionContext, plan: _kms_srv_record.SrvPlan,
+                       after: t.Sequence[_kms_srv_record.SrvRecord]) -> dict[str, t.Any]:
         d = self._desired
         out: dict[str, t.Any] = {
             "zone": d.zone,
             "name": d.owner,
             "method": ctx.params["method"],
-            "records": [r.as_dict() for r in sorted(after, key=_srv.sort_key)],
+            "records": [r.as_dict() for r in sorted(after, key=_kms_srv_record.sort_key)],
         }
         out.update(plan.result())
         return out
 
     @staticmethod
-    def _mismatch(plan: _srv.SrvPlan, after: t.Sequence[_srv.SrvRecord]) -> str | None:
+    def _mismatch(plan: _kms_srv_record.SrvPlan, after: t.Sequence[_kms_srv_record.SrvRecord]) -> str | None:
         want = sorted((r.data, r.ttl) for r in plan.after)
         have = sorted((r.data, r.ttl) for r in after)
         if want == have:
             return None
         return (
             "the server accepted the change but now holds ["
-            + ", ".join(f"{r.view()} (TTL {r.ttl})" for r in sorted(after, key=_srv.sort_key))
+            + ", ".join(f"{r.view()} (TTL {r.ttl})" for r in sorted(after, key=_kms_srv_record.sort_key))
             + "] instead of ["
             + ", ".join(f"{r.view()} (TTL {r.ttl})" for r in plan.after)
             + "]"
@@ -139,7 +139,7 @@ class ActionModule(_action.LicensingAction):
     def _run_rfc2136(self, ctx: _action.ActionContext) -> dict[str, t.Any]:
         p = ctx.params
         d = self._desired
-        key = _srv.validate_tsig(p["tsig_key_name"], p["tsig_key_secret"], p["tsig_algorithm"])
+        key = _kms_srv_record.validate_tsig(p["tsig_key_name"], p["tsig_key_secret"], p["tsig_algorithm"])
         secrets = [key[1]] if key else []
 
         def log(level: int, text: str) -> None:
@@ -176,11 +176,11 @@ class ActionModule(_action.LicensingAction):
 
     def _rfc2136_apply(
         self, ctx: _action.ActionContext, dns_client: _dns.SrvZoneClient, log: t.Callable[[int, str], None]
-    ) -> _srv.SrvPlan:
+    ) -> _kms_srv_record.SrvPlan:
         """Read, plan and (unless check mode or nothing to do) send the update; re-plan on a failed prerequisite."""
         d = self._desired
         for attempt in range(1, UPDATE_ATTEMPTS + 1):
-            plan = _srv.plan_srv(d, dns_client.read(d.owner), rrset_ttl=True)
+            plan = _kms_srv_record.plan_srv(d, dns_client.read(d.owner), rrset_ttl=True)
             if not plan.changed or ctx.check_mode:
                 return plan
             try:
@@ -197,9 +197,9 @@ class ActionModule(_action.LicensingAction):
     def _va_reader(self, ctx: _action.ActionContext) -> _action.StateReader:
         return _WmiSrvReader(self._desired.zone, self._desired.owner)
 
-    def _va_plan(self, ctx: _action.ActionContext, before: _srv.WmiSrvState) -> _action.Plan:
+    def _va_plan(self, ctx: _action.ActionContext, before: _kms_srv_record.WmiSrvState) -> _action.Plan:
         d = self._desired
-        where = f"Failed to read the SRV records '{d.owner}' of zone '{d.zone}' through {_srv.WMI_NAMESPACE}"
+        where = f"Failed to read the SRV records '{d.owner}' of zone '{d.zone}' through {_kms_srv_record.WMI_NAMESPACE}"
         if before.error is not None:
             hresult, message = before.error
             if hresult == WBEM_E_INVALID_NAMESPACE:
@@ -212,12 +212,12 @@ class ActionModule(_action.LicensingAction):
             raise _action.LicensingActionError(f"{where}: {cause}")
         if not before.zone_found:
             raise _action.LicensingActionError(
-                f"{where}: the DNS server on this host does not host zone '{d.zone}' (no {_srv.WMI_ZONE_CLASS} "
+                f"{where}: the DNS server on this host does not host zone '{d.zone}' (no {_kms_srv_record.WMI_ZONE_CLASS} "
                 "instance of that name)"
             )
-        self._srv_plan = _srv.plan_srv(d, before.records, rrset_ttl=False)
+        self._srv_plan = _kms_srv_record.plan_srv(d, before.records, rrset_ttl=False)
         plan = _action.Plan()
-        for op, description in _srv.wmi_plan_operations(d, self._srv_plan, ctx.params["dns_server"] or "."):
+        for op, description in _kms_srv_record.wmi_plan_operations(d, self._srv_plan, ctx.params["dns_server"] or "."):
             plan.add(op, description)
         plan.diff = self._srv_plan.diff(d.owner)
         return plan
@@ -244,8 +244,8 @@ class ActionModule(_action.LicensingAction):
     def _va_result(
         self,
         ctx: _action.ActionContext,
-        before: _srv.WmiSrvState,
-        after: _srv.WmiSrvState | None,
+        before: _kms_srv_record.WmiSrvState,
+        after: _kms_srv_record.WmiSrvState | None,
         plan: _action.Plan,
     ) -> dict[str, t.Any]:
         sp = self._srv_plan
@@ -270,7 +270,7 @@ class _WmiSrvReader:
         self.owner = owner
 
     def operations(self) -> list[dict[str, t.Any]]:
-        return _srv.wmi_read_operations(self.zone, self.owner)
+        return _kms_srv_record.wmi_read_operations(self.zone, self.owner)
 
-    def parse(self, results: t.Sequence[t.Mapping[str, t.Any]]) -> _srv.WmiSrvState:
-        return _srv.parse_wmi_state(results)
+    def parse(self, results: t.Sequence[t.Mapping[str, t.Any]]) -> _kms_srv_record.WmiSrvState:
+        return _kms_srv_record.parse_wmi_state(results)

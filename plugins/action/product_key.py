@@ -18,7 +18,7 @@ class ActionModule(_parts.PartAction):
 
     Refusals (malformed key, a GVLK under another key_type, a KMS host key this machine cannot
     hold, a MAK-activated product about to become a KMS client) happen in ``_va_reader`` (no host
-    contact) or ``_va_plan`` (after the read, before anything is sent); see ``_keyplan``.
+    contact) or ``_va_plan`` (after the read, before anything is sent); see ``_product_key``.
     """
 
     PART: t.ClassVar[type[_parts.Part]] = _parts.ProductKeyPart

@@ -113,7 +113,7 @@ import typing as t
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _dns, _srv
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _dns, _kms_srv_record
 
 
 class LookupModule(LookupBase):
@@ -133,12 +133,12 @@ class LookupModule(LookupBase):
         out: list[dict[str, t.Any]] = []
         for term in terms:
             try:
-                zone = _srv.normalize_name(term, "zone")
+                zone = _kms_srv_record.normalize_name(term, "zone")
                 client = _dns.SrvZoneClient(server, zone, port=port, timeout=timeout,
                                             log=lambda level, text: self._display.vvv(text) if level >= 2 else None)
-                owner = _srv.SERVICE_PREFIX + zone
+                owner = _kms_srv_record.SERVICE_PREFIX + zone
                 records = client.read(owner, authoritative=self.get_option("authoritative"))
-            except (_srv.SrvValidationError, _dns.DnsError) as e:
+            except (_kms_srv_record.SrvValidationError, _dns.DnsError) as e:
                 raise AnsibleLookupError(f"kms_srv_records: {e}") from None
             out.extend({"zone": zone, "owner": owner, "target": r.target, "port": r.port, "priority": r.priority,
                         "weight": r.weight, "ttl": r.ttl, "addresses": client.addresses(r.target)}

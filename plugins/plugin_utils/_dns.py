@@ -15,7 +15,7 @@ see the same server.
 * :meth:`SrvZoneClient.read` queries the SRV RRset at the owner name (signed with the
   TSIG key when one is given, so a wrong key is reported before any change) and
   requires an authoritative answer;
-* :func:`build_update` turns a :class:`_srv.SrvPlan` into ONE UPDATE message (RFC 2136):
+* :func:`build_update` turns a :class:`_kms_srv_record.SrvPlan` into ONE UPDATE message (RFC 2136):
   the prerequisite is the RRset exactly as it was read ("RRset exists, value
   dependent", section 2.4.2, or "RRset does not exist", section 2.4.3), then the
   deletions of exact RDATA (section 2.5.4), then the additions. The server applies
@@ -55,7 +55,7 @@ else:
     HAS_DNSPYTHON = True
     DNSPYTHON_IMPORT_ERROR = None
 
-from . import _srv
+from . import _kms_srv_record
 
 LogFn = t.Callable[[int, str], None]
 
@@ -230,7 +230,7 @@ class SrvZoneClient:
         except dns.exception.DNSException as e:
             raise self._fail(verb, what, f"malformed answer ({type(e).__name__})", "malformed") from None
 
-    def read(self, owner: str, authoritative: bool = True) -> list[_srv.SrvRecord]:
+    def read(self, owner: str, authoritative: bool = True) -> list[_kms_srv_record.SrvRecord]:
         """The SRV records at ``owner`` (empty when the name or the RRset does not exist).
 
         Raises :class:`DnsError` on any RCODE other than NOERROR/NXDOMAIN, on a
@@ -256,14 +256,14 @@ class SrvZoneClient:
                 "the answer is not authoritative: the server does not host the zone (give its primary server)",
                 "not authoritative",
             )
-        records: list[_srv.SrvRecord] = []
+        records: list[_kms_srv_record.SrvRecord] = []
         name = dns.name.from_text(owner + ".")
         for rrset in response.answer:
             if rrset.name != name or rrset.rdtype != dns.rdatatype.SRV:
                 continue
             for rd in rrset:
                 records.append(
-                    _srv.SrvRecord(
+                    _kms_srv_record.SrvRecord(
                         target=rd.target.to_text(omit_final_dot=True).lower(),
                         port=int(rd.port),
                         priority=int(rd.priority),
@@ -293,7 +293,7 @@ class SrvZoneClient:
             found += [rd.to_text() for rrset in response.answer if rrset.rdtype == rdtype for rd in rrset]
         return sorted(found)
 
-    def update(self, owner: str, plan: _srv.SrvPlan) -> None:
+    def update(self, owner: str, plan: _kms_srv_record.SrvPlan) -> None:
         """Send :func:`build_update` of ``plan`` in one message and check the answer.
 
         Raises :class:`PrerequisiteFailed` when the RRset changed since it was read, and
@@ -324,11 +324,11 @@ class SrvZoneClient:
         raise self._fail("update", what, f"{text}: {cause}", text)
 
 
-def _rdata(record: _srv.SrvRecord) -> dns.rdata.Rdata:
+def _rdata(record: _kms_srv_record.SrvRecord) -> dns.rdata.Rdata:
     return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.SRV, record.rdata_text())
 
 
-def build_update(zone: str, owner: str, plan: _srv.SrvPlan) -> dns.update.UpdateMessage:
+def build_update(zone: str, owner: str, plan: _kms_srv_record.SrvPlan) -> dns.update.UpdateMessage:
     """One UPDATE message for ``plan`` (unsigned; the caller signs it).
 
     Prerequisite: the SRV RRset at ``owner`` is exactly ``plan.before`` (value

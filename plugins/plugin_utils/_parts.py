@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from . import _action, _actplan, _client, _keyplan, _kmsfirewall, _kmsplan, _state
+from . import _action, _activation, _client, _kms_client, _kms_firewall, _kms_host, _product_key, _state
 from ._products import OFFICE_VERSIONS
 
 _GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}?$")
@@ -100,15 +100,15 @@ class Part:
 class ProductKeyPart(Part):
     """Install or remove a product key (product_key). Refusals in :meth:`validate` (malformed key,
     a GVLK under another key_type) or :meth:`plan` (a KMS host key this machine cannot hold, a
-    MAK-activated product about to become a KMS client); see ``_keyplan``."""
+    MAK-activated product about to become a KMS client); see ``_product_key``."""
 
     NAME = "product_key"
     ARGUMENT_SPEC: t.ClassVar[dict[str, t.Any]] = {
         "activation_id": {"type": "str"},
         "gvlk": {"type": "str"},
         "key": {"type": "str", "no_log": True, "aliases": ["product_key"]},
-        "key_type": {"type": "str", "choices": list(_keyplan.KEY_TYPES)},
-        "product": {"type": "str", "choices": list(_keyplan.PRODUCT_CHOICES)},
+        "key_type": {"type": "str", "choices": list(_product_key.KEY_TYPES)},
+        "product": {"type": "str", "choices": list(_product_key.PRODUCT_CHOICES)},
         "replace_mak": {"type": "bool", "default": False},
         "state": {"type": "str", "choices": ["absent", "present"], "default": "present"},
     }
@@ -117,14 +117,14 @@ class ProductKeyPart(Part):
     }
 
     def validate(self) -> None:
-        self.request = _keyplan.parse_request(self.params)
+        self.request = _product_key.parse_request(self.params)
 
     def reader(self) -> _action.StateReader:
         ids = (self.request.activation_id,) if self.request.activation_id else ()
-        return _keyplan.KeyStateReader(activation_ids=ids)
+        return _product_key.KeyStateReader(activation_ids=ids)
 
     def plan(self, ctx: _action.ActionContext, before: _state.HostState) -> _action.Plan:
-        self.key_plan = _keyplan.plan_keys(self.request, before)
+        self.key_plan = _product_key.plan_keys(self.request, before)
         return self.key_plan.plan
 
     def result(self, ctx: _action.ActionContext, before: _state.HostState, after: _state.HostState | None,
@@ -133,7 +133,7 @@ class ProductKeyPart(Part):
         ``key_type``; a key that landed outside its target fails the task (the read-back is
         the proof, so this check lives here rather than in :meth:`apply_failure`)."""
         kp = self.key_plan
-        rows, failure = _keyplan.outcome(kp, after)
+        rows, failure = _product_key.outcome(kp, after)
         out: dict[str, t.Any] = {"key_type": kp.request.key_type, "targets": rows}
         if kp.warnings:
             out["warnings"] = list(kp.warnings)
@@ -150,7 +150,7 @@ class ProductKeyPart(Part):
 # --------------------------------------------------------------------------- kms_client
 
 
-def _client_platform(cp: _kmsplan.KmsClientPlan) -> str | None:
+def _client_platform(cp: _kms_client.KmsClientPlan) -> str | None:
     """``spp`` or ``ospp``: where the settings live."""
     stores = {tg.store for tg in cp.targets}
     if len(stores) == 1:
@@ -182,13 +182,13 @@ class KmsClientPart(Part):
         return "Failed to configure the KMS client: "
 
     def validate(self) -> None:
-        self.want = _kmsplan.desired_client_settings(self.params)
+        self.want = _kms_client.desired_client_settings(self.params)
 
     def reader(self) -> _action.StateReader:
-        return _kmsplan.KmsClientReader(self.want.family, self.want.activation_ids)
+        return _kms_client.KmsClientReader(self.want.family, self.want.activation_ids)
 
-    def plan(self, ctx: _action.ActionContext, before: _kmsplan.KmsClientState) -> _action.Plan:
-        self.client_plan = cp = _kmsplan.plan_kms_client(self.want, before)
+    def plan(self, ctx: _action.ActionContext, before: _kms_client.KmsClientState) -> _action.Plan:
+        self.client_plan = cp = _kms_client.plan_kms_client(self.want, before)
         plan = cp.plan
         plan.diff = {
             "before": cp.diff_view(cp.targets, cp.host_caching_before),
@@ -196,11 +196,11 @@ class KmsClientPart(Part):
         }
         return plan
 
-    def result(self, ctx: _action.ActionContext, before: _kmsplan.KmsClientState,
-               after: _kmsplan.KmsClientState | None, plan: _action.Plan) -> dict[str, t.Any]:
+    def result(self, ctx: _action.ActionContext, before: _kms_client.KmsClientState,
+               after: _kms_client.KmsClientState | None, plan: _action.Plan) -> dict[str, t.Any]:
         cp = self.client_plan
         if after is not None:
-            targets_after, caching_after = _kmsplan.client_targets_after(self.want, after)
+            targets_after, caching_after = _kms_client.client_targets_after(self.want, after)
         else:
             targets_after, caching_after = cp.after_targets, cp.host_caching_after
         state = after or before
@@ -248,19 +248,19 @@ class KmsHostPart(Part):
         return "Failed to configure the KMS host: "
 
     def validate(self) -> None:
-        self.want = _kmsplan.desired_host_settings(self.params)
+        self.want = _kms_host.desired_host_settings(self.params)
 
     def reader(self) -> _action.StateReader:
-        return _kmsplan.KmsHostReader()
+        return _kms_host.KmsHostReader()
 
-    def plan(self, ctx: _action.ActionContext, before: _kmsplan.KmsHostState) -> _action.Plan:
-        self.host_plan = hp = _kmsplan.plan_kms_host(self.want, before, self.params.get("restart_service", True),
+    def plan(self, ctx: _action.ActionContext, before: _kms_host.KmsHostState) -> _action.Plan:
+        self.host_plan = hp = _kms_host.plan_kms_host(self.want, before, self.params.get("restart_service", True),
                                                      check_mode=ctx.check_mode)
         hp.plan.diff = {"before": hp.before.as_dict(), "after": hp.after.as_dict()}
         return hp.plan
 
-    def result(self, ctx: _action.ActionContext, before: _kmsplan.KmsHostState,
-               after: _kmsplan.KmsHostState | None, plan: _action.Plan) -> dict[str, t.Any]:
+    def result(self, ctx: _action.ActionContext, before: _kms_host.KmsHostState,
+               after: _kms_host.KmsHostState | None, plan: _action.Plan) -> dict[str, t.Any]:
         hp = self.host_plan
         now = after if after is not None else before
         settings_after = now.settings if after is not None else hp.after
@@ -285,12 +285,12 @@ class KmsHostPart(Part):
             "current_count": count,
             "required_count": required,
             "requests": requests,
-            "kms_host_products": [_kmsplan.host_product_dict(p) for p in now.host_products],
+            "kms_host_products": [_kms_host.host_product_dict(p) for p in now.host_products],
         }
         warnings = list(hp.warnings) + list(now.errors)
         if hp.restart_required:
             warnings.append(
-                "The KMS host applies " + ", ".join(c for c in hp.changed_settings if _kmsplan.HOST_SETTINGS[c])
+                "The KMS host applies " + ", ".join(c for c in hp.changed_settings if _kms_host.HOST_SETTINGS[c])
                 + " at the next start of the Software Protection service (sppsvc); restart_service is false"
             )
         if warnings:
@@ -321,32 +321,32 @@ class KmsFirewallPart(Part):
         return "Failed to configure the KMS firewall rule: "
 
     def validate(self) -> None:
-        self.want = _kmsfirewall.desired_firewall(self.params)
+        self.want = _kms_firewall.desired_firewall(self.params)
 
     def reader(self) -> _action.StateReader:
         for w in self.want.warnings:
             # Loud on purpose: also shown when the task's warnings are not displayed by the callback.
             self.warn(w)
-        return _kmsfirewall.FirewallReader()
+        return _kms_firewall.FirewallReader()
 
-    def plan(self, ctx: _action.ActionContext, before: _kmsfirewall.FirewallState) -> _action.Plan:
-        self.fw_plan = fp = _kmsfirewall.plan_firewall(self.want, before)
-        fp.plan.diff = {"before": _kmsfirewall.rules_view(fp.before), "after": _kmsfirewall.rules_view(fp.after)}
+    def plan(self, ctx: _action.ActionContext, before: _kms_firewall.FirewallState) -> _action.Plan:
+        self.fw_plan = fp = _kms_firewall.plan_firewall(self.want, before)
+        fp.plan.diff = {"before": _kms_firewall.rules_view(fp.before), "after": _kms_firewall.rules_view(fp.after)}
         return fp.plan
 
-    def result(self, ctx: _action.ActionContext, before: _kmsfirewall.FirewallState,
-               after: _kmsfirewall.FirewallState | None, plan: _action.Plan) -> dict[str, t.Any]:
+    def result(self, ctx: _action.ActionContext, before: _kms_firewall.FirewallState,
+               after: _kms_firewall.FirewallState | None, plan: _action.Plan) -> dict[str, t.Any]:
         fp = self.fw_plan
         rules_after = (
-            {_kmsfirewall.BUILTIN_RULE: after.builtin, _kmsfirewall.OWN_RULE: after.own} if after else fp.after
+            {_kms_firewall.BUILTIN_RULE: after.builtin, _kms_firewall.OWN_RULE: after.own} if after else fp.after
         )
         out: dict[str, t.Any] = {
             "port": fp.port,
             "port_source": fp.port_source,
             "rule_name": fp.rule_name,
             "rule": rules_after[fp.rule_name].as_dict(),
-            "before": _kmsfirewall.rules_view(fp.before),
-            "after": _kmsfirewall.rules_view(rules_after),
+            "before": _kms_firewall.rules_view(fp.before),
+            "after": _kms_firewall.rules_view(rules_after),
         }
         if fp.warnings:
             out["warnings"] = list(fp.warnings)
@@ -368,7 +368,7 @@ class ActivationPart(Part):
         "fail_below_threshold": {"type": "bool", "default": False},
         "force": {"type": "bool", "default": False},
         "method": {"type": "str", "choices": ["offline", "online"], "default": "online"},
-        "product": {"type": "str", "choices": list(_actplan.PRODUCT_CHOICES)},
+        "product": {"type": "str", "choices": list(_activation.PRODUCT_CHOICES)},
     }
     ARGUMENT_SPEC_OPTIONS: t.ClassVar[dict[str, t.Any]] = {
         "mutually_exclusive": [["activation_ids", "product"]],
@@ -382,13 +382,13 @@ class ActivationPart(Part):
         return values
 
     def validate(self) -> None:
-        self.request = _actplan.parse_request(self.params)
+        self.request = _activation.parse_request(self.params)
 
     def reader(self) -> _action.StateReader:
-        return _keyplan.KeyStateReader(activation_ids=self.request.activation_ids)
+        return _product_key.KeyStateReader(activation_ids=self.request.activation_ids)
 
     def plan(self, ctx: _action.ActionContext, before: _state.HostState) -> _action.Plan:
-        self.act_plan = _actplan.plan_activation(self.request, before)
+        self.act_plan = _activation.plan_activation(self.request, before)
         return self.act_plan.plan
 
     def apply_failure(self, ctx: _action.ActionContext, plan: _action.Plan,
@@ -403,8 +403,8 @@ class ActivationPart(Part):
 
     def result(self, ctx: _action.ActionContext, before: _state.HostState, after: _state.HostState | None,
                plan: _action.Plan) -> dict[str, t.Any]:
-        rows, failures = _actplan.outcomes(self.act_plan, ctx.applied, after)
-        out: dict[str, t.Any] = {"products": rows, "summary": _actplan.summary(rows)}
+        rows, failures = _activation.outcomes(self.act_plan, ctx.applied, after)
+        out: dict[str, t.Any] = {"products": rows, "summary": _activation.summary(rows)}
         if ctx.applied is not None:
             # RefreshLicenseStatus succeeds even when every Activate() failed: only a product
             # that was activated (or had its confirmation ID deposited) is a change.

@@ -6,6 +6,8 @@ import typing as t
 
 import pytest
 
+from winlab.surfaces.cim import CimSurface
+
 from .conftest import Ansible, LabHandle
 
 PLAY = """
@@ -97,9 +99,9 @@ def test_license_info_reports_a_kms_host(lab: LabHandle, ansible: Ansible) -> No
     world = lab.lab.world
     host = world.host("kms01")
     with world.lock:
-        host.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": SMALL_CSVLK})
-        row = host.query("SoftwareLicensingProduct", "PartialProductKey = 'H4D3N'")[0]
-        host.invoke("SoftwareLicensingProduct", "Activate", {}, row)
+        CimSurface(host).invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": SMALL_CSVLK})
+        row = CimSurface(host).query("SoftwareLicensingProduct", "PartialProductKey = 'H4D3N'")[0]
+        CimSurface(host).invoke("SoftwareLicensingProduct", "Activate", {}, row)
     run = ansible.run(PLAY, lab, limit="kms01")
     assert run.rc == 0, run.stdout + run.stderr
     result = run.result("Read licensing", "kms01")

@@ -45,6 +45,7 @@ import threading
 import typing as t
 
 from winlab.spec import FleetSpec, HostSpec
+from winlab.surfaces.cim import CimSurface
 from winlab.types import CommandResult, CommandRunner, Endpoint
 
 if t.TYPE_CHECKING:
@@ -650,7 +651,7 @@ class Lab:
                 products: list[dict[str, t.Any]] = []
                 for cls in ("SoftwareLicensingProduct", "OfficeSoftwareProtectionProduct"):
                     with contextlib.suppress(Exception):  # the class is absent on this OS
-                        products.extend(_instance_dict(i) for i in host.cim_instances(cls))
+                        products.extend(_instance_dict(i) for i in CimSurface(host).cim_instances(cls))
                 summary = summarize_licensing(products)
                 rows.append(StatusRow(
                     name=h.name, address=h.address, os=h.os, edition=h.edition, locale=h.locale,

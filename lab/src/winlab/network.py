@@ -52,7 +52,8 @@ from winlab.models import catalog, errors
 from winlab.models.errors import WmiError
 from winlab.models.firewall import ACTIVE_PROFILE, Firewall
 from winlab.models.kms import UNCONTACTED
-from winlab.models.transport import DnsView, KmsConnectError, KmsRequest, KmsResponse, SrvRecord
+from winlab.models.srv import SrvRecord
+from winlab.models.transport import DnsView, KmsConnectError, KmsRequest, KmsResponse
 from winlab.servers.bind import BindServer
 from winlab.servers.dns_client import (
     DNS_ERROR_RCODE_NAME_ERROR,
@@ -317,8 +318,7 @@ class NetworkDnsView(DnsView):
             found = self.network.resolver(DNS_ADDRESS).lookup_srv(domain)
         except DnsLookupError:
             return []
-        dom = domain.lower().rstrip(".")
-        return [SrvRecord(dom, r.target, r.port, r.priority, r.weight) for r in found]
+        return found
 
     def snapshot(self) -> dict[str, list[dict[str, t.Any]]]:
         """Records by owner name, read from BIND, for the fleet's zone, the domains of its static
@@ -399,7 +399,7 @@ class NetworkKmsTransport:
             if exc.win32_code in (DNS_ERROR_RCODE_NAME_ERROR, DNS_INFO_NO_RECORDS):
                 raise WmiError(errors.HR_DNS_ERROR_RCODE_NAME_ERROR, exc.message) from exc
             raise WmiError(errors.HR_DNS_ERROR_RCODE_SERVER_FAILURE, exc.message) from exc
-        return [SrvRecord(dom, r.target, r.port, r.priority, r.weight) for r in found]
+        return found
 
     def _address(self, client_host: WindowsHost, name: str) -> str:
         n = name.strip().rstrip(".").lower()

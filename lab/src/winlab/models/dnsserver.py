@@ -28,7 +28,7 @@ import typing as t
 
 from winlab.models import errors
 from winlab.models.errors import WmiError
-from winlab.models.transport import KMS_OWNER, SrvRecord
+from winlab.models.srv import KMS_OWNER, SrvRecord
 
 if t.TYPE_CHECKING:
     from winlab.models.host import WindowsHost

@@ -24,28 +24,12 @@ import typing as t
 
 from winlab.models import errors
 from winlab.models.errors import WmiError
+from winlab.models.srv import KMS_OWNER, SrvRecord
 
 if t.TYPE_CHECKING:
     from winlab.models.host import WindowsHost
     from winlab.models.licensing import Product
     from winlab.models.world import World
-
-
-@dataclasses.dataclass(frozen=True)
-class SrvRecord:
-    """One SRV record (RFC 2782 fields) under ``_vlmcs._tcp.<domain>``."""
-
-    domain: str
-    target: str
-    port: int = 1688
-    priority: int = 0
-    weight: int = 0
-    ttl: int = 3600  # KMS-published TTL is UNCONFIRMED (§5); 1 hour [LAB]
-
-    @property
-    def owner(self) -> str:
-        """The owner name, ``_vlmcs._tcp.<domain>``."""
-        return f"_vlmcs._tcp.{self.domain}"
 
 
 class DnsView:
@@ -256,7 +240,6 @@ class InProcessKmsTransport:
 
 
 #: The owner label pair KMS clients look up [WSD-DNS].
-KMS_OWNER = "_vlmcs._tcp"
 
 
 def _kms_domain(owner: str) -> str:

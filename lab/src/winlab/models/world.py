@@ -14,7 +14,8 @@ import typing as t
 from winlab.clock import LabClock
 from winlab.models.activation import ActivationService
 from winlab.models.host import WindowsHost
-from winlab.models.transport import DnsView, InProcessKmsTransport, KmsTransport, SrvRecord
+from winlab.models.srv import SrvRecord
+from winlab.models.transport import DnsView, InProcessKmsTransport, KmsTransport
 from winlab.rng import LabRandom
 from winlab.spec import FleetSpec
 

@@ -18,11 +18,8 @@
   other RCODEs (FORMERR, NOTIMP, REFUSED)   9000 + RCODE (9001, 9004, 9005), winerror.h
   ========================================  ==========================================
 
-- :func:`order_srv` orders SRV records as RFC 2782 prescribes (priority ascending,
-  weighted random among equal priorities) with an injected random source, so the
-  lab's seeded generator makes every run reproducible. Windows KMS clients pick a
-  host at random and honour priority/weight when they are set [WSD-DNS], [ODO-DNS];
-  licensing-api §5 notes the documents disagree on whether P/W are used.
+- Records are :class:`winlab.models.srv.SrvRecord`; their order for a client is
+  :func:`winlab.models.srv.order_srv`.
 
 All traffic goes to the given server, which must be a 127/8 address: the lab never
 uses the system resolver.
@@ -30,9 +27,7 @@ uses the system resolver.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
-import random as _random
 import typing as t
 
 import dns.exception
@@ -44,6 +39,8 @@ import dns.rdatatype
 import dns.tsig
 import dns.tsigkeyring
 import dns.update
+
+from winlab.models.srv import SrvRecord, domain_of
 
 #: TTL for published SRV records. The TTL a KMS host uses is UNCONFIRMED (licensing-api §5); one hour.
 DEFAULT_SRV_TTL = 3600
@@ -128,38 +125,6 @@ class DnsUpdateRefused(DnsUpdateError):
         super().__init__(code, message)
 
 
-@dataclasses.dataclass(frozen=True, order=True)
-class SrvRecord:
-    """One SRV record as a Windows client reads it; ``target`` has no trailing dot."""
-
-    priority: int
-    weight: int
-    port: int
-    target: str
-
-
-class SupportsRandom(t.Protocol):
-    """A random source with ``random() -> float`` in [0, 1), such as ``random.Random``."""
-
-    def random(self) -> float: ...
-
-
-class SupportsRandint(t.Protocol):
-    """A random source with ``randint(a, b) -> int`` in [a, b], such as ``winlab.rng.LabRandom``."""
-
-    def randint(self, a: int, b: int) -> int: ...
-
-
-RandomSource = SupportsRandom | SupportsRandint | _random.Random
-
-
-def _draw(rng: RandomSource, high: int) -> int:
-    """An integer uniformly in [0, high] from ``rng`` (``random()`` preferred, else ``randint``)."""
-    if hasattr(rng, "random"):
-        return min(int(rng.random() * (high + 1)), high)
-    return int(t.cast(SupportsRandint, rng).randint(0, high))
-
-
 def _loopback(address: str) -> str:
     ip = ipaddress.ip_address(address)
     if ip.version != 4 or not ip.is_loopback:
@@ -210,7 +175,8 @@ class DnsResolver:
             f"{dns.rcode.to_text(rcode)}",
         )
 
-    def _answer(self, name: str, rdtype: dns.rdatatype.RdataType) -> list[t.Any]:
+    def _answer(self, name: str, rdtype: dns.rdatatype.RdataType) -> t.Any:
+        """The answer's RRset of ``rdtype`` at ``name`` (iterable, with ``.ttl``)."""
         response = self._query(name, rdtype)
         rrset = next((r for r in response.answer if r.rdtype == rdtype), None)
         if rrset is None or len(rrset) == 0:
@@ -218,7 +184,7 @@ class DnsResolver:
                 DNS_INFO_NO_RECORDS,
                 f"Failed to query {dns.rdatatype.to_text(rdtype)} '{_fqdn(name)}': no records of this type",
             )
-        return list(rrset)
+        return rrset
 
     def lookup_srv(self, domain: str, service: str = KMS_SRV_OWNER) -> list[SrvRecord]:
         """SRV records of ``<service>.<domain>`` (default ``_vlmcs._tcp.<domain>``), in answer order.
@@ -231,9 +197,11 @@ class DnsResolver:
 
     def lookup_srv_name(self, owner_fqdn: str) -> list[SrvRecord]:
         """SRV records at exactly ``owner_fqdn``; raises like :meth:`lookup_srv`."""
+        rrset = self._answer(owner_fqdn, dns.rdatatype.SRV)
+        domain, ttl = domain_of(owner_fqdn), int(rrset.ttl)
         return [
-            SrvRecord(int(r.priority), int(r.weight), int(r.port), _fqdn(r.target.to_text()))
-            for r in self._answer(owner_fqdn, dns.rdatatype.SRV)
+            SrvRecord(domain, _fqdn(r.target.to_text()), int(r.port), int(r.priority), int(r.weight), ttl)
+            for r in rrset
         ]
 
     def lookup_a(self, name: str) -> list[str]:
@@ -338,7 +306,7 @@ class SrvPublisher:
         :class:`DnsUpdateRefused` (REFUSED, NOTAUTH/BADSIG, ...) or :class:`DnsUpdateError`.
         """
         target = _fqdn(target_fqdn)
-        record = SrvRecord(priority, weight, port, target)
+        record = SrvRecord(domain_of(self._owner(owner).to_text()), target, port, priority, weight, ttl)
         update = self._new_update()
         update.add(self._owner(owner), ttl, "SRV", f"{priority} {weight} {port} {target}.")
         self._send(update, f"publish SRV '{owner}' -> {target}:{port}")
@@ -370,36 +338,3 @@ class SrvPublisher:
             update.delete(name, "SRV", f"{r.priority} {r.weight} {r.port} {r.target}.")
         self._send(update, f"withdraw SRV '{owner}' -> {target}")
         return len(matching)
-
-
-def order_srv(records: t.Iterable[SrvRecord], rng: RandomSource) -> list[SrvRecord]:
-    """Order SRV records for trying, as RFC 2782 ("Usage rules") prescribes.
-
-    Lowest priority first. Within one priority, records are first put in a random
-    order (RFC 2782 allows "any order"; Windows picks hosts at random [WSD-DNS]) with
-    weight-0 records at the front, then repeatedly: draw an integer uniformly in
-    [0, sum of remaining weights] and take the first record whose running weight sum
-    reaches it. Only ``rng.random()`` (or, lacking it, ``rng.randint``) is
-    used, so a seeded generator gives a reproducible order.
-    """
-    by_priority: dict[int, list[SrvRecord]] = {}
-    for record in records:
-        by_priority.setdefault(record.priority, []).append(record)
-    ordered: list[SrvRecord] = []
-    for priority in sorted(by_priority):
-        group = list(by_priority[priority])
-        # Fisher-Yates through _draw, so any source with random() or randint() will do.
-        for i in range(len(group) - 1, 0, -1):
-            j = _draw(rng, i)
-            group[i], group[j] = group[j], group[i]
-        group.sort(key=lambda r: r.weight != 0)  # stable: weight-0 records first
-        while group:
-            total = sum(r.weight for r in group)
-            pick = _draw(rng, total)
-            running = 0
-            for index, r in enumerate(group):
-                running += r.weight
-                if running >= pick:
-                    ordered.append(group.pop(index))
-                    break
-    return ordered

@@ -44,6 +44,7 @@ import typing as t
 
 from winlab.surfaces import ospp as ospp_surface
 from winlab.surfaces import slmgr as slmgr_surface
+from winlab.surfaces.cim import CimSurface
 from winlab.types import CommandResult, CommandRunner
 
 NOT_RECOGNIZED_RC = 9009  # cmd.exe: ERROR_COMMAND_NOT_FOUND as an exit code
@@ -119,6 +120,10 @@ class _Host(t.Protocol):
     request_log: list[dict[str, t.Any]]
     spec: t.Any
 
+
+class _CimReader(t.Protocol):
+    """What this module reads through CIM (a :class:`~winlab.surfaces.cim.CimSurface`)."""
+
     def cim_instances(self, class_name: str, namespace: str = "root/cimv2") -> list[dict[str, t.Any]]: ...
 
 
@@ -173,7 +178,8 @@ def _first(instances: list[dict[str, t.Any]]) -> dict[str, t.Any]:
     return instances[0] if instances else {}
 
 
-def _run_cscript(world: t.Any, host: _Host, tokens: list[tuple[str, str]], codepage: int) -> CommandResult:
+def _run_cscript(world: t.Any, host: _Host, cim: _CimReader, tokens: list[tuple[str, str]],
+                 codepage: int) -> CommandResult:
     logo = True
     rest = tokens[1:]
     while rest and rest[0][1].startswith("//"):
@@ -195,9 +201,9 @@ def _run_cscript(world: t.Any, host: _Host, tokens: list[tuple[str, str]], codep
     if base == "slmgr.vbs" and ("\\" not in script or folder in (SYSTEM32, "c:\\windows\\sysnative")):
         try:
             rc, text = slmgr_surface.render_slmgr(
-                args, _first(host.cim_instances("SoftwareLicensingService")),
-                host.cim_instances("SoftwareLicensingProduct"),
-                _first(host.cim_instances("Win32_OperatingSystem")), host.locale, now)
+                args, _first(cim.cim_instances("SoftwareLicensingService")),
+                cim.cim_instances("SoftwareLicensingProduct"),
+                _first(cim.cim_instances("Win32_OperatingSystem")), host.locale, now)
         except slmgr_surface.NotSimulated as exc:
             return _lab_refusal(str(exc), codepage)
         return CommandResult(rc=rc, stdout=encode_output(banner + text, codepage))
@@ -208,7 +214,7 @@ def _run_cscript(world: t.Any, host: _Host, tokens: list[tuple[str, str]], codep
         service_class, product_class = ospp_surface.ospp_classes(office, host.os_version)
         try:
             rc, text = ospp_surface.render_ospp(
-                args, _first(host.cim_instances(service_class)), host.cim_instances(product_class),
+                args, _first(cim.cim_instances(service_class)), cim.cim_instances(product_class),
                 host.os_version, now, office_version=office, locale=host.locale)
         except slmgr_surface.NotSimulated as exc:
             return _lab_refusal(str(exc), codepage)
@@ -270,7 +276,8 @@ def _ansible_raw_command(command_line: str) -> str | None:
     return None
 
 
-def _dispatch(world: t.Any, host: _Host, command_line: str, stdin: bytes, codepage: int) -> CommandResult:
+def _dispatch(world: t.Any, host: _Host, cim: _CimReader, command_line: str, stdin: bytes, *,
+              codepage: int) -> CommandResult:
     line = _expand_env(command_line.strip(), host)
     tokens = split_command_line(line)
     if not tokens:
@@ -288,10 +295,10 @@ def _dispatch(world: t.Any, host: _Host, command_line: str, stdin: bytes, codepa
         if inner is not None:
             # PowerShell runs a native command line as cmd.exe would; the wrapper's last line
             # turns a failure into the command's exit code, which is what we return anyway.
-            return _dispatch(world, host, inner, stdin, codepage)
+            return _dispatch(world, host, cim, inner, stdin, codepage=codepage)
         return _lab_refusal("a PowerShell command line other than Ansible's module bootstrap", codepage)
     if program == "cscript":
-        return _run_cscript(world, host, tokens, codepage)
+        return _run_cscript(world, host, cim, tokens, codepage)
     if program == "hostname":
         return CommandResult(rc=0, stdout=encode_output(f"{getattr(host.spec, 'name', '')}\r\n", codepage))
     if program == "echo" and len(tokens) == 1:
@@ -306,7 +313,7 @@ def _dispatch(world: t.Any, host: _Host, command_line: str, stdin: bytes, codepa
 
 
 def run_command(world: t.Any, host: _Host, command_line: str, stdin: bytes,
-                codepage: int = 65001) -> CommandResult:
+                codepage: int = 65001, *, cim: _CimReader | None = None) -> CommandResult:
     """Run one WinRS command line on ``host`` and return what cmd.exe would give back.
 
     The caller holds ``world.lock`` (see :func:`make_runner`). ``codepage`` is the
@@ -318,7 +325,8 @@ def run_command(world: t.Any, host: _Host, command_line: str, stdin: bytes,
     ``run_module`` (the module layer logs the decoded call, so one round trip stays one
     entry). A bootstrap line is logged with its ``-EncodedCommand`` value elided.
     """
-    result = _dispatch(world, host, command_line, stdin, codepage)
+    reader = cim if cim is not None else CimSurface(t.cast(t.Any, host))
+    result = _dispatch(world, host, reader, command_line, stdin, codepage=codepage)
     if isinstance(result, _ModuleResult):
         return CommandResult(rc=result.rc, stdout=result.stdout, stderr=result.stderr)
     logged = re.sub(r"(?i)(-EncodedCommand\s+)\S+", r"\1<elided>", command_line.strip())

@@ -28,8 +28,9 @@ import typing as t
 from winlab.models import dnsserver, errors
 from winlab.models.errors import WmiError
 from winlab.models.firewall import FirewallRule, normalize_profiles, validate_addresses
-from winlab.models.host import CIMV2, MSDNS, WindowsHost, normalize_namespace
+from winlab.models.host import WindowsHost
 from winlab.models.registry import OSPP_KEY, REG_TYPES, SPP_KEY, coerce, normalize_path
+from winlab.surfaces.cim import CIMV2, MSDNS, CimSurface, normalize_namespace
 
 if t.TYPE_CHECKING:
     from winlab.models.world import World
@@ -308,12 +309,12 @@ def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[s
     kind = op["op"]
     try:
         if kind == "cim_query":
-            rows = host.query(op["class"], op.get("filter"), op.get("namespace") or CIMV2, op.get("properties"))
+            rows = CimSurface(host).query(op["class"], op.get("filter"), op.get("namespace") or CIMV2, op.get("properties"))
             return {"op": kind, "ok": True, "instances": [to_json(r) for r in rows]}
         if kind == "cim_invoke":
             return _cim_invoke(host, op, secrets)
         if kind == "cim_delete":
-            deleted = host.delete(op["class"], op["filter"], op.get("namespace") or CIMV2)
+            deleted = CimSurface(host).delete(op["class"], op["filter"], op.get("namespace") or CIMV2)
             return {"op": kind, "ok": True, "deleted": deleted}
         if kind.startswith("reg_"):
             return _registry(host, op)
@@ -329,24 +330,24 @@ def _cim_invoke(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> di
     raw_args = op.get("arguments") or {}
     # Resolve secret references only here, at the call; never stored.
     call_args = {k: (secrets.resolve(v) if _is_secret_ref(v) else v) for k, v in raw_args.items()}
-    cls, method, _ = host.check_method(op["class"], op["method"], call_args, ns)
+    cls, method, _ = CimSurface(host).check_method(op["class"], op["method"], call_args, ns)
     if op.get("static"):
         if method not in dnsserver.STATIC_METHODS:
             raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
         try:
-            out = host.invoke(cls, method, call_args, None, ns)
+            out = CimSurface(host).invoke(cls, method, call_args, None, ns)
         except WmiError as e:
             return {"op": "cim_invoke", "ok": False, "matched": 1,
                     "invocations": [{"key": None, "return_value": None, "out": {}, **e.as_dict()}], **e.as_dict()}
         return {"op": "cim_invoke", "ok": True, "matched": 1,
                 "invocations": [{"key": None, "return_value": 0, "out": to_json(out), "hresult": None, "error": None}]}
-    rows = host.query(cls, op.get("filter"), ns)
+    rows = CimSurface(host).query(cls, op.get("filter"), ns)
     invocations = []
     first_error: WmiError | None = None
     for row in rows:
-        key = host.instance_key(cls, row)
+        key = CimSurface(host).instance_key(cls, row)
         try:
-            out = host.invoke(cls, method, call_args, row, ns)
+            out = CimSurface(host).invoke(cls, method, call_args, row, ns)
             invocations.append({"key": key, "return_value": 0, "out": to_json(out), "hresult": None, "error": None})
         except WmiError as e:
             first_error = first_error or e

@@ -8,7 +8,7 @@ import typing as t
 import pytest
 
 from ansible_collections.winops.volume_activation.plugins.action.kms_host import ActionModule
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _errors, _kmsplan
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _errors, _kms_host
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
 
 SPP_KEY = "HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\SoftwareProtectionPlatform"
@@ -134,7 +134,7 @@ def test_refused_on_a_machine_that_is_not_a_kms_host() -> None:
         "Failed to configure the KMS host: this machine is not a KMS host (no product with an installed key has "
         "IsKeyManagementServiceMachine set); install and activate a KMS host key (CSVLK) first with "
         "winops.volume_activation.product_key and winops.volume_activation.activation")
-    assert result["msg"] == _kmsplan.NOT_A_HOST
+    assert result["msg"] == _kms_host.NOT_A_HOST
 
 
 def test_a_failed_setter_is_explained_and_the_state_read_back_in_the_same_round_trip() -> None:

@@ -14,7 +14,7 @@ import yaml
 from ansible_collections.winops.volume_activation.plugins.action import kms_srv_record
 from ansible_collections.winops.volume_activation.plugins.action.kms_srv_record import ActionModule
 from ansible_collections.winops.volume_activation.plugins.modules import kms_srv_record as doc_stub
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _dns, _srv
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _dns, _kms_srv_record
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
     DisplayRecorder,
     load_data,
@@ -244,19 +244,19 @@ class FakeZone:
     def __init__(self, server: str, zone: str, *, port: int, tsig: _dns.TsigKey | None, timeout: float,
                  log: t.Callable[[int, str], None]) -> None:
         self.server, self.zone, self.port, self.tsig, self.timeout, self.log = server, zone, port, tsig, timeout, log
-        self.records: list[_srv.SrvRecord] = []
+        self.records: list[_kms_srv_record.SrvRecord] = []
         self.reads = 0
-        self.updates: list[_srv.SrvPlan] = []
-        self.races: list[_srv.SrvRecord] = []  # records a "concurrent writer" adds before each of the next updates
+        self.updates: list[_kms_srv_record.SrvPlan] = []
+        self.races: list[_kms_srv_record.SrvRecord] = []  # records a "concurrent writer" adds before each of the next updates
         self.where = f"DNS server '{server}' port {port}"
         FakeZone.instances.append(self)
 
-    def read(self, owner: str) -> list[_srv.SrvRecord]:
+    def read(self, owner: str) -> list[_kms_srv_record.SrvRecord]:
         self.reads += 1
         self.log(2, f"read {owner}")
         return list(self.records)
 
-    def update(self, owner: str, plan: _srv.SrvPlan) -> None:
+    def update(self, owner: str, plan: _kms_srv_record.SrvPlan) -> None:
         self.updates.append(plan)
         if self.races:
             self.records.append(self.races.pop(0))
@@ -306,7 +306,7 @@ def test_rfc2136_replans_when_a_concurrent_writer_wins(fake_zone: type[FakeZone]
 
     def init(self: FakeZone, *a: t.Any, **k: t.Any) -> None:
         original(self, *a, **k)
-        self.races = [_srv.SrvRecord("kms7.contoso.com", 1688, 0, 0, 3600)]
+        self.races = [_kms_srv_record.SrvRecord("kms7.contoso.com", 1688, 0, 0, 3600)]
 
     FakeZone.__init__ = init  # type: ignore[method-assign]
     try:
@@ -326,7 +326,7 @@ def test_rfc2136_gives_up_after_three_failed_prerequisites(fake_zone: type[FakeZ
 
     def init(self: FakeZone, *a: t.Any, **k: t.Any) -> None:
         original(self, *a, **k)
-        self.races = [_srv.SrvRecord(f"kms{i}0.contoso.com", 1688, 0, 0, 3600) for i in range(5)]
+        self.races = [_kms_srv_record.SrvRecord(f"kms{i}0.contoso.com", 1688, 0, 0, 3600) for i in range(5)]
 
     FakeZone.__init__ = init  # type: ignore[method-assign]
     try:

@@ -33,7 +33,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[3]
 sys.path.insert(0, str(ROOT / ".build" / "collections"))
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _srv  # noqa: E402
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _kms_srv_record  # noqa: E402
 
 ZONE = "contoso.com"
 OWNER = "_vlmcs._tcp.contoso.com"
@@ -85,7 +85,7 @@ def record_no_dns_role() -> None:
     from winlab.surfaces.executor import run_batch
 
     w = World(load_fleet(ROOT / "lab" / "fleets" / "small.yml"))
-    res = run_batch(w, w.host("kms01"), {"operations": _srv.wmi_read_operations(ZONE, OWNER),
+    res = run_batch(w, w.host("kms01"), {"operations": _kms_srv_record.wmi_read_operations(ZONE, OWNER),
                                          "stop_on_error": False})
     res.pop("_log_ops", None)  # the lab's own request-log annotation, not part of the protocol
     args = {"method": "windows_dns", "zone": ZONE, "records": [{"target": "kms1.contoso.com"}]}

@@ -1,4 +1,4 @@
-"""_keyplan: edition and Office-name mapping to the public GVLK tables, the Office KMS host pack
+"""_product_key: edition and Office-name mapping to the public GVLK tables, the Office KMS host pack
 matrix, and planner decisions on synthesized states (no executor)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import typing as t
 
 import pytest
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _keyplan, _products, _state
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _product_key, _products, _state
 
 WIN = _products.WINDOWS_APP_ID
 OFFICE = _products.OFFICE_APP_ID
@@ -16,9 +16,9 @@ OFFICE2010 = _products.OFFICE2010_APP_ID
 
 
 def os_view(version: str, product_type: int, edition: str | None, *, sku: int = 7, channel: str = "kms_client",
-            caption: str = "Microsoft Windows") -> _keyplan.OsView:
+            caption: str = "Microsoft Windows") -> _product_key.OsView:
     parts = [int(p) for p in version.split(".")]
-    return _keyplan.OsView(caption=caption, version=version, major=parts[0], minor=parts[1], build=parts[2],
+    return _product_key.OsView(caption=caption, version=version, major=parts[0], minor=parts[1], build=parts[2],
                            server=product_type != 1, sku=sku, edition=edition, windows_channel=channel)
 
 
@@ -52,7 +52,7 @@ def state(os_props: dict[str, t.Any], rows: list[dict[str, t.Any]], ospp: bool |
 ])
 def test_windows_table_name_from_release_and_edition_id(
         version: str, ptype: int, edition: str | None, name: str | None) -> None:
-    assert _keyplan.windows_table_name(os_view(version, ptype, edition)) == name
+    assert _product_key.windows_table_name(os_view(version, ptype, edition)) == name
 
 
 @pytest.mark.parametrize(("version", "ptype", "edition", "key"), [
@@ -62,7 +62,7 @@ def test_windows_table_name_from_release_and_edition_id(
     ("10.0.26100", 1, "EnterpriseS", "M7XTQ-FN8P6-TTKYV-9D4CC-J462D"),
 ])
 def test_expected_windows_gvlk(version: str, ptype: int, edition: str, key: str) -> None:
-    row = _keyplan.expected_windows_gvlk(os_view(version, ptype, edition))
+    row = _product_key.expected_windows_gvlk(os_view(version, ptype, edition))
     assert row is not None
     assert row.key == key
 
@@ -79,15 +79,15 @@ def test_expected_windows_gvlk(version: str, ptype: int, edition: str, key: str)
 def test_office_product_names_map_to_gvlk_rows(name: str, app: str, row_product: str | None) -> None:
     p = _state.LicensingProduct.from_cim(product("aaaa", name, app, "Office, VOLUME_KMSCLIENT channel", "ABCDE"),
                                          "spp", None, None)
-    row = _keyplan.expected_office_gvlk(p)
+    row = _product_key.expected_office_gvlk(p)
     assert (row.product if row else None) == row_product
 
 
 @pytest.mark.parametrize("row", _products.GVLKS, ids=lambda g: g.product)
 def test_every_public_gvlk_is_recognised_with_its_product(row: _products.Gvlk) -> None:
-    found = _keyplan.gvlk_for_key(row.key)
+    found = _product_key.gvlk_for_key(row.key)
     assert found is not None
-    assert _keyplan.gvlk_product(found) in _keyplan.PRODUCTS
+    assert _product_key.gvlk_product(found) in _product_key.PRODUCTS
 
 
 @pytest.mark.parametrize(("version", "nt", "server", "allowed"), [
@@ -112,7 +112,7 @@ def test_every_public_gvlk_is_recognised_with_its_product(row: _products.Gvlk) -
 ])
 def test_office_kms_host_pack_matrix(version: str, nt: tuple[int, int, int], server: bool, allowed: bool) -> None:
     v = os_view(".".join(map(str, nt)), 3 if server else 1, "ServerStandard" if server else "Enterprise")
-    assert _keyplan.OFFICE_HOST_PACKS[version].allows(v) is allowed
+    assert _product_key.OFFICE_HOST_PACKS[version].allows(v) is allowed
 
 
 SERVER_2022 = {"Caption": "Microsoft Windows Server 2022 Standard", "Version": "10.0.20348", "BuildNumber": "20348",
@@ -124,10 +124,10 @@ WIN7_RETAIL = {"Caption": "Microsoft Windows 7 Professional", "Version": "6.1.76
 def test_office2013_host_on_windows7_needs_a_volume_licensed_windows() -> None:
     st = state(WIN7_RETAIL, [product("w7", "Windows(R) 7, Professional edition", WIN,
                                      "Windows Operating System - Windows(R) 7, RETAIL channel", "ABCDE")])
-    req = _keyplan.parse_request({"key": "FWBH6-F4PKH-RP9BH-9KTQP-KVTXC", "key_type": "kms_host",
+    req = _product_key.parse_request({"key": "FWBH6-F4PKH-RP9BH-9KTQP-KVTXC", "key_type": "kms_host",
                                   "product": "office2013"})
-    with pytest.raises(_keyplan.KeyPlanError) as e:
-        _keyplan.plan_keys(req, st)
+    with pytest.raises(_product_key.KeyPlanError) as e:
+        _product_key.plan_keys(req, st)
     assert str(e.value) == (
         "Failed to install the KMS host key 'XXXXX-XXXXX-XXXXX-XXXXX-KVTXC' for Office 2013: the Office 2013 KMS host "
         "license pack supports client Windows only in its volume editions [technet jj219430(v=office.15)], and "
@@ -140,7 +140,7 @@ def test_windows_kms_host_key_on_a_client_edition_warns() -> None:
                 "OperatingSystemSKU": 4},
                [product("w11", "Windows(R), Enterprise edition", WIN, "Windows(R) Operating System, "
                         "VOLUME_KMSCLIENT channel", "2YT43")])
-    kp = _keyplan.plan_keys(_keyplan.parse_request({"key": "TGV4F-XXX8X-CHX6D-44W7X-H4D3N", "key_type": "kms_host",
+    kp = _product_key.plan_keys(_product_key.parse_request({"key": "TGV4F-XXX8X-CHX6D-44W7X-H4D3N", "key_type": "kms_host",
                                                     "product": "windows"}), st)
     assert kp.warnings == [f"{caption} is a client edition of Windows: a KMS host on it activates client editions "
                            "of Windows only, never Windows Server"]
@@ -149,9 +149,9 @@ def test_windows_kms_host_key_on_a_client_edition_warns() -> None:
 
 def test_office2010_key_without_ospp_is_refused() -> None:
     st = state(SERVER_2022, [], ospp=False)
-    req = _keyplan.parse_request({"key": "MKDT7-XW3YG-PQ82B-JJRW6-4H9CV", "key_type": "mak", "product": "office2010"})
-    with pytest.raises(_keyplan.KeyPlanError, match=r"Office Software Protection Platform \(osppsvc\) is not "):
-        _keyplan.plan_keys(req, st)
+    req = _product_key.parse_request({"key": "MKDT7-XW3YG-PQ82B-JJRW6-4H9CV", "key_type": "mak", "product": "office2010"})
+    with pytest.raises(_product_key.KeyPlanError, match=r"Office Software Protection Platform \(osppsvc\) is not "):
+        _product_key.plan_keys(req, st)
 
 
 def _two_office2016() -> _state.HostState:
@@ -165,9 +165,9 @@ def _two_office2016() -> _state.HostState:
 
 
 def test_absent_with_two_candidates_asks_which_one() -> None:
-    req = _keyplan.parse_request({"state": "absent", "product": "office2016"})
-    with pytest.raises(_keyplan.KeyPlanError) as e:
-        _keyplan.plan_keys(req, _two_office2016())
+    req = _product_key.parse_request({"state": "absent", "product": "office2016"})
+    with pytest.raises(_product_key.KeyPlanError) as e:
+        _product_key.plan_keys(req, _two_office2016())
     assert str(e.value) == (
         "Failed to remove the product key of Office 2016: 2 products have a key ('Office 16, Office16ProPlusVL_KMS_"
         "Client edition' (p1, key 'XXXXX-XXXXX-XXXXX-XXXXX-WFG99'); 'Office 16, Office16VisioProVL_MAK edition' (p2, "
@@ -181,7 +181,7 @@ def test_absent_with_two_candidates_asks_which_one() -> None:
     ({"state": "absent", "activation_id": "00000000-0000-0000-0000-0000000000aa"}, []),
 ])
 def test_absent_removes_by_id_only_what_is_named(args: dict[str, t.Any], removed: list[str]) -> None:
-    kp = _keyplan.plan_keys(_keyplan.parse_request(args), _two_office2016())
+    kp = _product_key.plan_keys(_product_key.parse_request(args), _two_office2016())
     uninstall = [op for op in kp.plan.operations if op["method"] == "UninstallProductKey"]
     assert [op["filter"] for op in uninstall] == [f"ID = '{aid}'" for aid in removed]
     assert all(op.get("filter") for op in kp.plan.operations if op["class"].endswith("Product"))
@@ -194,7 +194,7 @@ def test_gvlk_auto_installs_the_office_gvlk_of_a_product_on_its_mak_only_when_no
         product("w", "Windows(R), ServerStandard edition", WIN, "Windows(R) Operating System, VOLUME_KMSCLIENT "
                 "channel", "VMK7H"),
     ])
-    kp = _keyplan.plan_keys(_keyplan.parse_request({"gvlk": "auto"}), st)
+    kp = _product_key.plan_keys(_product_key.parse_request({"gvlk": "auto"}), st)
     assert [(tg.scope, tg.action) for tg in kp.targets] == [
         ("windows", "unchanged"), ("office2016:Visio Professional 2016", "install")]
     assert kp.plan.batch.product_keys == ["PD3PC-RHNGV-FXJ29-8JK7D-RJRJK"]
@@ -206,7 +206,7 @@ def test_gvlk_auto_never_turns_a_kms_host_into_a_client(product_arg: str) -> Non
         product("w", "Windows(R), ServerStandard edition", WIN, "Windows(R) Operating System, VOLUME_KMS_2022 channel",
                 "H4D3N", IsKeyManagementServiceMachine=1),
     ])
-    kp = _keyplan.plan_keys(_keyplan.parse_request({"gvlk": "auto", "product": product_arg}), st)
+    kp = _product_key.plan_keys(_product_key.parse_request({"gvlk": "auto", "product": product_arg}), st)
     assert [(tg.scope, tg.action) for tg in kp.targets] == [("windows", "skipped")]
     assert kp.plan.operations == []
     assert kp.warnings == [
@@ -224,7 +224,7 @@ def test_without_a_windows_key_the_edition_comes_from_the_os_sku(sku: int, editi
                                                                  key: str | None) -> None:
     st = state({"Caption": "Microsoft Windows 11", "Version": "10.0.22631", "BuildNumber": "22631",
                 "ProductType": 1, "OperatingSystemSKU": sku}, [])
-    view = _keyplan.OsView.from_state(st)
+    view = _product_key.OsView.from_state(st)
     assert view is not None and view.edition == edition
-    row = _keyplan.expected_windows_gvlk(view)
+    row = _product_key.expected_windows_gvlk(view)
     assert (row.key if row else None) == key

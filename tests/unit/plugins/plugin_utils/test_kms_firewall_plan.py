@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _kmsfirewall as fw
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _kms_firewall as fw
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -6,7 +6,13 @@ import typing as t
 
 import pytest
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _action, _kmsplan, _state
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
+    _action,
+    _kms,
+    _kms_client,
+    _kms_host,
+    _state,
+)
 
 OFFICE_ID = "d450596f-894d-49e0-966a-fd39ed4c4c64"
 
@@ -21,19 +27,19 @@ OFFICE_ID = "d450596f-894d-49e0-966a-fd39ed4c4c64"
     ("kms01", "kms01", None),
 ])
 def test_parse_kms_host(text: str, machine: str, port: int | None) -> None:
-    assert _kmsplan.parse_kms_host(text) == _kmsplan.KmsAddress(machine, port)
+    assert _kms.parse_kms_host(text) == _kms.KmsAddress(machine, port)
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    (["a.example.com, 10, 20"], (_kmsplan.PublishDomain("a.example.com", 10, 20),)),
-    (["B.example.com."], (_kmsplan.PublishDomain("b.example.com", 0, 0),)),
-    (["c.example.com, 5", "", "  "], (_kmsplan.PublishDomain("c.example.com", 5, 0),)),
-    ("d.example.com,1,2", (_kmsplan.PublishDomain("d.example.com", 1, 2),)),
+    (["a.example.com, 10, 20"], (_kms_host.PublishDomain("a.example.com", 10, 20),)),
+    (["B.example.com."], (_kms_host.PublishDomain("b.example.com", 0, 0),)),
+    (["c.example.com, 5", "", "  "], (_kms_host.PublishDomain("c.example.com", 5, 0),)),
+    ("d.example.com,1,2", (_kms_host.PublishDomain("d.example.com", 1, 2),)),
     (None, ()),
 ])
-def test_parse_publish_list(value: t.Any, expected: tuple[_kmsplan.PublishDomain, ...]) -> None:
+def test_parse_publish_list(value: t.Any, expected: tuple[_kms_host.PublishDomain, ...]) -> None:
     """Priority and weight are optional (0) in DnsDomainPublishList [MS-REG]."""
-    assert _kmsplan.parse_publish_list(value) == expected
+    assert _kms_host.parse_publish_list(value) == expected
 
 
 @pytest.mark.parametrize(("version", "expected"), [
@@ -42,10 +48,10 @@ def test_parse_publish_list(value: t.Any, expected: tuple[_kmsplan.PublishDomain
 def test_windows8_or_later(version: str | None, expected: bool | None) -> None:
     os_info = _state.OperatingSystem(caption=None, version=version, build_number=None, sku=None, product_type=None,
                                      local_time=None)
-    assert _kmsplan.windows8_or_later(os_info) is expected
+    assert _kms.windows8_or_later(os_info) is expected
 
 
-def host_state(**service: t.Any) -> _kmsplan.KmsHostState:
+def host_state(**service: t.Any) -> _kms_host.KmsHostState:
     props = {"IsKeyManagementServiceMachine": 1, "KeyManagementServiceListeningPort": 0,
              "KeyManagementServiceDnsPublishing": True, "KeyManagementServiceLowPriority": False,
              "VLActivationInterval": 120, "VLRenewalInterval": 10080, "KeyManagementServiceHostCaching": True,
@@ -56,23 +62,23 @@ def host_state(**service: t.Any) -> _kmsplan.KmsHostState:
          "Name": "Windows(R), ServerStandard edition", "Description": "Windows(R) Operating System, VOLUME_KMS_WS22 "
          "channel", "PartialProductKey": "H4D3N", "IsKeyManagementServiceMachine": 1, "LicenseStatus": 1},
         "spp", svc, None)
-    return _kmsplan.KmsHostState(service=svc, host_products=(product,), publish_domains=())
+    return _kms_host.KmsHostState(service=svc, host_products=(product,), publish_domains=())
 
 
 def test_port_1688_is_no_change_when_the_property_is_0() -> None:
     """KeyManagementServiceListeningPort 0 means 1688 [MS-SLS]."""
-    plan = _kmsplan.plan_kms_host({"port": 1688}, host_state())
+    plan = _kms_host.plan_kms_host({"port": 1688}, host_state())
     assert not plan.plan
     assert plan.restart is False
 
 
 def test_empty_publish_domains_removes_the_registry_value() -> None:
     st = host_state()
-    st = _kmsplan.KmsHostState(service=st.service, host_products=st.host_products,
-                               publish_domains=(_kmsplan.PublishDomain("x.example.com"),))
-    plan = _kmsplan.plan_kms_host({"publish_domains": ()}, st)
+    st = _kms_host.KmsHostState(service=st.service, host_products=st.host_products,
+                               publish_domains=(_kms_host.PublishDomain("x.example.com"),))
+    plan = _kms_host.plan_kms_host({"publish_domains": ()}, st)
     assert plan.plan.operations == [
-        {"op": "reg_remove", "path": _kmsplan.SPP_KEY, "name": "DnsDomainPublishList"},
+        {"op": "reg_remove", "path": _kms.SPP_KEY, "name": "DnsDomainPublishList"},
         {"op": "service_restart", "name": "sppsvc"},
     ]
     assert plan.after.publish_domains == ()
@@ -82,7 +88,7 @@ def test_unactivated_host_gets_a_warning() -> None:
     st = host_state()
     product = st.host_products[0]
     unactivated = _state.LicensingProduct.from_cim({**product.raw, "LicenseStatus": 2}, "spp", st.service, None)
-    plan = _kmsplan.plan_kms_host({}, _kmsplan.KmsHostState(service=st.service, host_products=(unactivated,),
+    plan = _kms_host.plan_kms_host({}, _kms_host.KmsHostState(service=st.service, host_products=(unactivated,),
                                                             publish_domains=()))
     assert plan.warnings == ["The KMS host is not activated yet: it answers clients with 0xC004F041 "
                              "(SL_E_VL_KEY_MANAGEMENT_SERVICE_NOT_ACTIVATED) until its host key is activated"]
@@ -91,15 +97,15 @@ def test_unactivated_host_gets_a_warning() -> None:
 def test_not_a_host_is_refused_even_when_nothing_is_asked() -> None:
     st = host_state()
     with pytest.raises(_action.LicensingActionError, match="this machine is not a KMS host"):
-        _kmsplan.plan_kms_host({}, _kmsplan.KmsHostState(service=st.service, host_products=(), publish_domains=()))
+        _kms_host.plan_kms_host({}, _kms_host.KmsHostState(service=st.service, host_products=(), publish_domains=()))
 
 
 def test_not_a_host_in_check_mode_is_planned_with_a_warning() -> None:
     """A playbook checked before its first run: the host key task would install the key, so the
     settings task plans against the machine as it is and says why, instead of failing."""
     st = host_state()
-    not_yet = _kmsplan.KmsHostState(service=st.service, host_products=(), publish_domains=())
-    plan = _kmsplan.plan_kms_host({"port": 1689}, not_yet, check_mode=True)
+    not_yet = _kms_host.KmsHostState(service=st.service, host_products=(), publish_domains=())
+    plan = _kms_host.plan_kms_host({"port": 1689}, not_yet, check_mode=True)
     assert plan.changed_settings == ("port",)
     assert [op["method"] for op in plan.plan.operations if op["op"] == "cim_invoke"] == [
         "SetKeyManagementServiceListeningPort"]
@@ -112,10 +118,10 @@ def test_not_a_host_in_check_mode_is_planned_with_a_warning() -> None:
 
 
 def client_state(service: dict[str, t.Any], products: list[dict[str, t.Any]],
-                 version: str = "10.0.22631") -> _kmsplan.KmsClientState:
+                 version: str = "10.0.22631") -> _kms_client.KmsClientState:
     os_info = _state.OperatingSystem(caption="Microsoft Windows 11 Enterprise", version=version, build_number=None,
                                      sku=None, product_type=1, local_time=None)
-    return _kmsplan.KmsClientState(os=os_info, spp_service=_state.LicensingService.from_cim(service, "spp"),
+    return _kms_client.KmsClientState(os=os_info, spp_service=_state.LicensingService.from_cim(service, "spp"),
                                    ospp_service=None, ospp_present=False, spp_products=tuple(products),
                                    ospp_products=())
 
@@ -128,8 +134,8 @@ def office_product(**props: t.Any) -> dict[str, t.Any]:
             **props}
 
 
-def want(**params: t.Any) -> _kmsplan.ClientWant:
-    return _kmsplan.desired_client_settings(params)
+def want(**params: t.Any) -> _kms_client.ClientWant:
+    return _kms_client.desired_client_settings(params)
 
 
 def test_office_absent_does_not_clear_a_host_inherited_from_the_service() -> None:
@@ -137,7 +143,7 @@ def test_office_absent_does_not_clear_a_host_inherited_from_the_service() -> Non
     repeat on every run, so the module warns instead."""
     st = client_state({"KeyManagementServiceMachine": "kms01.example.com", "KeyManagementServicePort": 0},
                       [office_product(KeyManagementServiceMachine="kms01.example.com")])
-    plan = _kmsplan.plan_kms_client(want(product="office", state="absent"), st)
+    plan = _kms_client.plan_kms_client(want(product="office", state="absent"), st)
     assert not plan.plan
     assert plan.warnings == [
         "Products still use the KMS host 'kms01.example.com' set on the licensing service (slmgr.vbs /skms); clear "
@@ -148,7 +154,7 @@ def test_office_absent_does_not_clear_a_host_inherited_from_the_service() -> Non
 def test_office_absent_clears_a_host_of_the_product_itself() -> None:
     st = client_state({}, [office_product(KeyManagementServiceMachine="kms02.example.com",
                                           KeyManagementServicePort=1689)])
-    plan = _kmsplan.plan_kms_client(want(product="office", state="absent"), st)
+    plan = _kms_client.plan_kms_client(want(product="office", state="absent"), st)
     assert [op["method"] for op in plan.plan.operations] == ["ClearKeyManagementServiceMachine",
                                                              "ClearKeyManagementServicePort"]
     assert all(op["filter"] == f"ID = '{OFFICE_ID}'" for op in plan.plan.operations)
@@ -156,14 +162,14 @@ def test_office_absent_clears_a_host_of_the_product_itself() -> None:
 
 def test_host_without_port_clears_a_previous_port_as_slmgr_does() -> None:
     st = client_state({"KeyManagementServiceMachine": "kms01.example.com", "KeyManagementServicePort": 1689}, [])
-    plan = _kmsplan.plan_kms_client(want(kms_host="kms01.example.com"), st)
+    plan = _kms_client.plan_kms_client(want(kms_host="kms01.example.com"), st)
     assert plan.plan.operations == [{"op": "cim_invoke", "class": "SoftwareLicensingService",
                                      "method": "ClearKeyManagementServicePort"}]
 
 
 def test_activation_type_all_clears_the_restriction() -> None:
     st = client_state({"VLActivationTypeEnabled": 2}, [])
-    plan = _kmsplan.plan_kms_client(want(activation_type="all"), st)
+    plan = _kms_client.plan_kms_client(want(activation_type="all"), st)
     assert plan.plan.operations == [{"op": "cim_invoke", "class": "SoftwareLicensingService",
                                      "method": "ClearVLActivationTypeEnabled"}]
 
@@ -172,7 +178,7 @@ def test_windows_product_with_its_own_host_is_named_in_a_warning() -> None:
     st = client_state({}, [{"ID": "73111121-5638-40f6-bc11-f1d7b0d64300",
                             "Name": "Windows(R), Enterprise edition",
                             "KeyManagementServiceMachine": "old-kms.example.com"}])
-    plan = _kmsplan.plan_kms_client(want(kms_host="kms01.example.com"), st)
+    plan = _kms_client.plan_kms_client(want(kms_host="kms01.example.com"), st)
     assert plan.warnings == [
         "Windows(R), Enterprise edition (73111121-5638-40f6-bc11-f1d7b0d64300) has its own KMS host "
         "'old-kms.example.com', which overrides the service-level setting; use activation_ids to change it"]
@@ -180,7 +186,7 @@ def test_windows_product_with_its_own_host_is_named_in_a_warning() -> None:
 
 def test_office_host_caching_on_windows_8_plus_warns_that_windows_shares_it() -> None:
     st = client_state({"KeyManagementServiceHostCaching": True}, [office_product()])
-    plan = _kmsplan.plan_kms_client(want(product="office", host_caching=False), st)
+    plan = _kms_client.plan_kms_client(want(product="office", host_caching=False), st)
     assert plan.plan.operations == [{"op": "cim_invoke", "class": "SoftwareLicensingService",
                                      "method": "DisableKeyManagementServiceHostCaching",
                                      "arguments": {"DisableCaching": True}}]
@@ -191,7 +197,7 @@ def test_office_host_caching_on_windows_8_plus_warns_that_windows_shares_it() ->
 def test_office_without_kms_client_licenses_is_refused() -> None:
     st = client_state({}, [])
     with pytest.raises(_action.LicensingActionError) as e:
-        _kmsplan.plan_kms_client(want(product="office", kms_host="kms01"), st)
+        _kms_client.plan_kms_client(want(product="office", kms_host="kms01"), st)
     assert str(e.value) == (
         "Failed to configure the KMS client settings of Office 2013 and later: no Office 2013 and later KMS client "
         "license (VOLUME_KMSCLIENT) was found on this host; install the volume edition of Office first")

@@ -1,4 +1,4 @@
-"""_actplan: product choice, per-product outcomes of KMS failures and the offline HRESULTs
+"""_activation: product choice, per-product outcomes of KMS failures and the offline HRESULTs
 (synthesized states and operation results, no executor)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import typing as t
 import pytest
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
-    _actplan,
+    _activation,
     _client,
     _errors,
     _state,
@@ -39,11 +39,11 @@ def failed(index: int, code: int) -> _client.OpResult:
 
 def run_one(code: int, after_props: dict[str, t.Any], svc: _state.LicensingService | None = None,
             fail_below: bool = False) -> tuple[dict[str, t.Any], list[str]]:
-    req = _actplan.parse_request({"fail_below_threshold": fail_below})
-    ap = _actplan.plan_activation(req, host_state(client_product(svc), svc=svc))
+    req = _activation.parse_request({"fail_below_threshold": fail_below})
+    ap = _activation.plan_activation(req, host_state(client_product(svc), svc=svc))
     assert [op["method"] for op in ap.plan.operations] == ["Activate", "RefreshLicenseStatus"]
     after = host_state(client_product(svc, **after_props), svc=svc)
-    rows, failures = _actplan.outcomes(ap, [failed(0, code)], after)
+    rows, failures = _activation.outcomes(ap, [failed(0, code)], after)
     return rows[0], failures
 
 
@@ -104,7 +104,7 @@ def test_threshold_fails_when_asked() -> None:
     (0xC004F050, "SL_E_INVALID_PRODUCT_KEY"),  # from the engine's table
 ])
 def test_offline_codes_have_symbol_explanation_and_remedy(code: int, symbol: str) -> None:
-    info = _actplan.describe(code, "text from Windows")
+    info = _activation.describe(code, "text from Windows")
     assert info is not None
     assert info["symbol"] == symbol
     assert info["hex"] == f"0x{code:08X}"
@@ -119,10 +119,10 @@ def test_licensed_products_are_left_alone_and_retail_is_not_chosen_by_default() 
         {"ID": "r1", "Name": "Office 16, Office16ProPlusR_Retail edition", "ApplicationID":
          "0ff1ce15-a989-479d-af46-f275c6370663", "Description": "Office 16, RETAIL channel", "PartialProductKey":
          "ABCDE", "LicenseStatus": 0}, "spp", None, None)
-    ap = _actplan.plan_activation(_actplan.parse_request({}), host_state(licensed, retail))
+    ap = _activation.plan_activation(_activation.parse_request({}), host_state(licensed, retail))
     assert not ap.plan
     assert [(i.product.id, i.decision) for i in ap.items] == [("c1", "already_activated")]
-    named = _actplan.plan_activation(_actplan.parse_request({"activation_ids": ["{00000000-0000-0000-0000-0000000000AA}"]}),
+    named = _activation.plan_activation(_activation.parse_request({"activation_ids": ["{00000000-0000-0000-0000-0000000000AA}"]}),
                                      host_state(_state.LicensingProduct.from_cim(
                                          {"ID": "00000000-0000-0000-0000-0000000000aa", "Name": "x",
                                           "ApplicationID": WIN, "Description": "RETAIL channel",
@@ -131,23 +131,23 @@ def test_licensed_products_are_left_alone_and_retail_is_not_chosen_by_default() 
 
 
 def test_summary_counts_outcomes() -> None:
-    assert _actplan.summary([{"outcome": "activated"}, {"outcome": "failed"}, {"outcome": "activated"}]) == {
+    assert _activation.summary([{"outcome": "activated"}, {"outcome": "failed"}, {"outcome": "activated"}]) == {
         "activated": 2, "failed": 1}
 
 
 def test_office_client_refused_by_a_host_without_its_host_key_gets_the_office_remedy() -> None:
-    req = _actplan.parse_request({"product": "office"})
+    req = _activation.parse_request({"product": "office"})
     row = {"ID": "o1", "Name": "Office 16, Office16ProPlusVL_KMS_Client edition",
            "ApplicationID": "0ff1ce15-a989-479d-af46-f275c6370663", "Description": "Office 16, VOLUME_KMSCLIENT channel",
            "PartialProductKey": "WFG99", "LicenseStatus": 5,
            "DiscoveredKeyManagementServiceMachineName": "kms01.example.com"}
     office = _state.LicensingProduct.from_cim(row, "spp", None, None)
     assert office.office_version == "2016"
-    ap = _actplan.plan_activation(req, host_state(office))
-    rows, failures = _actplan.outcomes(ap, [failed(0, 0xC004F042)], host_state(office))
+    ap = _activation.plan_activation(req, host_state(office))
+    rows, failures = _activation.outcomes(ap, [failed(0, 0xC004F042)], host_state(office))
     assert rows[0]["hresult"]["remedy"].startswith("the KMS host has no Office 2016 KMS host key: on that host "
                                                    "install the Office 2016 KMS Host License Pack")
     assert "(the KMS host kms01.example.com:1688); next step: the KMS host has no Office 2016 KMS host key" in failures[0]
-    assert _actplan.office_host_remedy(None).startswith(
+    assert _activation.office_host_remedy(None).startswith(
         "the KMS host has no KMS host key for this Office version: on that host install the KMS Host License Pack "
         "of this Office version and")

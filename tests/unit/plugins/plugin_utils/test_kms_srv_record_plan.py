@@ -1,4 +1,4 @@
-"""The SRV planner and validation (_srv.py), the WMI operations it builds, and the RFC 2136 message (_dns.py)."""
+"""The SRV planner and validation (_kms_srv_record.py), the WMI operations it builds, and the RFC 2136 message (_dns.py)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,22 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _dns, _srv
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import _dns, _kms_srv_record
 
 ZONE = "contoso.com"
 OWNER = "_vlmcs._tcp.contoso.com"
 SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I="
 
 
-def rec(target: str, port: int = 1688, priority: int = 0, weight: int = 0, ttl: int = 3600) -> _srv.SrvRecord:
-    return _srv.SrvRecord(target=target, port=port, priority=priority, weight=weight, ttl=ttl)
+def rec(target: str, port: int = 1688, priority: int = 0, weight: int = 0, ttl: int = 3600) -> _kms_srv_record.SrvRecord:
+    return _kms_srv_record.SrvRecord(target=target, port=port, priority=priority, weight=weight, ttl=ttl)
 
 
-def want(records: list[dict[str, t.Any]], **params: t.Any) -> _srv.DesiredSrv:
-    return _srv.desired_srv({"zone": ZONE, "records": records, **params})
+def want(records: list[dict[str, t.Any]], **params: t.Any) -> _kms_srv_record.DesiredSrv:
+    return _kms_srv_record.desired_srv({"zone": ZONE, "records": records, **params})
 
 
-def views(records: t.Iterable[_srv.SrvRecord]) -> list[str]:
+def views(records: t.Iterable[_kms_srv_record.SrvRecord]) -> list[str]:
     return [f"{r.view()} @{r.ttl}" for r in records]
 
 
@@ -132,11 +132,11 @@ PLAN_CASES = [
     [pytest.param(*case.values[:4], case.values[4:], id=case.id) for case in PLAN_CASES],
 )
 def test_plan(
-    records: list[dict[str, t.Any]], params: dict[str, t.Any], current: list[_srv.SrvRecord], rrset_ttl: bool,
+    records: list[dict[str, t.Any]], params: dict[str, t.Any], current: list[_kms_srv_record.SrvRecord], rrset_ttl: bool,
     expected: tuple[list[str], list[tuple[str, str]], list[str], list[str]],
 ) -> None:
     added, updated, removed, after = expected
-    plan = _srv.plan_srv(want(records, **params), current, rrset_ttl=rrset_ttl)
+    plan = _kms_srv_record.plan_srv(want(records, **params), current, rrset_ttl=rrset_ttl)
     assert views(plan.add) == added
     assert [(views([u.before])[0], views([u.after])[0]) for u in plan.update] == updated
     assert views(plan.remove) == removed
@@ -145,7 +145,7 @@ def test_plan(
 
 
 def test_after_is_in_client_order() -> None:
-    plan = _srv.plan_srv(
+    plan = _kms_srv_record.plan_srv(
         want([{"target": "b.contoso.com", "priority": 5}, {"target": "a.contoso.com", "priority": 5, "weight": 10},
               {"target": "c.contoso.com"}]),
         [], rrset_ttl=True,
@@ -154,7 +154,7 @@ def test_after_is_in_client_order() -> None:
 
 
 def test_diff_result_and_descriptions() -> None:
-    plan = _srv.plan_srv(
+    plan = _kms_srv_record.plan_srv(
         want([{"target": "kms1.contoso.com", "priority": 10}, {"target": "kms2.contoso.com"}], exclusive=True),
         [rec("kms1.contoso.com"), rec("kms-old.contoso.com")], rrset_ttl=True,
     )
@@ -184,13 +184,13 @@ def test_diff_result_and_descriptions() -> None:
 
 
 def test_defaults_and_owner() -> None:
-    d = _srv.desired_srv({"zone": "Contoso.COM.", "records": [{"target": "kms1.contoso.com", "port": None}]})
+    d = _kms_srv_record.desired_srv({"zone": "Contoso.COM.", "records": [{"target": "kms1.contoso.com", "port": None}]})
     assert (d.zone, d.owner, d.ttl, d.exclusive, d.state) == ("contoso.com", OWNER, 3600, False, "present")
     assert d.records == (rec("kms1.contoso.com"),)
 
 
 def test_name_override_for_a_subdomain() -> None:
-    d = _srv.desired_srv({"zone": ZONE, "name": "_vlmcs._tcp.Branch.contoso.com.", "records": []})
+    d = _kms_srv_record.desired_srv({"zone": ZONE, "name": "_vlmcs._tcp.Branch.contoso.com.", "records": []})
     assert d.owner == "_vlmcs._tcp.branch.contoso.com"
 
 
@@ -242,8 +242,8 @@ def test_name_override_for_a_subdomain() -> None:
     ],
 )
 def test_validation_errors(params: dict[str, t.Any], message: str) -> None:
-    with pytest.raises(_srv.SrvValidationError) as err:
-        _srv.desired_srv({"zone": ZONE, "records": [], **params})
+    with pytest.raises(_kms_srv_record.SrvValidationError) as err:
+        _kms_srv_record.desired_srv({"zone": ZONE, "records": [], **params})
     assert str(err.value) == message
 
 
@@ -268,24 +268,24 @@ def test_validation_errors(params: dict[str, t.Any], message: str) -> None:
 def test_tsig_validation_errors_never_show_the_secret(
     name: str | None, secret: str | None, algorithm: str, message: str
 ) -> None:
-    with pytest.raises(_srv.SrvValidationError) as err:
-        _srv.validate_tsig(name, secret, algorithm)
+    with pytest.raises(_kms_srv_record.SrvValidationError) as err:
+        _kms_srv_record.validate_tsig(name, secret, algorithm)
     assert str(err.value) == message
     if secret:
         assert secret not in str(err.value)
 
 
 def test_tsig_validation_accepts_keygen_output() -> None:
-    assert _srv.validate_tsig("Key.Contoso.com.", f" {SECRET[:20]}\n{SECRET[20:]} ", "hmac-sha512") == (
+    assert _kms_srv_record.validate_tsig("Key.Contoso.com.", f" {SECRET[:20]}\n{SECRET[20:]} ", "hmac-sha512") == (
         "key.contoso.com", SECRET, "hmac-sha512")
-    assert _srv.validate_tsig(None, None, "hmac-sha256") is None
+    assert _kms_srv_record.validate_tsig(None, None, "hmac-sha256") is None
 
 
 # ------------------------------------------------------------------------------ Windows DNS (WMI) ops
 
 
 def test_wmi_read_operations() -> None:
-    assert _srv.wmi_read_operations(ZONE, OWNER) == [
+    assert _kms_srv_record.wmi_read_operations(ZONE, OWNER) == [
         {"op": "cim_query", "class": "MicrosoftDNS_Zone", "namespace": "root/MicrosoftDNS",
          "filter": "Name = 'contoso.com'", "properties": ["Name"]},
         {"op": "cim_query", "class": "MicrosoftDNS_SRVType", "namespace": "root/MicrosoftDNS",
@@ -295,14 +295,14 @@ def test_wmi_read_operations() -> None:
 
 
 def test_wql_string_escapes_quotes_and_backslashes() -> None:
-    assert _srv.wql_string("a'b\\c") == "'a\\'b\\\\c'"
+    assert _kms_srv_record.wql_string("a'b\\c") == "'a\\'b\\\\c'"
 
 
 @pytest.mark.parametrize("raw_target", ["KMS1.contoso.com.", "kms1.contoso.com"])
 def test_parse_wmi_state_normalizes_and_keeps_the_raw_values(raw_target: str) -> None:
     inst = {"ContainerName": ZONE, "OwnerName": OWNER, "TTL": 600, "Priority": 1, "Weight": 2, "Port": 1689,
             "SRVDomainName": raw_target}
-    state = _srv.parse_wmi_state([{"ok": True, "instances": [{"Name": ZONE}]}, {"ok": True, "instances": [inst]}])
+    state = _kms_srv_record.parse_wmi_state([{"ok": True, "instances": [{"Name": ZONE}]}, {"ok": True, "instances": [inst]}])
     assert state.zone_found is True
     assert state.records == (rec("kms1.contoso.com", port=1689, priority=1, weight=2, ttl=600),)
     assert state.records[0].raw == inst
@@ -312,11 +312,11 @@ def test_wmi_plan_operations_in_order_with_exact_filters() -> None:
     d = want([{"target": "kms1.contoso.com", "port": 1689}, {"target": "kms2.contoso.com"}], exclusive=True)
     raw = {"OwnerName": OWNER, "SRVDomainName": "KMS1.contoso.com."}
     current = [
-        _srv.SrvRecord("kms1.contoso.com", 1688, 0, 0, 3600, raw=raw),
-        _srv.SrvRecord("old.contoso.com", 1688, 0, 0, 3600, raw={"OwnerName": OWNER, "SRVDomainName": "old.contoso.com."}),
+        _kms_srv_record.SrvRecord("kms1.contoso.com", 1688, 0, 0, 3600, raw=raw),
+        _kms_srv_record.SrvRecord("old.contoso.com", 1688, 0, 0, 3600, raw={"OwnerName": OWNER, "SRVDomainName": "old.contoso.com."}),
     ]
-    plan = _srv.plan_srv(d, current, rrset_ttl=False)
-    ops = _srv.wmi_plan_operations(d, plan, ".")
+    plan = _kms_srv_record.plan_srv(d, current, rrset_ttl=False)
+    ops = _kms_srv_record.wmi_plan_operations(d, plan, ".")
     assert [op for op, _unused in ops] == [
         {"op": "cim_invoke", "class": "MicrosoftDNS_SRVType", "method": "CreateInstanceFromPropertyData",
          "namespace": "root/MicrosoftDNS", "static": True,
@@ -348,7 +348,7 @@ def _sections(message: t.Any) -> tuple[list[str], list[str]]:
 
 
 def test_update_message_with_value_dependent_prerequisite_deletes_before_adds() -> None:
-    plan = _srv.plan_srv(
+    plan = _kms_srv_record.plan_srv(
         want([{"target": "kms1.contoso.com", "priority": 10}, {"target": "kms2.contoso.com"}], exclusive=True),
         [rec("kms1.contoso.com"), rec("old.contoso.com")], rrset_ttl=True,
     )
@@ -368,7 +368,7 @@ def test_update_message_with_value_dependent_prerequisite_deletes_before_adds() 
 
 
 def test_update_message_on_an_empty_name_requires_the_rrset_to_be_absent() -> None:
-    plan = _srv.plan_srv(want([{"target": "kms1.contoso.com"}]), [], rrset_ttl=True)
+    plan = _kms_srv_record.plan_srv(want([{"target": "kms1.contoso.com"}]), [], rrset_ttl=True)
     msg = _dns.build_update(ZONE, OWNER, plan)
     assert [(r.to_text(), r.rdclass, r.rdtype) for r in msg.prerequisite] == [
         ("_vlmcs._tcp.contoso.com. NONE SRV", dns.rdataclass.NONE, dns.rdatatype.SRV)]
@@ -377,7 +377,7 @@ def test_update_message_on_an_empty_name_requires_the_rrset_to_be_absent() -> No
 
 
 def test_ttl_only_change_is_delete_then_add_of_the_same_rdata() -> None:
-    plan = _srv.plan_srv(want([{"target": "kms1.contoso.com"}], ttl=60), [rec("kms1.contoso.com")], rrset_ttl=True)
+    plan = _kms_srv_record.plan_srv(want([{"target": "kms1.contoso.com"}], ttl=60), [rec("kms1.contoso.com")], rrset_ttl=True)
     assert _sections(_dns.build_update(ZONE, OWNER, plan))[1] == [
         "_vlmcs._tcp.contoso.com. 0 NONE SRV 0 0 1688 kms1.contoso.com.",
         "_vlmcs._tcp.contoso.com. 60 IN SRV 0 0 1688 kms1.contoso.com.",
