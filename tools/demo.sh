@@ -4,7 +4,8 @@
 #   1. start the demo fleet (lab/fleets/demo.yml: 2 KMS hosts, 30 clients) on loopback,
 #   2. write its KMS host keys (synthetic, from the fleet file) to a private inventory file,
 #   3. run playbooks/site.yml: KMS hosts, then clients (Office 2010 clients wait for the
-#      fifth one), then the fleet summary,
+#      fifth one), then the fleet summary and the report files (report.json, report.csv,
+#      report.html in $DEMO_STATE/report), whose paths it prints last,
 #   4. stop the fleet, also when something failed.
 #
 # Environment: VENV (default .venv), DEMO_STATE (default .winlab/demo), DEMO_FORKS (default 32),
@@ -17,6 +18,7 @@ BIN=$ROOT/${VENV:-.venv}/bin
 STATE=${DEMO_STATE:-$ROOT/.winlab/demo}
 FORKS=${DEMO_FORKS:-32}
 FLEET=$ROOT/lab/fleets/demo.yml
+REPORT=$STATE/report
 COLLECTIONS=$ROOT/.build/collections
 LINK=$COLLECTIONS/ansible_collections/winops/volume_activation
 
@@ -58,8 +60,19 @@ echo "== ansible-playbook playbooks/site.yml (KMS hosts, clients, fleet summary)
 start=$SECONDS
 "$BIN/ansible-playbook" --forks "$FORKS" \
   -i "$STATE/inventory.yml" -i "$STATE/keys.yml" -i tools/demo/settings.yml \
+  -e "activation_report_dest=$REPORT" \
   playbooks/site.yml
 echo "== site.yml took $((SECONDS - start)) s"
 
 echo "== the lab's own view of the fleet (winlab status)"
 "$BIN/winlab" status --state-dir "$STATE"
+
+echo "== the fleet report (open report.html in a browser; it needs no network)"
+for f in report.html report.json report.csv; do
+  if [[ -f $REPORT/$f ]]; then
+    echo "  $REPORT/$f"
+  else
+    echo "demo: $REPORT/$f was not written" >&2
+    exit 1
+  fi
+done

@@ -111,11 +111,11 @@ def test_vl_image_has_gvlk_in_oob_grace(world: World) -> None:
 
 
 @pytest.mark.parametrize(("host", "classes"), [
-    ("ws01", ["SoftwareLicensingService", "SoftwareLicensingProduct", "Win32_OperatingSystem"]),
-    ("kms01", ["SoftwareLicensingService", "SoftwareLicensingProduct", "Win32_OperatingSystem"]),
-    ("w7", ["SoftwareLicensingService", "SoftwareLicensingProduct", "Win32_OperatingSystem",
+    ("ws01", ["SoftwareLicensingService", "SoftwareLicensingProduct", "Win32_OperatingSystem", "Win32_ComputerSystem"]),
+    ("kms01", ["SoftwareLicensingService", "SoftwareLicensingProduct", "Win32_OperatingSystem", "Win32_ComputerSystem"]),
+    ("w7", ["SoftwareLicensingService", "SoftwareLicensingProduct", "Win32_OperatingSystem", "Win32_ComputerSystem",
             "OfficeSoftwareProtectionService", "OfficeSoftwareProtectionProduct"]),
-    ("w10o10", ["SoftwareLicensingService", "SoftwareLicensingProduct", "Win32_OperatingSystem",
+    ("w10o10", ["SoftwareLicensingService", "SoftwareLicensingProduct", "Win32_OperatingSystem", "Win32_ComputerSystem",
                 "OfficeSoftwareProtectionService", "OfficeSoftwareProtectionProduct"]),
 ])
 def test_classes_per_host(world: World, host: str, classes: list[str]) -> None:

@@ -72,7 +72,7 @@ HOST = BASE["hosts"][0]
                  id="office-version"),
     pytest.param("hosts.0.adress", "127.0.0.9",
                  "hosts[0]: unknown field 'adress' (known: name, count, address, os, edition, locale, office, "
-                 "channel, username, password, roles, cmid_from, http_port, https_port, allow_unencrypted)",
+                 "channel, username, password, roles, cmid_from, http_port, https_port, allow_unencrypted, domain_joined)",
                  id="typo-field"),
     pytest.param("hosts.0.count", 3, "hosts[0]: name 'a' needs {n} (for example 'a{n:02d}') when count is 3",
                  id="range-without-template"),

@@ -59,7 +59,12 @@ options:
     description:
       - When given, each value of the input is a mapping (such as C(hostvars[host])) and the
         C(license_info) result is its item O(key).
-    type: str
+      - A dotted name (C(volume_activation_host_result.license_info)) reads a key of a key.
+      - A list of names is tried in order; the first that holds a C(license_info) result is used.
+        A step that is a failed, skipped or unreachable task result does not count, so a report
+        reuses what the host-level module returned and falls back to its own C(license_info) read.
+        When none holds one, the last name's value is reported (such as an unreachable host).
+    type: raw
   activation:
     description:
       - Optional per-host activation outcomes to show beside the state, a mapping of host
@@ -109,9 +114,12 @@ _value:
     hosts:
       description:
         - One entry per host, in the order of O(hosts).
-        - C(windows) and each item of C(office) hold C(name), C(status), C(activated), C(channel),
-          C(grace_days), C(grace_expires), C(activated_by) (the inventory name of the KMS host
-          that activated the product, or its DNS name when it is not in the fleet), C(reason).
+        - C(windows) and each item of C(office) hold C(name), C(activation_id), C(version), C(family),
+          C(status), C(activated), C(channel), C(grace_days), C(grace_expires), C(activated_by) (the
+          inventory name of the KMS host that activated the product, or its DNS name when it is not in
+          the fleet), C(kms_host_used) (the KMS host the client is configured with or discovered, as
+          C(name:port)), C(partial_product_key) (the last five characters Windows stores, never more),
+          C(reason) (the failure explained), C(reason_code) (its C(0xC004F038) form) and C(next_step).
       type: list
       elements: dict
       sample:
@@ -121,7 +129,8 @@ _value:
           os: Microsoft Windows 11 Enterprise
           windows: {name: "Windows(R), Enterprise edition", status: licensed, activated: true,
                     channel: kms_client, grace_days: 180, grace_expires: "2027-04-30T09:00:00+00:00",
-                    activated_by: kms01, reason: null}
+                    activated_by: kms01, kms_host_used: "kms01.corp.example.com:1688",
+                    partial_product_key: 3V66T, reason: null, reason_code: null, next_step: null}
           office: []
           is_kms_host: false
           cmid: 7c6d1a2b-0f2e-4a41-9e33-3a0a51e5e1c4
@@ -131,11 +140,15 @@ _value:
       description:
         - Every KMS host product in the fleet with its count against the threshold.
         - C(in_dns) tells whether a record of O(srv_records) names the host (null without O(srv_records)).
+        - C(clients) lists the hosts whose product this KMS host product counted. The KMS host's extended PID
+          that the client saw names the host product; without it, the host product of the same Office
+          version (else the oldest newer one of the family) is taken.
       type: list
       elements: dict
       sample:
         - host: kms01
           product: "Windows(R), ServerStandard edition"
+          activation_id: 00091344-1ea4-4f37-b789-01750ba6988c
           family: windows
           office_version: null
           activated: true
@@ -168,6 +181,7 @@ _value:
     problems:
       description:
         - Every host or product that is not activated, or whose result is missing, with the reason.
+        - Each problem has C(next_step), what to do about it.
         - With O(srv_records), also each stale SRV record (C(status) C(stale_srv_record), C(host) the
           inventory host it names or else its target) and each publishing KMS host that no record names
           (C(status) C(not_in_dns)).
@@ -175,7 +189,8 @@ _value:
       elements: dict
       sample:
         - {host: acct01, product: "Office 14, OfficeProPlus-KMS_Client edition", status: initial_grace,
-           message: "not activated (initial_grace, 30 days of grace left)"}
+           message: "not activated (initial_grace, 30 days of grace left)",
+           next_step: "activate the product (activation module, or the kms_activation role); ..."}
     totals:
       description: Counts over the fleet.
       type: dict
@@ -222,15 +237,22 @@ def _reason(product: t.Mapping[str, t.Any]) -> str | None:
 
 
 class _Fleet:
-    """Index of the KMS host products of the fleet, to name the host that activated a client."""
+    """Index of the KMS host products of the fleet, to name the host (and the host product) that
+    activated a client."""
 
     def __init__(self, results: t.Mapping[str, t.Mapping[str, t.Any]]) -> None:
-        self.by_pid: dict[str, str] = {}
+        #: extended PID of a KMS host product -> (inventory host, the product's activation ID)
+        self.by_pid: dict[str, tuple[str, str]] = {}
+        #: inventory host -> its KMS host products as (family, office_version, activation ID)
+        self.products_of: dict[str, list[tuple[str | None, str | None, str]]] = {}
         self.by_short: dict[str, str] = {host.lower(): host for host in results}
         for host, res in results.items():
             for p in res.get("products") or []:
-                if p.get("channel") == "kms_host" and p.get("product_key_id"):
-                    self.by_pid[str(p["product_key_id"]).lower()] = host
+                if p.get("channel") == "kms_host" or p.get("kms_host"):
+                    ident = str(p.get("activation_id") or p.get("name"))
+                    self.products_of.setdefault(host, []).append((p.get("family"), p.get("office_version"), ident))
+                    if p.get("product_key_id"):
+                        self.by_pid[str(p["product_key_id"]).lower()] = (host, ident)
 
     def activated_by(self, product: t.Mapping[str, t.Any]) -> str | None:
         """The inventory name of the KMS host that activated ``product``, or its DNS name.
@@ -244,11 +266,75 @@ class _Fleet:
         client = product.get("kms_client") or {}
         pid = client.get("kms_host_pid")
         if pid and str(pid).lower() in self.by_pid:
-            return self.by_pid[str(pid).lower()]
+            return self.by_pid[str(pid).lower()][0]
         name = client.get("configured_host") or client.get("discovered_host")
         if not name:
             return None
         return self.by_short.get(_short(name), str(name))
+
+    def activated_by_product(self, product: t.Mapping[str, t.Any], host: str | None) -> str | None:
+        """The activation ID of the KMS host product of ``host`` that counted ``product``.
+
+        The extended PID names it exactly. Without one (an older client, or a host found by name),
+        the host product of the same family and Office version is taken, else the oldest one of the
+        family that is newer than the client (an Office LTSC 2021 host key also activates Office
+        2016 and 2019 [WSD-OFFICE-KMS]), else the host's only product of that family.
+        """
+        client = product.get("kms_client") or {}
+        pid = str(client.get("kms_host_pid") or "").lower()
+        if pid in self.by_pid:
+            return self.by_pid[pid][1]
+        if host is None:
+            return None
+        family, version = product.get("family"), product.get("office_version")
+        same = [(v, i) for f, v, i in self.products_of.get(host, []) if f == family]
+        exact = [i for v, i in same if v == version]
+        if exact:
+            return exact[0]
+        newer = sorted((str(v), i) for v, i in same if v and version and str(v) > str(version))
+        if newer:
+            return newer[0][1]
+        return same[0][1] if len(same) == 1 else None
+
+
+def _reason_code(product: t.Mapping[str, t.Any]) -> str | None:
+    """The ``0xC004F038`` form of a failure LicenseStatusReason, else None."""
+    reason = product.get("license_status_reason")
+    if not isinstance(reason, t.Mapping) or reason.get("code") is None or not _errors.is_failure(int(reason["code"])):
+        return None
+    return _errors.hex_code(int(reason["code"]))
+
+
+def _remedy(product: t.Mapping[str, t.Any]) -> str | None:
+    """What to do about a failure LicenseStatusReason: the reason's remedy, else the table's."""
+    reason = product.get("license_status_reason")
+    if not isinstance(reason, t.Mapping) or reason.get("code") is None or not _errors.is_failure(int(reason["code"])):
+        return None
+    if reason.get("remedy"):
+        return str(reason["remedy"])
+    info = _errors.lookup(int(reason["code"]))
+    return info.remedy if info else None
+
+
+def _kms_host_used(product: t.Mapping[str, t.Any]) -> str | None:
+    """The KMS host a KMS client product uses: the configured one, else the one it discovered
+    (``host:port`` when the port is known), else None."""
+    client = product.get("kms_client") or {}
+    for name_key, port_key in (("configured_host", "configured_port"), ("discovered_host", "discovered_port")):
+        if client.get(name_key):
+            port = client.get(port_key)
+            return f"{client[name_key]}:{port}" if port else str(client[name_key])
+    return None
+
+
+#: Next steps of the problems that have no HRESULT.
+NEXT_STEPS: dict[str, str] = {
+    "no_result": "check the host's WinRM connection (ansible -m ansible.windows.win_ping) and run the report again",
+    "kms_host_not_activated": "activate the KMS host key (kms_host / the kms_server role); clients get 0xC004F041 "
+                              "until then",
+    "not_activated": "activate the product (activation module, or the kms_activation role); run kms_probe on the "
+                     "host to see whether it can reach a KMS host",
+}
 
 
 def _product_view(product: t.Mapping[str, t.Any] | None, fleet: _Fleet, name: str | None = None,
@@ -256,6 +342,7 @@ def _product_view(product: t.Mapping[str, t.Any] | None, fleet: _Fleet, name: st
     p = product or {}
     return {
         "name": p.get("name", name),
+        "activation_id": p.get("activation_id"),
         "version": p.get("office_version"),
         "family": p.get("family"),
         "status": p.get("license_status", status),
@@ -264,7 +351,11 @@ def _product_view(product: t.Mapping[str, t.Any] | None, fleet: _Fleet, name: st
         "grace_days": grace_days(p.get("grace_remaining_minutes")),
         "grace_expires": p.get("grace_expires"),
         "activated_by": fleet.activated_by(p) if product else None,
+        "kms_host_used": _kms_host_used(p),
+        "partial_product_key": p.get("partial_product_key"),
         "reason": _reason(p) if product else None,
+        "reason_code": _reason_code(p),
+        "next_step": _remedy(p),
     }
 
 
@@ -316,7 +407,7 @@ def _check_srv(records: t.Sequence[t.Mapping[str, t.Any]], kms_hosts: list[dict[
         addresses = rec.get("addresses")
         row["addresses"] = addresses
         if addresses == []:
-            row.update(status="stale", message=(
+            row.update(status="stale", next_step="remove the record (kms_srv_record state=absent)", message=(
                 f"SRV record '{rec.get('priority')} {rec.get('weight')} {port} {target}' names a host that does not "
                 "exist in DNS (no address): clients that pick it fail over to the next record after a delay; remove "
                 "the record (kms_srv_record state=absent)"))
@@ -325,13 +416,14 @@ def _check_srv(records: t.Sequence[t.Mapping[str, t.Any]], kms_hosts: list[dict[
         elif host not in good:
             row.update(status="unread", message=f"{target} is the inventory host {host}, whose state was not read")
         elif host not in serving:
-            row.update(status="stale", message=(
+            row.update(status="stale", next_step=(
+                "remove the record (kms_srv_record state=absent) or make the host a KMS host again"), message=(
                 f"SRV record '{rec.get('priority')} {rec.get('weight')} {port} {target}' names {host}, which is not "
                 "an activated KMS host: clients that pick it wait for it to fail, then try the next record; "
                 "remove the record (kms_srv_record state=absent) or make the host a KMS host again"))
         elif port not in serving[host]:
             ports = ", ".join(str(p) for p in sorted(serving[host]))
-            row.update(status="stale", message=(
+            row.update(status="stale", next_step="correct the record (kms_srv_record) or the port (kms_host)", message=(
                 f"SRV record '{rec.get('priority')} {rec.get('weight')} {port} {target}' names port {port}, but the "
                 f"KMS host {host} listens on {ports}: clients that pick it cannot connect; correct the record "
                 "(kms_srv_record) or the port (kms_host)"))
@@ -340,7 +432,7 @@ def _check_srv(records: t.Sequence[t.Mapping[str, t.Any]], kms_hosts: list[dict[
             named.add(host)
         if row["status"] == "stale":
             problems.append({"host": host or target, "product": None, "status": "stale_srv_record",
-                             "message": row["message"]})
+                             "message": row["message"], "next_step": row.pop("next_step")})
         rows.append(row)
     zones = sorted({str(r["zone"]) for r in rows if r.get("zone")}) or ["the zones read"]
     for k in kms_hosts:
@@ -351,7 +443,9 @@ def _check_srv(records: t.Sequence[t.Mapping[str, t.Any]], kms_hosts: list[dict[
             problems.append({"host": host, "product": None, "status": "not_in_dns", "message": (
                 f"the KMS host publishes itself in DNS, but no _vlmcs._tcp record of {', '.join(zones)} names it: "
                 "clients that find their KMS host through DNS never reach it (check the host's event 12293 "
-                "and whether the DNS zone accepts its dynamic updates, or publish the record with kms_srv_record)")})
+                "and whether the DNS zone accepts its dynamic updates, or publish the record with kms_srv_record)"),
+                "next_step": "check the host's event 12293 and the zone's dynamic updates, or publish the record "
+                             "with kms_srv_record"})
     return rows, problems
 
 
@@ -387,7 +481,8 @@ def summarize(results: t.Mapping[str, t.Any], hosts: t.Sequence[str] | None = No
             err = _error_text(raw if isinstance(raw, t.Mapping) else None)
             rows.append({"host": h, "ok": False, "error": err, "os": None, "windows": None, "office": [],
                          "is_kms_host": False, "cmid": None, "ospp_cmid": None, "outcomes": outcomes})
-            problems.append({"host": h, "product": None, "status": None, "message": err})
+            problems.append({"host": h, "product": None, "status": None, "message": err,
+                             "next_step": NEXT_STEPS["no_result"]})
             continue
         res = good[h]
         products = list(res.get("products") or [])
@@ -408,12 +503,17 @@ def summarize(results: t.Mapping[str, t.Any], hosts: t.Sequence[str] | None = No
             if view["activated"]:
                 totals[f"{kind}_activated"] += 1
                 if view["activated_by"]:
-                    served = clients_of.setdefault((view["activated_by"], view["family"]), [])
+                    # Counted per KMS host product (Office 2016 and Office 2021 host keys on one host
+                    # have their own clients), not per family.
+                    source = by_id.get(view["activation_id"]) or {}
+                    counted = fleet.activated_by_product(source, view["activated_by"])
+                    served = clients_of.setdefault((view["activated_by"], counted or view["family"]), [])
                     if h not in served:
                         served.append(h)
             else:
                 problems.append({"host": h, "product": view["name"], "status": view["status"],
-                                 "message": _not_activated_message(view)})
+                                 "message": _not_activated_message(view),
+                                 "next_step": view["next_step"] or NEXT_STEPS["not_activated"]})
         service = res.get("service") or {}
         ospp = res.get("ospp_service") or {}
         os_info = res.get("os") or {}
@@ -430,7 +530,7 @@ def summarize(results: t.Mapping[str, t.Any], hosts: t.Sequence[str] | None = No
             kh = kh or {}
             current, required = kh.get("current_count"), kh.get("required_count")
             kms_hosts.append({
-                "host": h, "product": p.get("name"), "family": p.get("family"),
+                "host": h, "product": p.get("name"), "activation_id": p.get("activation_id"), "family": p.get("family"),
                 "office_version": p.get("office_version"), "activated": bool(p.get("activated")),
                 "status": p.get("license_status"), "enabled": bool(kh),
                 "current_count": current, "required_count": required,
@@ -441,11 +541,15 @@ def summarize(results: t.Mapping[str, t.Any], hosts: t.Sequence[str] | None = No
             if not p.get("activated"):
                 problems.append({"host": h, "product": p.get("name"), "status": p.get("license_status"),
                                  "message": "KMS host product " + _not_activated_message(_product_view(p, fleet))
-                                 + "; it answers clients 0xC004F041 until it is activated"})
+                                 + "; it answers clients 0xC004F041 until it is activated",
+                                 "next_step": NEXT_STEPS["kms_host_not_activated"]})
     for entry in kms_hosts:
-        # A host with several KMS products (Windows, Office 2010, Office 2013+) lists, for each,
-        # the clients whose product of that family it activated.
-        entry["clients"] = clients_of.get((entry["host"], entry["family"]), [])
+        # A host with several KMS products (Windows, Office 2010, Office 2016, Office 2021) lists, for
+        # each, the clients that this host product counted (see _Fleet.activated_by_product).
+        ident = str(entry["activation_id"] or entry["product"])
+        entry["clients"] = clients_of.get((entry["host"], ident), []) + [
+            c for c in clients_of.get((entry["host"], entry["family"]), [])
+            if sum(1 for k in kms_hosts if k["host"] == entry["host"] and k["family"] == entry["family"]) == 1]
         entry["in_dns"] = None
     srv_rows: list[dict[str, t.Any]] = []
     if srv_records is not None:
@@ -534,7 +638,39 @@ def render_lines(summary: t.Mapping[str, t.Any]) -> list[str]:
     return lines
 
 
-def fleet_summary(data: t.Any, hosts: t.Sequence[str] | None = None, key: str | None = None,
+def _walk(value: t.Any, path: str) -> t.Any:
+    """``value[a][b]`` for the dotted ``path`` ``a.b``; None when a step is missing, or when a
+    step is a task result that failed, was skipped or found its host unreachable."""
+    for part in path.split("."):
+        if not isinstance(value, t.Mapping) or part not in value:
+            return None
+        value = value[part]
+        if isinstance(value, t.Mapping) and any(value.get(f) for f in ("failed", "unreachable", "skipped")):
+            return None
+    return value
+
+
+def pick_result(hostvars_of_host: t.Any, keys: t.Sequence[str]) -> t.Any:
+    """The ``license_info`` result of one host: the first of ``keys`` (dotted paths into the
+    host's variables) that holds a usable result, else the value of the last key as it is
+    (so that a failed or unreachable ``license_info`` is reported as such).
+
+    This lets a report reuse the state a host already returned (``volume_activation_host_result
+    .license_info``, from the host-level module) and fall back to its own ``license_info`` read.
+    """
+    if not isinstance(hostvars_of_host, t.Mapping):
+        return None
+    for path in keys[:-1]:
+        found = _walk(hostvars_of_host, path)
+        if isinstance(found, t.Mapping) and "products" in found:
+            return found
+    value: t.Any = hostvars_of_host
+    for part in keys[-1].split("."):
+        value = value.get(part) if isinstance(value, t.Mapping) else None
+    return value
+
+
+def fleet_summary(data: t.Any, hosts: t.Sequence[str] | None = None, key: str | t.Sequence[str] | None = None,
                   activation: t.Mapping[str, t.Any] | None = None,
                   srv_records: t.Sequence[t.Mapping[str, t.Any]] | None = None) -> dict[str, t.Any]:
     """Filter entry point; see DOCUMENTATION. ``key`` picks the result out of hostvars-like values."""
@@ -542,13 +678,21 @@ def fleet_summary(data: t.Any, hosts: t.Sequence[str] | None = None, key: str | 
     if hosts is not None and (isinstance(hosts, str) or not isinstance(hosts, t.Sequence)):
         raise AnsibleFilterError("fleet_summary: hosts must be a list of host names")
     names = [str(h) for h in hosts] if hosts is not None else sorted(str(h) for h in source)
+    if key is None:
+        keys: list[str] | None = None
+    elif isinstance(key, str):
+        keys = [key]
+    elif isinstance(key, t.Sequence) and key and all(isinstance(k, str) and k for k in key):
+        keys = list(key)
+    else:
+        raise AnsibleFilterError(f"fleet_summary: key must be a variable name or a list of them, got {key!r}")
     results: dict[str, t.Any] = {}
     for h in names:
         if h not in source:
             continue
         value = source[h]
-        if key is not None:
-            value = value.get(key) if isinstance(value, t.Mapping) else None
+        if keys is not None:
+            value = pick_result(value, keys)
         if value is not None:
             results[h] = value
     if activation is not None:

@@ -88,6 +88,9 @@ attributes:
   platform:
     platforms: windows
 notes:
+  - With a key ledger on the controller (the C(volume_activation_ledger) variable, or C(volume_activation_ledger.json)
+    beside the inventory), activating with a MAK or KMS host key reserves one activation for the host under the ledger's lock first, and is
+    refused before anything is sent when the key's budget is used up; see M(winops.volume_activation.key_budget).
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
   - Every product is tried even when another fails. C(changed) is true when at least one product was activated
@@ -97,6 +100,7 @@ notes:
   - An unactivated KMS client tries again by itself every 2 hours, so a client waiting for the threshold activates
     once the host counts enough clients.
 seealso:
+  - module: winops.volume_activation.key_budget
   - module: winops.volume_activation.product_key
   - module: winops.volume_activation.kms_client
   - module: winops.volume_activation.license_info

@@ -385,6 +385,26 @@ products:
         host_caching: true
         requests: {total: 0, failed: 0, unlicensed: 0, licensed: 0, initial_grace: 0,
                    additional_grace: 0, non_genuine_grace: 0, notification: 0}
+    activated_by:
+      description:
+        - For an activated KMS client product, how it was activated - V(ad) from an Active Directory activation
+          object (C(VLActivationType) 1), V(token), or V(kms); null for other products or when not activated.
+        - Windows 7 and OSPP do not report C(VLActivationType); their KMS clients can only use KMS.
+      type: str
+      version_added: 0.1.0
+      sample: ad
+    ad_activation:
+      description:
+        - The Active Directory activation object of the product's last AD activation
+          (C(ADActivationObjectName), C(ADActivationObjectDN), C(ADActivationCsvlkPid),
+          C(ADActivationCsvlkSkuId), Windows 8 and later), null when it was not activated through AD.
+      type: dict
+      version_added: 0.1.0
+      sample:
+        object_name: WS2022
+        object_dn: CN=WS2022,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,DC=corp,DC=example,DC=test
+        csvlk_pid: 55250-39901-032-486299-03-1033-20348.0000-1582026
+        csvlk_sku_id: c3f4d37d-06d8-55cc-b2cb-06b854bed223
 summary:
   description: The host at a glance.
   returned: always
@@ -410,7 +430,7 @@ summary:
       elements: dict
       sample:
         - {name: "Office 16, Office16ProPlusVL_KMS_Client edition", activation_id: d450596f-894d-49e0-966a-fd39ed4c4c64,
-           version: "2016", channel: kms_client, license_status: licensed, activated: true}
+           version: "2016", channel: kms_client, license_status: licensed, activated: true, activated_by: ad}
     office_activated:
       description: Whether every Office product in RV(summary.office) is activated, null when there is none.
       type: bool
@@ -430,6 +450,23 @@ summary:
       description: Whether the Office Software Protection Platform is installed, null when it was not queried.
       type: bool
       sample: false
+    windows_activated_by:
+      description: RV(products[].activated_by) of the primary Windows product.
+      type: str
+      version_added: 0.1.0
+      sample: ad
+    activated_by_ad:
+      description: How many KMS client products with a key were activated through Active Directory.
+      type: int
+      version_added: 0.1.0
+      sample: 2
+    needs_kms_host:
+      description:
+        - How many KMS client products with a key were not activated through Active Directory, so still need a KMS
+          host (Windows 7, Office 2010, Office under OSPP, computers outside the domain, or no activation object).
+      type: int
+      version_added: 0.1.0
+      sample: 0
 round_trips:
   description: How many times the licensing executor ran on the host (one for this module).
   returned: always

@@ -42,18 +42,25 @@ $Ops = @{
     firewall_remove = @{ req = @('name'); opt = @() }
     service_get = @{ req = @('name'); opt = @() }
     service_restart = @{ req = @('name'); opt = @() }
+    ad_activation_objects = @{ req = @(); opt = @() }
+    ad_installation_id = @{ req = @('product_key'); opt = @() }
+    ad_activation_object_remove = @{ req = @('dn'); opt = @() }
 }
-$ReadOps = @('cim_query', 'reg_get', 'firewall_get', 'service_get')
+# ad_installation_id only computes an ID (GenerateActiveDirectoryOfflineActivationId changes
+# nothing; Get-ADLicenseInfo -ProductKey is documented read-only for the same call).
+$ReadOps = @('cim_query', 'reg_get', 'firewall_get', 'service_get', 'ad_activation_objects', 'ad_installation_id')
 # lower-case spelling -> the spelling passed to WMI; '\' is accepted and turned into '/'
 $Namespaces = @{ 'root/cimv2' = 'root/cimv2'; 'root/microsoftdns' = 'root/MicrosoftDNS' }
 $QueryClasses = @('SoftwareLicensingService', 'SoftwareLicensingProduct', 'OfficeSoftwareProtectionService',
-    'OfficeSoftwareProtectionProduct', 'Win32_OperatingSystem', 'MicrosoftDNS_SRVType', 'MicrosoftDNS_Zone')
+    'OfficeSoftwareProtectionProduct', 'Win32_OperatingSystem', 'MicrosoftDNS_SRVType', 'MicrosoftDNS_Zone',
+    'Win32_ComputerSystem')
 $ServiceMethods = @('InstallProductKey', 'RefreshLicenseStatus', 'SetKeyManagementServiceMachine',
     'ClearKeyManagementServiceMachine', 'SetKeyManagementServicePort', 'ClearKeyManagementServicePort',
     'SetKeyManagementServiceLookupDomain', 'ClearKeyManagementServiceLookupDomain', 'SetVLActivationInterval',
     'SetVLRenewalInterval', 'SetKeyManagementServiceListeningPort', 'ClearKeyManagementServiceListeningPort',
     'DisableKeyManagementServiceDnsPublishing', 'EnableKeyManagementServiceLowPriority',
-    'DisableKeyManagementServiceHostCaching', 'SetVLActivationTypeEnabled', 'ClearVLActivationTypeEnabled')
+    'DisableKeyManagementServiceHostCaching', 'SetVLActivationTypeEnabled', 'ClearVLActivationTypeEnabled',
+    'DoActiveDirectoryOnlineActivation', 'DepositActiveDirectoryOfflineActivationConfirmation')
 $ProductMethods = @('Activate', 'UninstallProductKey', 'DepositOfflineConfirmationId', 'SetKeyManagementServiceMachine',
     'ClearKeyManagementServiceMachine', 'SetKeyManagementServicePort', 'ClearKeyManagementServicePort',
     'SetKeyManagementServiceLookupDomain', 'ClearKeyManagementServiceLookupDomain', 'SetVLActivationTypeEnabled',
@@ -81,6 +88,10 @@ $FirewallRules = @('SPPSVC-In-TCP')
 $FirewallPrefix = 'winops-va-'
 $Services = @('sppsvc', 'osppsvc')
 $SecretLists = @('product_keys', 'confirmation_ids')
+# Active Directory-based activation: the activation objects container of the computer's forest,
+# read and deleted over ADSI as slmgr.vbs /ao-list and /del-ao do [SLMGR10 ADActObjContainer].
+$AdContainer = 'CN=Activation Objects,CN=Microsoft SPP,CN=Services,'
+$AdObjectClass = 'msSPP-ActivationObject'
 
 $Secrets = @{}
 foreach ($name in $SecretLists) {
@@ -259,6 +270,16 @@ function Get-OperationError($Op, [int]$Index) {
     elseif ($name -like 'service_*') {
         if ($Services -notcontains "$($Op['name'])") { return "${where}: service '$($Op['name'])' is not allowed" }
     }
+    elseif ($name -eq 'ad_installation_id') {
+        if (-not (Test-SecretReference $Op['product_key'])) { return "${where}: product_key must be a secret reference" }
+    }
+    elseif ($name -eq 'ad_activation_object_remove') {
+        # only a direct child of an activation objects container: CN=<name>,CN=Activation Objects,...
+        $dn = "$($Op['dn'])"
+        if ($dn -notmatch '^CN=[^,]+,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,(DC=[^,]+,)*DC=[^,]+$') {
+            return "${where}: '$dn' is not an activation object's distinguished name"
+        }
+    }
     $null
 }
 
@@ -315,6 +336,17 @@ function Get-FirewallParameters($Op) {
         $params[$names[$key]] = $value
     }
     $params
+}
+
+function Get-AdContainer {
+    # The computer's domain (not the user's: slmgr.vbs uses ADSystemInfo.DomainDNSName) and the
+    # activation objects container under its forest's configuration naming context.
+    $cs = Get-CimInstance -ClassName Win32_ComputerSystem -Property @('Domain', 'PartOfDomain')
+    if (-not $cs.PartOfDomain) {
+        throw [Runtime.InteropServices.COMException]::new('The specified domain either does not exist or could not be contacted.', [int]0x8007054B)
+    }
+    $rootDse = [ADSI]"LDAP://$($cs.Domain)/RootDSE"
+    @{ domain = "$($cs.Domain)"; dn = "$AdContainer$($rootDse.Properties['configurationNamingContext'].Value)" }
 }
 
 # --- Operations: each fills $r (already holding op and ok=$true) -----------------------
@@ -478,6 +510,43 @@ $Handlers = @{
         param($op, $r)
         Restart-Service -Name $op['name']
         $r.status = "$((Get-Service -Name $op['name']).Status)"
+    }
+    ad_activation_objects = {
+        param($op, $r)
+        $container = Get-AdContainer
+        $r.domain = $container.domain
+        $r.container = $container.dn
+        $r.objects = [Collections.Generic.List[object]]::new()
+        $searcher = [DirectoryServices.DirectorySearcher]::new([ADSI]"LDAP://$($container.domain)/$($container.dn)",
+            "(objectClass=$AdObjectClass)", [string[]]@('displayName', 'distinguishedName', 'msSPP-CSVLKSkuId',
+                'msSPP-CSVLKPid', 'msSPP-CSVLKPartialProductKey'))
+        $searcher.SearchScope = 'OneLevel'
+        foreach ($hit in $searcher.FindAll()) {
+            $p = $hit.Properties
+            $sku = $null
+            if ($p['msspp-csvlkskuid'].Count -gt 0) { $sku = ([guid]::new([byte[]]$p['msspp-csvlkskuid'][0])).ToString() }
+            $r.objects.Add([ordered]@{
+                name = "$($p['displayname'][0])"; dn = "$($p['distinguishedname'][0])"; sku_id = $sku
+                pid = "$($p['msspp-csvlkpid'][0])"; partial_product_key = "$($p['msspp-csvlkpartialproductkey'][0])"
+            })
+        }
+    }
+    ad_installation_id = {
+        param($op, $r)
+        $key = $Secrets[$op['product_key']['secret']][[int]$op['product_key']['index']]
+        $service = Get-CimInstance -ClassName SoftwareLicensingService -Property Version
+        $out = Invoke-CimMethod -InputObject $service -MethodName GenerateActiveDirectoryOfflineActivationId -Arguments @{ ProductKey = $key }
+        $r.installation_id = "$($out.InstallationID)"
+    }
+    ad_activation_object_remove = {
+        param($op, $r)
+        $container = Get-AdContainer
+        $entry = [ADSI]"LDAP://$($container.domain)/$($op['dn'])"
+        $r.existed = [DirectoryServices.DirectoryEntry]::Exists($entry.Path)
+        if ($r.existed) {
+            if ($entry.SchemaClassName -ne $AdObjectClass) { throw "'$($op['dn'])' is not an $AdObjectClass" }
+            $entry.DeleteTree()
+        }
     }
 }
 

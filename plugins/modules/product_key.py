@@ -108,6 +108,9 @@ attributes:
   platform:
     platforms: windows
 notes:
+  - With a key ledger on the controller (the C(volume_activation_ledger) variable, or C(volume_activation_ledger.json)
+    beside the inventory), installing a MAK or KMS host key reserves one activation for the host under the ledger's lock first, and is
+    refused before anything is sent when the key's budget is used up; see M(winops.volume_activation.key_budget).
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
   - The licensing service decides which product a key belongs to. When it installs the key on another product
@@ -121,6 +124,7 @@ notes:
   - A KMS host on a client edition of Windows activates client editions only; the module warns.
   - O(gvlk=auto) sees the Office products that hold a key (volume media ship with their GVLK installed).
 seealso:
+  - module: winops.volume_activation.key_budget
   - module: winops.volume_activation.activation
   - module: winops.volume_activation.license_info
   - module: winops.volume_activation.kms_host

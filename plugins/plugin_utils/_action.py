@@ -14,12 +14,16 @@ override named hooks (all prefixed ``_va_``), never ``run()`` itself::
       2. reader = _va_reader(ctx)                           default: StateQuery() (whole licensing state)
       3. before = reader.parse(client.run(reader.operations(), stop_on_error=False))  round trip 1
       4. plan = _va_plan(ctx, before)                        default: empty Plan (read-only action)
+      4b. key ledger (only with a ledger, see _ledger): holds a killed run left for this host
+          are settled from ``before``; plan.claims are checked (check mode) or reserved under
+          the ledger's lock, a used-up budget refusing the task before anything is sent
       5. when plan has operations and not check mode:
            client.run(plan operations + reader.operations())  round trip 2 (apply + read back;
                                                      the executor runs read operations even
                                                      after a failed mutating one)
            after = reader.parse(read-back results)
            failure = _va_apply_failure(ctx, plan, apply results)   default: first failed op
+           plan.claims settled: a successful activation recorded, a failed attempt released
       6. result = _va_result(ctx, before, after, plan)       default: {}
          + changed, diff (plan.diff when the task runs with --diff), failed/msg
       7. the whole result is scrubbed of product keys and of the task's no_log values
@@ -38,7 +42,7 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from . import _client, _keys, _state
+from . import _client, _keys, _ledger, _state
 
 ParsedState = t.Any
 
@@ -78,6 +82,11 @@ class Plan:
     descriptions: list[str] = dataclasses.field(default_factory=list)
     diff: dict[str, t.Any] | None = None
     stop_on_error: bool = True
+    #: What the plan does with keys the key ledger may budget (:class:`_ledger.Claim`: a MAK or
+    #: KMS host key installed, a product activated with one). The engine reserves them before
+    #: the apply (refusing when the budget is used up) and settles them after; a planner only
+    #: appends claims, it never touches the ledger itself.
+    claims: list[_ledger.Claim] = dataclasses.field(default_factory=list)
 
     def add(self, op: t.Mapping[str, t.Any], description: str) -> int:
         """Append an operation with its description; return its index."""
@@ -121,6 +130,20 @@ def failure_message(plan: Plan, result: _client.OpResult) -> str:
     info = result.describe()
     remedy = f"; next step: {info['remedy']}" if info and info.get("remedy") else ""
     return f"Failed to {plan.descriptions[result.index]}: {result.message}{remedy}"
+
+
+def ledger_products(state: _state.HostState) -> list[_ledger.ProductView]:
+    """The products as the key ledger sees them (partial key, licensed or not)."""
+    return [_ledger.ProductView(activation_id=p.id, partial_key=p.partial_product_key, activated=p.activated,
+                                name=p.name) for p in state.products]
+
+
+def ledger_cmid(state: _state.HostState) -> str | None:
+    """The host's client machine ID (Software Licensing Service, else OSPP), for the ledger's records."""
+    for s in (state.service, state.ospp_service):
+        if s is not None and s.cmid:
+            return s.cmid
+    return None
 
 
 class PlanningError(Exception):
@@ -256,11 +279,52 @@ class LicensingAction(ActionBase):
             result.setdefault("changed", False)
         except _client.ExecutorError as e:
             result.update(failed=True, changed=False, msg=str(e))
+        except _ledger.LedgerError as e:
+            result.update(failed=True, msg=str(e))
+            result.setdefault("changed", False)
         except _keys.ProductKeyError as e:
             # A key a planner could not accept: a user error, reported before anything changed.
             result.update(failed=True, changed=False, msg=f"Failed to validate the product key: {e}")
         result["round_trips"] = client.round_trips
         return t.cast(dict[str, t.Any], _keys.scrub(result, secrets))
+
+    def _va_ledger_reserve(
+        self, ctx: ActionContext, before: ParsedState, plan: Plan
+    ) -> tuple[_ledger.Ledger | None, list[str | None]]:
+        """The key ledger's part before the apply (see :mod:`_ledger`); nothing without a ledger.
+
+        Settles the holds an interrupted run left for this host (from ``before``), then checks
+        (check mode) or reserves ``plan.claims``; :class:`_ledger.LedgerError` refuses the task
+        before anything is sent.
+        """
+        path = _ledger.ledger_path(ctx.task_vars)
+        if path is None or not isinstance(before, _state.HostState):
+            return None, []
+        ledger = _ledger.Ledger(path)
+        host = str(ctx.task_vars.get("inventory_hostname") or "")
+        products = ledger_products(before)
+        if not ctx.check_mode:
+            for note in ledger.reconcile(host, products, ledger_cmid(before)):
+                ctx.client.log(1, note)
+        if not plan.claims:
+            return ledger, []
+        if ctx.check_mode:
+            ledger.check(host, plan.claims)
+            return ledger, []
+        return ledger, ledger.reserve(host, plan.claims)
+
+    def _va_ledger_settle(
+        self, ctx: ActionContext, ledger: _ledger.Ledger, plan: Plan, ids: t.Sequence[str | None], after: ParsedState
+    ) -> None:
+        """Record the activations made and release what failed, from ``ctx.applied``."""
+        by_index = {r.index: r for r in ctx.applied or ()}
+        outcomes: list[bool | None] = []
+        for c in plan.claims:
+            r = by_index.get(c.op_index)
+            outcomes.append(None if r is None else bool(r.ok))
+        state = after if isinstance(after, _state.HostState) else None
+        host = str(ctx.task_vars.get("inventory_hostname") or "")
+        ledger.settle(host, plan.claims, ids, outcomes, ledger_cmid(state) if state else None)
 
     def _va_run(self, ctx: ActionContext) -> dict[str, t.Any]:
         client = ctx.client
@@ -268,10 +332,16 @@ class LicensingAction(ActionBase):
         read_ops = reader.operations()
         read_batch = _client.Batch()
         read_batch.extend(read_ops)
+        # Optional reader hook: read operations that need a secret (ad_installation_id), added to
+        # the first read only; their results follow the reader's own (the read-back omits them).
+        first_read = getattr(reader, "first_read", None)
+        if first_read is not None:
+            first_read(read_batch)
         before = reader.parse(client.run(read_batch, stop_on_error=False).raw())
 
         plan = self._va_plan(ctx, before)
         out: dict[str, t.Any] = {"changed": False}
+        ledger, claim_ids = self._va_ledger_reserve(ctx, before, plan)
         after: ParsedState | None = None
         failure: str | None = None
         if plan:
@@ -295,6 +365,8 @@ class LicensingAction(ActionBase):
                 # Read operations run even after a failed mutating one (executor protocol), so
                 # the read-back shows where the host really stands.
                 after = reader.parse(applied.raw(back))
+                if ledger is not None and plan.claims:
+                    self._va_ledger_settle(ctx, ledger, plan, claim_ids, after)
         out.update(self._va_result(ctx, before, after, plan))
         if ctx.diff and plan.diff is not None:
             out["diff"] = plan.diff

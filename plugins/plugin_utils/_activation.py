@@ -39,7 +39,7 @@ import dataclasses
 import re
 import typing as t
 
-from . import _action, _client, _errors, _keys, _state
+from . import _action, _client, _errors, _keys, _ledger, _state
 
 PRODUCT_CHOICES = ("all", "office", "office2010", "office2013", "office2016", "office2019", "office2021",
                    "office2024", "windows")
@@ -194,6 +194,15 @@ def _label(p: _state.LicensingProduct) -> str:
     return f"'{p.name or p.id}' ({p.id})"
 
 
+def _claim(plan: _action.Plan, p: _state.LicensingProduct, index: int, method: str, description: str) -> None:
+    """Key ledger hook: an activation with a MAK or a KMS host key is reserved before it is sent
+    (refused when the key's budget is used up), recorded when it succeeds, released when not."""
+    if p.channel in _ledger.KINDS and p.partial_product_key:
+        plan.claims.append(_ledger.Claim(kind="activate", op_index=index, partial_key=p.partial_product_key,
+                                         description=description, activation_id=p.id, product=p.name,
+                                         method=method))
+
+
 def plan_activation(req: ActivationRequest, state: _state.HostState) -> ActivationPlan:
     """Choose the products and build the batch; raise :class:`ActivationPlanError` to refuse.
 
@@ -249,9 +258,11 @@ def plan_activation(req: ActivationRequest, state: _state.HostState) -> Activati
             index = plan.add(_client.cim_invoke(cls, "DepositOfflineConfirmationId", filter=flt, arguments={
                 "InstallationId": p.offline_installation_id, "ConfirmationId": ref}),
                 f"deposit the confirmation ID for {_label(p)}")
+            _claim(plan, p, index, "phone", f"deposit the confirmation ID for {_label(p)}")
             items.append(Item(p, "deposit", op_index=index, confirmation_ref=True))
         else:
             index = plan.add(_client.cim_invoke(cls, "Activate", filter=flt), f"activate {_label(p)}")
+            _claim(plan, p, index, "online", f"activate {_label(p)}")
             items.append(Item(p, "activate", op_index=index))
         spp = spp or p.source == "spp"
     if plan and spp:
@@ -340,9 +351,14 @@ def outcomes(ap: ActivationPlan, applied: t.Sequence[_client.OpResult] | None,
             elif r.ok:
                 row["outcome"] = "confirmation_deposited" if item.decision == "deposit" else "activated"
                 where, _words = _kms_where(now) if kms else (None, "")
-                row["kms_host"] = where
+                ad = _state.ad_activation_dict(now) if kms and after is not None else None
+                row["kms_host"] = None if ad else where
                 row["message"] = ("activated by phone" if item.decision == "deposit"
                                   else f"activated{f' by the KMS host {where}' if where else ''}")
+                if ad:
+                    # Windows 8+ clients in a domain ask AD first (VLActivationType 1: no KMS host involved).
+                    row["message"] = (f"activated from the Active Directory activation object "
+                                      f"'{ad['object_name']}' ({ad['object_dn']})")
                 if not now.activated and after is not None:
                     row["message"] += f"; the product now reports '{now.status}'"
             else:

@@ -38,7 +38,8 @@ display = Display()
 #: The executor module (fully qualified).
 EXECUTOR = "winops.volume_activation.licensing_batch"
 #: Operations that only read (docs/executor-protocol.md "changed").
-READ_OPS = frozenset({"cim_query", "reg_get", "firewall_get", "service_get"})
+READ_OPS = frozenset({"cim_query", "reg_get", "firewall_get", "service_get", "ad_activation_objects",
+                      "ad_installation_id"})
 #: Every operation the protocol knows.
 ALL_OPS = READ_OPS | frozenset(
     {
@@ -50,6 +51,7 @@ ALL_OPS = READ_OPS | frozenset(
         "firewall_create",
         "firewall_remove",
         "service_restart",
+        "ad_activation_object_remove",
     }
 )
 SECRET_KINDS = ("product_keys", "confirmation_ids")

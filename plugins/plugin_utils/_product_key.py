@@ -46,7 +46,7 @@ import dataclasses
 import re
 import typing as t
 
-from . import _action, _client, _keys, _products, _state
+from . import _action, _client, _keys, _ledger, _products, _state
 
 #: Targets the ``product`` option names.
 PRODUCTS = ("windows", "office2010", "office2013", "office2016", "office2019", "office2021", "office2024")
@@ -892,8 +892,15 @@ def plan_keys(req: KeyRequest, state: _state.HostState) -> KeyPlan:
                 raise AssertionError("tg.key is not set")
             ref = plan.batch.product_key(tg.key)
             what = KEY_TYPE_WORDS.get(tg.key_type or "", "product key")
-            plan.add(_client.cim_invoke(tg.service_class, "InstallProductKey", arguments={"ProductKey": ref}),
-                     f"install the {what} '{tg.masked}' for {tg.label} through {tg.service_class}")
+            desc = f"install the {what} '{tg.masked}' for {tg.label} through {tg.service_class}"
+            index = plan.add(_client.cim_invoke(tg.service_class, "InstallProductKey", arguments={"ProductKey": ref}),
+                             desc)
+            if tg.key_type in _ledger.KINDS:
+                # Key ledger hook: a budgeted key is reserved before it is installed (refused when
+                # its budget is used up), released if the install fails.
+                plan.claims.append(_ledger.Claim(kind="install", op_index=index, partial_key=tg.key[-5:],
+                                                 description=desc, key=tg.key,
+                                                 activation_id=tg.host_id or None, product=tg.label))
             spp_touched = spp_touched or tg.source == "spp"
         elif tg.action == "remove":
             for p in tg.remove:

@@ -685,8 +685,34 @@ def product_dict(p: LicensingProduct) -> dict[str, t.Any]:
         "remaining_sku_rearm_count": p.remaining_sku_rearm_count,
         "kms_client": dataclasses.asdict(p.kms_client) if p.kms_client else None,
         "kms_host": dataclasses.asdict(p.kms_host) if p.kms_host else None,
+        "activated_by": activated_by(p),
+        "ad_activation": ad_activation_dict(p),
     }
     return out
+
+
+def activated_by(p: LicensingProduct) -> str | None:
+    """How an activated KMS client product got its licence: ``ad`` (VLActivationType 1, an
+    Active Directory activation object), ``token`` (3) or ``kms``; None for other products or
+    when not activated. VLActivationType is Windows 8+ [SLMGR10 IsADActivated]; without it
+    (Windows 7, OSPP) a KMS client can only have used KMS."""
+    if p.channel != "kms_client" or not p.activated:
+        return None
+    vat = u32(p.raw.get("VLActivationType"))
+    return {1: "ad", 3: "token"}.get(vat or 0, "kms")
+
+
+def ad_activation_dict(p: LicensingProduct) -> dict[str, str | None] | None:
+    """The activation object of the last AD activation (``ADActivationObjectName``,
+    ``ADActivationObjectDN``, ``ADActivationCsvlkPid``, ``ADActivationCsvlkSkuId``, Windows 8+
+    [SLMGR10 /dlv]), or None when the product was not activated through AD."""
+    name = text(p.raw.get("ADActivationObjectName"))
+    if u32(p.raw.get("VLActivationType")) != 1 or not name:
+        return None
+    sku = text(p.raw.get("ADActivationCsvlkSkuId"))
+    return {"object_name": name, "object_dn": text(p.raw.get("ADActivationObjectDN")),
+            "csvlk_pid": text(p.raw.get("ADActivationCsvlkPid")),
+            "csvlk_sku_id": sku.strip("{}").lower() if sku else None}
 
 
 def service_dict(s: LicensingService) -> dict[str, t.Any]:
@@ -733,10 +759,12 @@ def summary_dict(state: HostState) -> dict[str, t.Any]:
             "channel": p.channel,
             "license_status": p.status,
             "activated": p.activated,
+            "activated_by": activated_by(p),
         }
         for p in state.products
         if p.family in ("office", "office2010") and p.has_key and not p.is_kms_host
     ]
+    clients = [p for p in state.products if p.channel == "kms_client" and p.has_key]
     hosts = [
         {
             "name": p.name,
@@ -758,6 +786,11 @@ def summary_dict(state: HostState) -> dict[str, t.Any]:
         "kms_host": bool(hosts),
         "kms_host_products": hosts,
         "ospp_present": state.ospp_present,
+        "windows_activated_by": activated_by(win) if win else None,
+        # KMS client products activated through Active Directory, and those that still need a
+        # KMS host (not activated through AD: older products, computers outside the domain).
+        "activated_by_ad": sum(1 for p in clients if activated_by(p) == "ad"),
+        "needs_kms_host": sum(1 for p in clients if activated_by(p) != "ad"),
     }
 
 

@@ -46,10 +46,11 @@ SRV_FIELDS = ("name", "target", "port", "priority", "weight", "ttl")
 SRV_DEFAULT_TTL = 3600
 SRV_NAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$")
 LAB_FIELDS = ("seed", "start", "dns_port", "network")
-DEFAULT_FIELDS = ("username", "password", "locale", "channel", "http_port", "https_port", "allow_unencrypted")
+DEFAULT_FIELDS = ("username", "password", "locale", "channel", "http_port", "https_port", "allow_unencrypted",
+                  "domain_joined")
 KEY_FIELDS = ("name", "kind", "key", "product", "count", "max_hosts", "max_activations", "blocked")
 HOST_FIELDS = ("name", "count", "address", "os", "edition", "locale", "office", "channel", "username",
-               "password", "roles", "cmid_from", "http_port", "https_port", "allow_unencrypted")
+               "password", "roles", "cmid_from", "http_port", "https_port", "allow_unencrypted", "domain_joined")
 OFFICE_FIELDS = ("version", "products", "channel")
 
 
@@ -72,7 +73,9 @@ class OfficeSpec:
 class HostSpec:
     """One simulated Windows host. ``http_port``/``https_port`` of 0 mean "any free port"
     (the running lab reports the ports it bound); ``cmid_from`` names another host whose
-    client machine ID this one shares (a clone made without rearm)."""
+    client machine ID this one shares (a clone made without rearm); ``domain_joined``
+    false makes a workgroup machine outside the fleet's Active Directory domain (no
+    AD-based activation there; its name still lies in the DNS zone)."""
 
     name: str
     address: str
@@ -89,6 +92,7 @@ class HostSpec:
     http_port: int = 5985
     https_port: int = 5986
     allow_unencrypted: bool = False
+    domain_joined: bool = True
 
 
 @dataclasses.dataclass
@@ -332,6 +336,7 @@ def parse_fleet(data: t.Any) -> FleetSpec:
         allow_unencrypted = _bool(h.get("allow_unencrypted", defaults.get("allow_unencrypted", False)),
                                   f"{where}.allow_unencrypted")
         cmid_from = h.get("cmid_from")
+        domain_joined = _bool(h.get("domain_joined", defaults.get("domain_joined", True)), f"{where}.domain_joined")
         for n in range(1, count + 1):
             try:
                 name = template.format(n=n) if count > 1 or "{" in template else template
@@ -366,6 +371,7 @@ def parse_fleet(data: t.Any) -> FleetSpec:
                 roles=list(roles),
                 cmid_from=str(cmid_from) if cmid_from else None,
                 http_port=http_port, https_port=https_port, allow_unencrypted=allow_unencrypted,
+                domain_joined=domain_joined,
             ))
     if not hosts:
         raise SpecError("fleet: 'hosts' is required")

@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from winlab.models import catalog, errors
+from winlab.models import adds, catalog, errors
 from winlab.models.catalog import OFFICE_VERSIONS, OSES, SkuDef
 from winlab.models.errors import WmiError
 from winlab.models.firewall import Firewall
@@ -96,6 +96,10 @@ class WindowsHost:
         self.edition = self.os.editions[spec.edition]
         self.os_version = self.os.version
         self.reachable = True
+        # Domain membership (ADBA needs it) and the activation object that activated each
+        # product from AD (models/adds.py).
+        self.domain_joined = spec.domain_joined
+        self.ad_activation: dict[str, adds.ActivationObject] = {}
         self.registry = Registry()
         self.firewall = Firewall()
         self.request_log: list[dict[str, t.Any]] = []
@@ -470,6 +474,12 @@ class WindowsHost:
         self.event("Application", 12288, **self._attempt_event(p, hresult, response, tried))
         return hresult
 
+    def volume_activate(self, p: Product) -> int:
+        """One activation attempt of a KMS client product: Active Directory first, then KMS,
+        as the activation type allows [ADBA-CLIENT in models/adds.py]. Returns the HRESULT."""
+        hresult = adds.client_attempt(self, p)
+        return self.kms_activate(p) if hresult is None else hresult
+
     @staticmethod
     def _attempt_event(p: Product, hresult: int, response: KmsResponse | None, tried: list[str]) -> dict[str, t.Any]:
         """The data of the client's event 12288 for one attempt [licensing-api §6 Monitoring]."""
@@ -552,7 +562,7 @@ class WindowsHost:
         for p in self.products:
             if (p.key_kind == "gvlk" and p.next_attempt_at is not None and p.next_attempt_at <= now
                     and self._timer_service_running(p)):
-                self.kms_activate(p)
+                self.volume_activate(p)
         if self.next_publish_at is not None and self.next_publish_at <= now:
             self.publish_srv()
 
@@ -645,7 +655,7 @@ class WindowsHost:
         if p.key is None:
             raise WmiError(errors.SL_E_PKEY_NOT_INSTALLED, f"{p.id} has no key")
         if p.key_kind == "gvlk":
-            hresult = self.kms_activate(p)
+            hresult = self.volume_activate(p)
             if hresult:
                 raise WmiError(hresult)
             return
@@ -708,6 +718,7 @@ class WindowsHost:
         return {
             "name": self.name, "fqdn": self.fqdn, "address": self.spec.address, "os": self.os.id,
             "edition": self.edition.name, "locale": self.locale, "reachable": self.reachable,
+            "domain_joined": self.domain_joined,
             "cmid": self.cmid, "ospp_cmid": self.ospp_cmid, "remaining_rearm": self.remaining_rearm,
             "products": [p.snapshot(now) for p in self.products],
             "kms_effective": dict(self.kms_effective),

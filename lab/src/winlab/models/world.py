@@ -13,6 +13,7 @@ import typing as t
 
 from winlab.clock import LabClock
 from winlab.models.activation import ActivationService
+from winlab.models.adds import Forest
 from winlab.models.host import WindowsHost
 from winlab.models.srv import SrvRecord
 from winlab.models.transport import DnsView, InProcessKmsTransport, KmsTransport
@@ -45,6 +46,8 @@ class World:
         self.clock = LabClock(spec.lab.start)
         self.rng = LabRandom(spec.lab.seed)
         self.activation_service = ActivationService(spec.keys, self.rng)
+        # The forest of the fleet's domain and its activation objects (ADBA, models/adds.py).
+        self.forest = Forest(spec.domain)
         self.dns: DnsView = self._dns_override or DnsView()
         if self._dns_override is None:
             # The fleet file's static records (network mode: BIND's zone file holds them).
@@ -176,4 +179,5 @@ class World:
                 "hosts": {name: h.snapshot() for name, h in sorted(self.hosts.items())},
                 "dns": self.dns.snapshot(),
                 "activation_service": self.activation_service.snapshot(),
+                "forest": self.forest.snapshot(),
             }

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import typing as t
 
-from winlab.models import dnsserver, errors
+from winlab.models import adds, dnsserver, errors
 from winlab.models.errors import WmiError
 from winlab.models.host import LCIDS, WindowsHost
 from winlab.models.kms import (
@@ -47,6 +47,7 @@ SPP_PRODUCT = "SoftwareLicensingProduct"
 OSPP_SERVICE = "OfficeSoftwareProtectionService"
 OSPP_PRODUCT = "OfficeSoftwareProtectionProduct"
 WIN32_OS = "Win32_OperatingSystem"
+WIN32_CS = "Win32_ComputerSystem"
 
 # -- schemas ------------------------------------------------------------------------------
 # Product properties present on Windows 7 (MOF7601) and the members added in Windows 8+
@@ -104,6 +105,11 @@ OS_PROPS = (
     "Manufacturer", "MUILanguages", "Name", "OperatingSystemSKU", "OSArchitecture", "OSLanguage", "OSType",
     "ProductType", "SystemDirectory", "Version", "WindowsDirectory",
 )
+# Win32_ComputerSystem members the lab answers (MicrosoftDocs/win32
+# desktop-src/CIMWin32Prov/win32-computersystem.md): PartOfDomain is TRUE on a domain member,
+# Domain then holds the domain's name, otherwise the workgroup's; DomainRole 0 standalone
+# workstation, 1 member workstation, 2 standalone server, 3 member server, 5 primary DC.
+CS_PROPS = ("DNSHostName", "Domain", "DomainRole", "Name", "PartOfDomain", "Workgroup")
 
 Param = tuple[str, str]  # (name, CIM type)
 
@@ -139,8 +145,11 @@ _SPP_SERVICE_METHODS_8: dict[str, list[Param]] = {
     "DoActiveDirectoryOnlineActivation": [("ProductKey", "string"), ("ActivationObjectName", "string")],
     "GenerateActiveDirectoryOfflineActivationId": [("ProductKey", "string")],
     "DepositActiveDirectoryOfflineActivationConfirmation": [
-        ("ProductKey", "string"), ("ConfirmationId", "string"), ("ActivationObjectName", "string")],
+        ("ProductKey", "string"), ("ConfirmationID", "string"), ("ActivationObjectName", "string")],
 }
+# The three AD methods' parameter names as microsoft/wmi's generated SoftwareLicensingService
+# bindings give them (GenerateActiveDirectoryOfflineActivationId has the out parameter
+# InstallationID); behaviour in models/adds.py.
 
 _PRODUCT_METHODS_7: dict[str, list[Param]] = {
     "Activate": [],
@@ -179,8 +188,7 @@ _OSPP_PRODUCT_METHODS: dict[str, list[Param]] = {
 
 NOT_SIMULATED = {
     "InstallLicense", "InstallLicensePackage", "DisableKeyManagementServiceActivation", "AcquireGenuineTicket",
-    "ReArmApp", "DoActiveDirectoryOnlineActivation", "GenerateActiveDirectoryOfflineActivationId",
-    "DepositActiveDirectoryOfflineActivationConfirmation", "GetPolicyInformationDWord",
+    "ReArmApp", "GetPolicyInformationDWord",
     "GetPolicyInformationString", "GetTokenActivationGrants", "GenerateTokenActivationChallenge",
     "DepositTokenActivationResponse", "ReArmSku",
 }
@@ -262,7 +270,7 @@ class CimSurface:
         """Classes this host answers in ``namespace`` (``WmiError`` for an unknown namespace)."""
         ns = normalize_namespace(namespace)
         if ns == CIMV2:
-            out = [SPP_SERVICE, SPP_PRODUCT, WIN32_OS]
+            out = [SPP_SERVICE, SPP_PRODUCT, WIN32_OS, WIN32_CS]
             if self.host.has_ospp:
                 out += [OSPP_SERVICE, OSPP_PRODUCT]
             return out
@@ -290,6 +298,8 @@ class CimSurface:
             return tuple(sorted(OSPP_SERVICE_PROPS, key=str.lower))
         if class_name == WIN32_OS:
             return OS_PROPS
+        if class_name == WIN32_CS:
+            return CS_PROPS
         if class_name == dnsserver.ZONE_CLASS:
             return dnsserver.ZONE_PROPS
         if class_name == dnsserver.SRV_CLASS:
@@ -326,6 +336,8 @@ class CimSurface:
             rows = dnsserver.zone_rows(self.host)
         elif cls == dnsserver.SRV_CLASS:
             rows = dnsserver.srv_rows(self.host)
+        elif cls == WIN32_CS:
+            rows = [self._cs_row()]
         else:
             rows = [self._os_row()]
         return [{k: row.get(k) for k in props} for row in rows]
@@ -388,8 +400,7 @@ class CimSurface:
             "VLActivationInterval": p.vl_activation_interval, "VLRenewalInterval": p.vl_renewal_interval,
             "VLActivationType": p.vl_activation_type,
             "VLActivationTypeEnabled": self.host._reg_int(self.host._sku_key(p), "VLActivationType", 0),
-            "ADActivationCsvlkPid": "", "ADActivationCsvlkSkuId": "", "ADActivationObjectDN": "",
-            "ADActivationObjectName": "", "AutomaticVMActivationHostDigitalPid2": "",
+            "AutomaticVMActivationHostDigitalPid2": "",
             "AutomaticVMActivationHostMachineName": "", "AutomaticVMActivationLastActivationTime": NONE_DATE,
             "IAID": "",
         }
@@ -398,6 +409,11 @@ class CimSurface:
                      "KeyManagementServiceOOBGraceRequests", "KeyManagementServiceOOTGraceRequests",
                      "KeyManagementServiceNonGenuineGraceRequests", "KeyManagementServiceNotificationRequests"):
             row[name] = counters.get(name) if is_host else None
+        # The activation object of the last AD activation (VLActivationType 1) [SLMGR10 /dlv
+        # "AD Activation client information"]; empty otherwise.
+        ao = self.host.ad_activation.get(p.id) if p.vl_activation_type == adds.TYPE_AD and p.key else None
+        row.update({"ADActivationObjectName": ao.name if ao else "", "ADActivationObjectDN": ao.dn if ao else "",
+                    "ADActivationCsvlkPid": ao.pid if ao else "", "ADActivationCsvlkSkuId": ao.sku_id if ao else ""})
         return row
 
     def _service_row(self, store: str) -> dict[str, t.Any]:
@@ -475,6 +491,14 @@ class CimSurface:
             "WindowsDirectory": "C:\\Windows",
         }
 
+    def _cs_row(self) -> dict[str, t.Any]:
+        joined = self.host.domain_joined
+        dc = "domain_controller" in self.host.spec.roles
+        role = 5 if dc else (3 if self.host.os.server else 1) if joined else (2 if self.host.os.server else 0)
+        return {"DNSHostName": self.host.name.lower(), "Domain": self.host.domain if joined else "WORKGROUP",
+                "DomainRole": role, "Name": self.host.name.upper(), "PartOfDomain": joined,
+                "Workgroup": None if joined else "WORKGROUP"}
+
     def delete(self, class_name: str, condition: str, namespace: str = CIMV2) -> int:
         """``Remove-CimInstance`` of the instances ``condition`` selects; the number deleted.
         Only DNS records can be deleted (0x8004100C for the licensing classes)."""
@@ -548,6 +572,15 @@ class CimSurface:
             return {}
         if method == "ReArmWindows":
             self.host.rearm_windows()
+            return {}
+        if method == "DoActiveDirectoryOnlineActivation":
+            adds.online_activation(self.host, a["ProductKey"] or "", a["ActivationObjectName"] or "")
+            return {}
+        if method == "GenerateActiveDirectoryOfflineActivationId":
+            return {"InstallationID": adds.installation_id(self.host, a["ProductKey"] or "")}
+        if method == "DepositActiveDirectoryOfflineActivationConfirmation":
+            adds.deposit_confirmation(self.host, a["ProductKey"] or "", a["ConfirmationID"] or "",
+                                      a["ActivationObjectName"] or "")
             return {}
         if method in HOST_ONLY_SETTERS and not self.host.kms_host_products():
             raise WmiError(errors.SL_E_VL_BINDING_SERVICE_NOT_ENABLED, f"{self.host.name} is not a KMS host")

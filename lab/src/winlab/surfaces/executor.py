@@ -25,7 +25,7 @@ import datetime as dt
 import re
 import typing as t
 
-from winlab.models import dnsserver, errors
+from winlab.models import adds, dnsserver, errors
 from winlab.models.errors import WmiError
 from winlab.models.firewall import FirewallRule, normalize_profiles, validate_addresses
 from winlab.models.host import WindowsHost
@@ -39,7 +39,7 @@ SECRET_LISTS = ("product_keys", "confirmation_ids")
 
 QUERY_CLASSES = ("SoftwareLicensingService", "SoftwareLicensingProduct", "OfficeSoftwareProtectionService",
                  "OfficeSoftwareProtectionProduct", "Win32_OperatingSystem", "MicrosoftDNS_SRVType",
-                 "MicrosoftDNS_Zone")
+                 "MicrosoftDNS_Zone", "Win32_ComputerSystem")
 SERVICE_CLASSES = ("SoftwareLicensingService", "OfficeSoftwareProtectionService")
 PRODUCT_CLASSES = ("SoftwareLicensingProduct", "OfficeSoftwareProtectionProduct")
 SERVICE_METHODS = (
@@ -48,7 +48,8 @@ SERVICE_METHODS = (
     "SetKeyManagementServiceLookupDomain", "ClearKeyManagementServiceLookupDomain", "SetVLActivationInterval",
     "SetVLRenewalInterval", "SetKeyManagementServiceListeningPort", "ClearKeyManagementServiceListeningPort",
     "DisableKeyManagementServiceDnsPublishing", "EnableKeyManagementServiceLowPriority",
-    "DisableKeyManagementServiceHostCaching", "SetVLActivationTypeEnabled", "ClearVLActivationTypeEnabled")
+    "DisableKeyManagementServiceHostCaching", "SetVLActivationTypeEnabled", "ClearVLActivationTypeEnabled",
+    "DoActiveDirectoryOnlineActivation", "DepositActiveDirectoryOfflineActivationConfirmation")
 PRODUCT_METHODS = (
     "Activate", "UninstallProductKey", "DepositOfflineConfirmationId", "SetKeyManagementServiceMachine",
     "ClearKeyManagementServiceMachine", "SetKeyManagementServicePort", "ClearKeyManagementServicePort",
@@ -62,7 +63,7 @@ FIREWALL_BUILTIN = ("SPPSVC-In-TCP",)
 FIREWALL_PREFIX = "winops-va-"
 
 MUTATING = {"cim_invoke", "cim_delete", "reg_set", "reg_remove", "firewall_set", "firewall_create",
-            "firewall_remove", "service_restart"}
+            "firewall_remove", "service_restart", "ad_activation_object_remove"}
 
 # op -> (required keys, optional keys)
 OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -80,7 +81,13 @@ OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "firewall_remove": (("name",), ()),
     "service_get": (("name",), ()),
     "service_restart": (("name",), ()),
+    "ad_activation_objects": ((), ()),
+    "ad_installation_id": (("product_key",), ()),
+    "ad_activation_object_remove": (("dn",), ()),
 }
+# An activation object's DN: a direct child of the container (the executor deletes nothing else).
+AO_DN_RE = re.compile(r"^CN=[^,]+,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,"
+                      r"(DC=[^,]+,)*DC=[^,]+$")
 
 HR_ALREADY_EXISTS = 0x800700B7
 HR_SERVICE_DOES_NOT_EXIST = 0x80070424
@@ -231,6 +238,12 @@ def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) 
             raise BatchValidationError(f"{where} (firewall_create): '{name}' is a built-in rule")
     elif kind.startswith("service_") and _canon(str(op["name"]), SERVICES) is None:
         raise BatchValidationError(f"{where} ({kind}): service '{op['name']}' is not allowed")
+    elif kind == "ad_installation_id":
+        if not _is_secret_ref(op["product_key"]):
+            raise BatchValidationError(f"{where} (ad_installation_id): product_key must be a secret reference")
+        _check_ref(f"{where}.product_key", op["product_key"], secrets)
+    elif kind == "ad_activation_object_remove" and not AO_DN_RE.match(str(op["dn"])):
+        raise BatchValidationError(f"{where} ({kind}): '{op['dn']}' is not an activation object's distinguished name")
 
 
 def _as_list(v: t.Any) -> list[str]:
@@ -300,7 +313,8 @@ def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any], check_mod
                 entry["hresult_hex"] = res.get("hresult_hex")
                 failed = failed or op["op"] in MUTATING
             log_ops.append(entry)
-            if res["ok"] and op["op"] in MUTATING and not (op["op"] == "cim_invoke" and res.get("matched") == 0):
+            if res["ok"] and op["op"] in MUTATING and not (op["op"] == "cim_invoke" and res.get("matched") == 0) \
+                    and not (op["op"] == "ad_activation_object_remove" and not res.get("existed")):
                 changed = True
     return {"changed": changed, "results": results, "_log_ops": log_ops}
 
@@ -320,6 +334,8 @@ def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[s
             return _registry(host, op)
         if kind.startswith("firewall_"):
             return _firewall(host, op)
+        if kind.startswith("ad_"):
+            return _adba(host, op, secrets)
         return _service(host, op)
     except WmiError as e:
         return _fail(op, e)
@@ -432,3 +448,27 @@ def _service(host: WindowsHost, op: dict[str, t.Any]) -> dict[str, t.Any]:
         raise WmiError(HR_SERVICE_DOES_NOT_EXIST, msg=f"Cannot find any service with service name '{op['name']}'.")
     svc = host.restart_service(name)
     return {"op": "service_restart", "ok": True, "status": svc.status}
+
+
+def _adba(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[str, t.Any]:
+    """The ADSI side of slmgr.vbs /ao-list and /del-ao and the installation ID of
+    /ad-activation-get-iid, for the computer's forest (models/adds.py)."""
+    kind = op["op"]
+    if not host.domain_joined:
+        raise WmiError(adds.HR_ERROR_NO_SUCH_DOMAIN, f"{host.name} is not joined to a domain")
+    forest = host.world.forest
+    if kind == "ad_activation_objects":
+        objs = sorted(forest.objects.values(), key=lambda o: o.name.lower())
+        return {"op": kind, "ok": True, "domain": forest.domain, "container": forest.container_dn,
+                "objects": [{"name": o.name, "dn": o.dn, "sku_id": o.sku_id, "pid": o.pid,
+                             "partial_product_key": o.partial_key} for o in objs]}
+    if kind == "ad_installation_id":
+        # The same checks as the CIM method (Windows 8+ only, 0x80041030 before).
+        CimSurface(host).check_method("SoftwareLicensingService", "GenerateActiveDirectoryOfflineActivationId",
+                                      {"ProductKey": ""})
+        return {"op": kind, "ok": True,
+                "installation_id": adds.installation_id(host, secrets.resolve(op["product_key"]))}
+    existed = forest.remove(str(op["dn"]))
+    if existed:
+        host.log({"op": kind, "dn": op["dn"]})
+    return {"op": kind, "ok": True, "existed": existed}

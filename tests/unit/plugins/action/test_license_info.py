@@ -116,6 +116,9 @@ def test_windows_kms_client() -> None:
             "activation_type": "all",
         },
         "kms_host": None,
+        # Recorded on a KMS-activated client: VLActivationType is not 1, no activation object.
+        "activated_by": "kms",
+        "ad_activation": None,
     }
     assert result["service"]["cmid"] == "7c6d1a2b-0f2e-4a41-9e33-3a0a51e5e1c4"
     assert result["service"]["is_kms_host"] is False and result["service"]["kms_host"] is None
@@ -123,6 +126,7 @@ def test_windows_kms_client() -> None:
     assert result["summary"] == {
         "windows_activated": True, "windows_status": "licensed", "windows_product": "Windows(R), ServerStandard edition",
         "office": [], "office_activated": None, "kms_host": False, "kms_host_products": [], "ospp_present": False,
+        "windows_activated_by": "kms", "activated_by_ad": 0, "needs_kms_host": 1,
     }
 
 
@@ -174,7 +178,8 @@ def test_office2010_on_ospp() -> None:
     assert result["ospp_service"]["version"] == "14.0.7015.1000"
     assert result["summary"]["office"] == [
         {"name": "Office 14, OfficeProPlus-KMS_Client edition", "activation_id": "6f327760-8c5c-417c-9b61-836a98287e0c",
-         "version": "2010", "channel": "kms_client", "license_status": "licensed", "activated": True},
+         "version": "2010", "channel": "kms_client", "license_status": "licensed", "activated": True,
+         "activated_by": "kms"},
     ]
     assert result["summary"]["ospp_present"] is True
     assert result["os"]["edition"] == "Enterprise"

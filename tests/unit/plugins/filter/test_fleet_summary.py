@@ -209,7 +209,8 @@ def test_unusable_results_are_problems_not_errors(value: t.Any, error: str) -> N
     out = fs.summarize(data, hosts=["bad"])
     assert out["hosts"][0]["ok"] is False
     assert out["hosts"][0]["error"] == error
-    assert out["problems"] == [{"host": "bad", "product": None, "status": None, "message": error}]
+    assert out["problems"] == [{"host": "bad", "product": None, "status": None, "message": error,
+                                "next_step": fs.NEXT_STEPS["no_result"]}]
     assert out["totals"]["reachable"] == 0
     assert f"  bad   ERROR: {error}" in out["lines"]
 
@@ -350,3 +351,91 @@ def test_without_srv_records_dns_is_not_judged() -> None:
 def test_bad_srv_records_are_refused(records: t.Any, message: str) -> None:
     with pytest.raises(AnsibleFilterError, match=re.escape(message)):
         fs.fleet_summary(fleet(), srv_records=records)
+
+
+def two_office_host_keys() -> dict[str, dict[str, t.Any]]:
+    """kms01 holds Office 2016 and Office 2021 host keys (as the demo's kms01 does); two clients run
+    Office 2016, one Office 2021, one Office 2019, one Office 2016 seen by name only."""
+    def office(version: str, pid: str | None) -> dict[str, t.Any]:
+        return product(f"Office {version}, ProPlus KMS_Client edition", family="office", office_version=version,
+                       kms_host_pid=pid, discovered=None if pid else "kms01.corp.example.test",
+                       activation_id=f"client-{version}")
+    hosts = {
+        "kms01": result([
+            product("Office 16, Office16KMSHostVL edition", family="office", channel="kms_host",
+                    office_version="2016", pid="O16-PID", grace=0, activation_id="host-2016",
+                    kms_host={"current_count": 5, "required_count": 5, "listening_port": 1688}),
+            product("Office 21, Office21KMSHostVL edition", family="office", channel="kms_host",
+                    office_version="2021", pid="O21-PID", grace=0, activation_id="host-2021",
+                    kms_host={"current_count": 5, "required_count": 5, "listening_port": 1688}),
+        ]),
+        "c16a": result([office("2016", "O16-PID")]),
+        "c16b": result([office("2016", "O16-PID")]),
+        "c21": result([office("2021", "O21-PID")]),
+        "c19": result([office("2019", None)]),  # no PID: the oldest newer host key of the family (2021)
+        "c16n": result([office("2016", None)]),  # no PID: the host key of its own version
+    }
+    return hosts
+
+
+def test_office_host_keys_count_their_own_clients_per_version() -> None:
+    """Regression: every Office host-key line showed the same clients, counted per family."""
+    out = fs.summarize(two_office_host_keys())
+    clients = {k["office_version"]: k["clients"] for k in out["kms_hosts"]}
+    assert clients == {"2016": ["c16a", "c16b", "c16n"], "2021": ["c19", "c21"]}
+    lines = [line for line in out["lines"] if line.startswith("  kms01: Office")]
+    assert [line.rsplit(", ", 1)[1] for line in lines] == ["3 client(s) activated", "2 client(s) activated"]
+
+
+def test_a_lone_host_product_of_the_family_counts_clients_without_pid() -> None:
+    hosts = two_office_host_keys()
+    hosts["kms01"]["products"].pop(0)  # only the 2021 host key left: the 2016 clients are its own
+    out = fs.summarize(hosts)
+    # c16a/c16b saw the PID of a host key no longer in the fleet and no host name: not attributed.
+    assert [k["clients"] for k in out["kms_hosts"]] == [["c16n", "c19", "c21"]]
+
+
+HOST_RESULT = "volume_activation_host_result.license_info"
+
+
+@pytest.mark.parametrize(("hostvars", "source"), [
+    # The host-level module returned the state: reused, the report's own read was skipped.
+    ({"volume_activation_host_result": {"changed": False, "license_info": "HOST"},
+      "activation_report_info": {"skipped": True}}, "HOST"),
+    # The host-level task failed: its license_info is not trusted, the fallback read is used.
+    ({"volume_activation_host_result": {"failed": True, "license_info": "HOST"},
+      "activation_report_info": "OWN"}, "OWN"),
+    # No host-level result at all: the fallback read.
+    ({"activation_report_info": "OWN"}, "OWN"),
+    # A host-level result without license_info (an older module): the fallback read.
+    ({"volume_activation_host_result": {"changed": True}, "activation_report_info": "OWN"}, "OWN"),
+])
+def test_the_host_level_result_is_reused_else_license_info(hostvars: dict[str, t.Any], source: str) -> None:
+    recorded_results = {"HOST": result([product("Windows(R), Enterprise edition", status="licensed")]),
+                        "OWN": result([product("Windows(R), Enterprise edition", status="notification")])}
+    host = {k: ({**v, "license_info": recorded_results[v["license_info"]]} if isinstance(v, dict)
+                and "license_info" in v else recorded_results.get(v, v) if isinstance(v, str) else v)
+            for k, v in hostvars.items()}
+    out = fs.fleet_summary({"ws01": host}, hosts=["ws01"], key=[HOST_RESULT, "activation_report_info"])
+    assert out["hosts"][0]["windows"]["status"] == ("licensed" if source == "HOST" else "notification")
+
+
+def test_unreachable_fallback_is_reported_when_nothing_is_reusable() -> None:
+    host = {"volume_activation_host_result": {"unreachable": True, "msg": "gone"},
+            "activation_report_info": {"unreachable": True, "msg": "timed out"}}
+    out = fs.fleet_summary({"ws01": host}, hosts=["ws01"], key=[HOST_RESULT, "activation_report_info"])
+    assert out["hosts"][0]["error"] == "unreachable: timed out"
+
+
+@pytest.mark.parametrize("key", [[], [""], 5, ["a", 3]])
+def test_bad_key_is_refused(key: t.Any) -> None:
+    with pytest.raises(AnsibleFilterError, match="key must be a variable name or a list of them"):
+        fs.fleet_summary({"ws01": {}}, key=key)
+
+
+def test_problems_carry_the_next_step_of_their_hresult() -> None:
+    out = fs.summarize(fleet())
+    acct = next(p for p in out["problems"] if p["host"] == "acct01")
+    assert acct["next_step"].startswith("add clients until the host's current count reaches the threshold")
+    office = next(o for o in next(r for r in out["hosts"] if r["host"] == "acct01")["office"])
+    assert office["reason_code"] == "0xC004F038" and office["kms_host_used"] == "kms-office2010.corp.example.test"
