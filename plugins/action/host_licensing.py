@@ -41,6 +41,10 @@ class ActionModule(_action.LicensingAction):
                 values.extend(cls.no_log_values(item))
         return values
 
+    def _va_validate(self, ctx: _action.ActionContext) -> None:
+        """Every part's options, as ``validate_only`` checks them (``validate_args`` of the roles)."""
+        _hostplan.validate(_hostplan.build_parts(ctx.params, lambda sub: ctx, self._display.warning))
+
     def _va_run(self, ctx: _action.ActionContext) -> dict[str, t.Any]:
         def make_ctx(sub: dict[str, t.Any]) -> _action.ActionContext:
             return _action.ActionContext(params=sub, task_vars=ctx.task_vars, check_mode=ctx.check_mode,

@@ -128,6 +128,9 @@ class ActionModule(_action.LicensingAction):
             + "]"
         )
 
+    def _va_validate(self, ctx: _action.ActionContext) -> None:
+        self._validate(ctx)
+
     def _va_run(self, ctx: _action.ActionContext) -> dict[str, t.Any]:
         self._validate(ctx)
         if ctx.params["method"] == "rfc2136":

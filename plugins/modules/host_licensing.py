@@ -324,6 +324,15 @@ options:
         - From 15 to 43200 (30 days).
         type: int
         version_added: 0.1.0
+      republish:
+        description:
+        - Restart the Software Protection service (C(sppsvc)) even when no setting changed, so that a KMS host with DNS
+          publishing on publishes its C(_vlmcs._tcp) SRV record again now. Windows publishes it when the service starts
+          and every 24 hours after; use this after a DNS outage or refused dynamic updates left the zone without the record.
+        - Costs the restart only; nothing is restarted in check mode.
+        type: bool
+        default: false
+        version_added: 0.1.0
       restart_service:
         description:
         - Restart the Software Protection service (C(sppsvc)) in the same round trip when a setting that the KMS host
@@ -350,6 +359,16 @@ options:
           all) shows).
         - Mutually exclusive with O(product_keys[].product).
         type: str
+        version_added: 0.1.0
+      allow_unpublished_gvlk:
+        description:
+        - With O(product_keys[].key_type=kms_client), install a O(product_keys[].key) that is not one of the KMS client
+          setup keys (GVLKs) Microsoft publishes for the product, as the collection's tables list them (a GVLK published
+          after this release).
+        - Without it such a key is refused before anything is installed - a MAK or a KMS host key given as a client key
+          would otherwise be installed and then activated, consuming an activation of that key.
+        type: bool
+        default: false
         version_added: 0.1.0
       gvlk:
         description:

@@ -21,7 +21,9 @@ description:
     that rule again when the host goes back to 1688.
   - O(state=absent) closes the port, disabling the built-in rule (it is never deleted) and removing the
     module's own rule.
-  - Warns loudly when asked to open the port to V(Any), V(Internet), V(0.0.0.0/0) or V(::/0).
+  - Warns loudly when asked to open the port to everyone, in any spelling - V(Any), V(*), V(Internet),
+    V(0.0.0.0/0), V(::/0), V(0.0.0.0-255.255.255.255), or subnets and ranges that together cover every IPv4
+    or IPv6 address - and when the rule would apply in the Public profile (V(Any) includes it).
   - One WinRM round trip when nothing changes, two when something does.
 options:
   port:
@@ -34,8 +36,10 @@ options:
     version_added: 0.1.0
   profiles:
     description:
-      - The firewall profiles in which the rule applies.
-      - V(Any) or all three profiles apply it everywhere.
+      - The firewall profiles in which the rule applies; at least one (an empty list is refused, as
+        Windows would read it as V(Any)).
+      - V(Any) or all three profiles apply it everywhere. A rule in the Public profile, V(Any) included,
+        gets a warning.
     type: list
     elements: str
     choices: [Any, Domain, Private, Public]
@@ -46,9 +50,13 @@ options:
       - Who may connect, as C(Set-NetFirewallRule -RemoteAddress) takes it.
       - IPv4 or IPv6 addresses (V(10.1.2.3), V(fd00::10)), subnets (V(10.20.0.0/16),
         V(10.20.0.0/255.255.0.0), V(fd00::/64)), ranges (V(10.20.0.1-10.20.0.99)), or the keywords
-        V(LocalSubnet), V(DNS), V(DHCP), V(WINS), V(DefaultGateway), V(Intranet), V(RmtIntranet),
-        V(Internet), V(Ply2Renders), V(PlayToDevice), or V(Any).
-      - V(Any) and V(Internet) let anyone reach the KMS host and be counted by it; the module warns.
+        V(LocalSubnet), V(DNS), V(DHCP), V(WINS), V(DefaultGateway), V(Internet), V(Intranet),
+        V(IntranetRemoteAccess), V(PlayToDevice) - each may end in V(4) or V(6) to match one address family,
+        such as V(LocalSubnet4) - or V(Any), as Microsoft's C(Set-NetFirewallRule) reference lists them.
+        V(RmtIntranet) and V(Ply2Renders), the spellings the registry stores, are taken as
+        V(IntranetRemoteAccess) and V(PlayToDevice).
+      - V(Any), V(Internet) (every address outside the intranet) and every other way of naming all addresses
+        let anyone reach the KMS host and be counted by it; the module warns.
     type: list
     elements: str
     default: [LocalSubnet]

@@ -100,6 +100,16 @@ options:
       - From 15 to 43200 (30 days).
     type: int
     version_added: 0.1.0
+  republish:
+    description:
+      - Restart the Software Protection service (C(sppsvc)) even when no setting changed, so that a
+        KMS host with DNS publishing on publishes its C(_vlmcs._tcp) SRV record again now. Windows
+        publishes it when the service starts and every 24 hours after; use this after a DNS outage
+        or refused dynamic updates left the zone without the record.
+      - Costs the restart only; nothing is restarted in check mode.
+    type: bool
+    default: false
+    version_added: 0.1.0
   restart_service:
     description:
       - Restart the Software Protection service (C(sppsvc)) in the same round trip when a setting that

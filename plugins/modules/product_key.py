@@ -33,6 +33,16 @@ options:
       - Mutually exclusive with O(product).
     type: str
     version_added: 0.1.0
+  allow_unpublished_gvlk:
+    description:
+      - With O(key_type=kms_client), install a O(key) that is not one of the KMS client setup keys (GVLKs)
+        Microsoft publishes for the product, as the collection's tables list them (a GVLK published after
+        this release).
+      - Without it such a key is refused before anything is installed - a MAK or a KMS host key given as a
+        client key would otherwise be installed and then activated, consuming an activation of that key.
+    type: bool
+    default: false
+    version_added: 0.1.0
   gvlk:
     description:
       - Install a public KMS client setup key instead of O(key).

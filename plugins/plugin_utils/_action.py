@@ -221,6 +221,17 @@ class LicensingAction(ActionBase):
         """
         return {}
 
+    def _va_validate(self, ctx: ActionContext) -> None:
+        """Every check of the options that needs no host; raise :class:`PlanningError` (or
+        :class:`LicensingActionError`, ``_keys.ProductKeyError``) to refuse them.
+
+        Called by :meth:`va_validate_only` (the controller-side validation pass of the roles,
+        ``validate_args``), never by :meth:`run`, which validates in ``_va_reader``. Default:
+        build the reader with :meth:`_va_reader`, where every action of this collection parses
+        and validates its options before the first round trip; building it contacts no host.
+        """
+        self._va_reader(ctx)
+
     def _va_refusal_prefix(self, ctx: ActionContext) -> str:
         """What goes before the message of a :class:`PlanningError` (``"Failed to configure
         the KMS host: "``). Default: nothing, for planners whose messages are whole sentences."""
@@ -254,7 +265,7 @@ class LicensingAction(ActionBase):
                 argument_spec=self.ARGUMENT_SPEC, **self.ARGUMENT_SPEC_OPTIONS
             )
         except AnsibleActionFail as e:
-            result.update(failed=True, changed=False, msg=_keys.scrub(str(e), secrets))
+            result.update(failed=True, changed=False, msg=_keys.scrub(self._va_argspec_message(str(e)), secrets))
             return t.cast(dict[str, t.Any], _keys.scrub(result, secrets))
         secrets += self._va_no_log_values(params)
 
@@ -269,8 +280,15 @@ class LicensingAction(ActionBase):
             client=client,
             action_name=name,
         )
+        result.update(self._va_guarded(ctx, self._va_run))
+        result["round_trips"] = client.round_trips
+        return t.cast(dict[str, t.Any], _keys.scrub(result, secrets))
+
+    def _va_guarded(self, ctx: ActionContext, step: t.Callable[[ActionContext], dict[str, t.Any]]) -> dict[str, t.Any]:
+        """``step(ctx)``, with the refusals and failures of the hooks turned into ``failed``/``msg``."""
+        result: dict[str, t.Any] = {}
         try:
-            result.update(self._va_run(ctx))
+            result.update(step(ctx))
         except PlanningError as e:
             result.update(failed=True, changed=False, msg=self._va_refusal_prefix(ctx) + str(e))
         except LicensingActionError as e:
@@ -285,8 +303,51 @@ class LicensingAction(ActionBase):
         except _keys.ProductKeyError as e:
             # A key a planner could not accept: a user error, reported before anything changed.
             result.update(failed=True, changed=False, msg=f"Failed to validate the product key: {e}")
-        result["round_trips"] = client.round_trips
-        return t.cast(dict[str, t.Any], _keys.scrub(result, secrets))
+        return result
+
+    def _va_argspec_message(self, message: str) -> str:
+        """Ansible's message for a refused argument spec, completed where it does not name the option:
+        an element of a list-of-dictionaries option that is not a dictionary ("dictionary requested,
+        could not parse JSON or key=value") is named with its index and value."""
+        if any(name in message for name in self.ARGUMENT_SPEC):
+            return message
+        for name, spec in self.ARGUMENT_SPEC.items():
+            value = self._task.args.get(name)
+            if spec.get("type") == "list" and spec.get("elements") == "dict" and isinstance(value, list):
+                for index, item in enumerate(value):
+                    if not isinstance(item, dict):
+                        return (f"{name}[{index}] must be a dictionary of {', '.join(sorted(spec.get('options', {})))}"
+                                f", got {type(item).__name__} '{_keys.scrub_text(str(item))}' ({message})")
+        return message
+
+    def va_validate_only(self, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The validation-only pass: the argument spec, then :meth:`_va_validate`; no host is
+        contacted (``round_trips`` is 0). Returns ``{"failed": True, "msg": ...}`` (scrubbed of
+        product keys and of the no_log values) for refused options, ``{}`` for good ones.
+        Used by the ``validate_args`` action on the controller, before a role changes any host."""
+        raw_args = dict(self._task.args)
+        secrets = [str(v) for k, v in raw_args.items() if self.ARGUMENT_SPEC.get(k, {}).get("no_log") and v]
+        try:
+            _validation, params = self.validate_argument_spec(
+                argument_spec=self.ARGUMENT_SPEC, **self.ARGUMENT_SPEC_OPTIONS
+            )
+        except AnsibleActionFail as e:
+            return t.cast(dict[str, t.Any], _keys.scrub({"failed": True, "msg": self._va_argspec_message(str(e))},
+                                                        secrets))
+        secrets += self._va_no_log_values(params)
+        name = self._va_action_name()
+        client = _client.LicensingClient(self, task_vars, name, check_mode=True)
+        ctx = ActionContext(params=params, task_vars=task_vars, check_mode=True, diff=False, client=client,
+                            action_name=name)
+
+        def validate(c: ActionContext) -> dict[str, t.Any]:
+            self._va_validate(c)
+            return {}
+
+        out = self._va_guarded(ctx, validate)
+        if client.round_trips:  # pragma: no cover - a hook that contacts the host is a bug
+            raise AssertionError(f"{name}: _va_validate contacted the host")
+        return t.cast(dict[str, t.Any], _keys.scrub(out, secrets))
 
     def _va_ledger_reserve(
         self, ctx: ActionContext, before: ParsedState, plan: Plan

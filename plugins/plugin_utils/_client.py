@@ -29,6 +29,7 @@ import dataclasses
 import json
 import typing as t
 
+from ansible.errors import AnsibleConnectionFailure
 from ansible.utils.display import Display
 
 from . import _errors, _keys
@@ -243,6 +244,31 @@ def _hresult(value: t.Any) -> int | None:
         return None
 
 
+def connection_message(task_vars: t.Mapping[str, t.Any], error: BaseException, mutating: bool,
+                       connected: bool) -> str:
+    """What an administrator reads when the WinRM connection fails: the host and its address, what
+    happened in plain words, whether the batch may have run, what to do; the library's own text last."""
+    name = str(task_vars.get("inventory_hostname") or "the host")
+    address = str(task_vars.get("ansible_host") or name)
+    port = task_vars.get("ansible_port")
+    where = f"'{name}' ({address}{f':{port}' if port else ''})"
+    raw = " ".join(str(error).split())
+    if not connected and ("credentials" in raw.lower() or "401" in raw):
+        return (f"Failed to log on to {where} over WinRM: the host refused the credentials; nothing was sent. "
+                f"Check ansible_user, ansible_password and ansible_winrm_transport (connection plugin: {raw})")
+    if not connected:
+        return (f"Failed to connect to {where} over WinRM: the host does not accept the connection (it is off, "
+                f"the WinRM service is stopped, or a firewall or a wrong port/scheme is in the way); nothing was "
+                f"sent. Check that the host is up and that 'winrm quickconfig' was run on it, then run again "
+                f"(connection plugin: {raw})")
+    outcome = ("the change may or may not have been made: run the task again - it reads the host first and does "
+               "only what is still needed" if mutating else "nothing was changed; run the task again")
+    return (f"Failed to run the licensing executor on {where}: the WinRM connection was dropped before the host "
+            f"answered, so {outcome}. If it keeps happening, look at the network between the controller and the "
+            f"host (proxies, load balancers, idle timeouts) and at the WinRM service's event log "
+            f"({type(error).__name__}: {raw})")
+
+
 def parse_results(raw: t.Mapping[str, t.Any], batch: Batch) -> BatchResult:
     """Parse (and scrub) an executor result for ``batch``.
 
@@ -365,7 +391,17 @@ class LicensingClient:
                  secrets)
         self.log(4, lambda: "operations: " + json.dumps(batch.operations, sort_keys=True, default=str), secrets)
 
-        raw = self._action._execute_module(module_name=EXECUTOR, module_args=module_args, task_vars=self._task_vars)
+        try:
+            raw = self._action._execute_module(module_name=EXECUTOR, module_args=module_args,
+                                               task_vars=self._task_vars)
+        except AnsibleConnectionFailure as e:
+            # Unreachable stays unreachable (Ansible's own status), with a message that says what to do.
+            self.round_trips += 1
+            raise AnsibleConnectionFailure(connection_message(self._task_vars, e, batch.mutating, connected=False)) from None
+        except OSError as e:
+            # requests' ConnectionError (an OSError): the connection was cut after the request was sent.
+            self.round_trips += 1
+            raise ExecutorError(connection_message(self._task_vars, e, batch.mutating, connected=True)) from e
         self.round_trips += 1
         try:
             result = parse_results(raw, batch)

@@ -18,12 +18,26 @@ not carry the port so that the read batch can ask for it before the port is know
 (the port defaults to the host's configured KMS port, read in the same batch): one
 round trip when nothing changes.
 
-Remote addresses are what ``Set-NetFirewallRule -RemoteAddress`` accepts: ``Any``, the
-keywords ``LocalSubnet``, ``DNS``, ``DHCP``, ``WINS``, ``DefaultGateway``, ``Intranet``,
-``RmtIntranet``, ``Internet``, ``Ply2Renders``, ``PlayToDevice``, IPv4/IPv6 addresses,
-subnets (``10.0.0.0/8`` or ``10.0.0.0/255.0.0.0``) and ranges (``a-b``) (Microsoft's
-Set-NetFirewallRule documentation). Windows reports IPv4 subnets in mask form, so both
-sides are normalized before comparing.
+Remote addresses are what ``Set-NetFirewallRule -RemoteAddress`` accepts (the executor sets
+them with it): IPv4/IPv6 addresses, subnets (``10.0.0.0/8`` or ``10.0.0.0/255.0.0.0``),
+ranges (``a-b``) and the keywords ``Any``, ``LocalSubnet``, ``DNS``, ``DHCP``, ``WINS``,
+``DefaultGateway``, ``Internet``, ``Intranet``, ``IntranetRemoteAccess``, ``PlayToDevice``,
+each of which may end in ``4`` or ``6`` to match one address family only (``LocalSubnet4``).
+Source: Microsoft's cmdlet reference, MicrosoftDocs/windows-powershell-docs
+docset/winserver2022-ps/netsecurity/Set-NetFirewallRule.md and New-NetFirewallRule.md
+(-RemoteAddress). The older COM property INetFwRule::RemoteAddresses
+(MicrosoftDocs/sdk-api sdk-api-src/content/netfw/nf-netfw-inetfwrule-get_remoteaddresses.md)
+lists fewer keywords (``*``, Defaultgateway, DHCP, DNS, WINS, LocalSubnet); the collection
+does not use it. ``RmtIntranet`` and ``Ply2Renders`` are the spellings the rule's registry
+value stores for IntranetRemoteAccess and PlayToDevice ([MS-FASP] FW_ADDRESS_KEYWORD); they are
+accepted and sent in the cmdlet's spelling. Windows reports IPv4 subnets in mask form, so
+both sides are normalized before comparing.
+
+"Everywhere": ``Any``/``*``, ``Internet`` (every address outside the intranet, so the
+internet), a zero-length prefix (``0.0.0.0/0``, ``0.0.0.0/0.0.0.0``, ``::/0``), a full range
+(``0.0.0.0-255.255.255.255``) or any set of subnets and ranges that together cover a whole
+address family all open the port to everyone, and get the same loud warning; so does a rule
+in the Public profile (``Any`` includes it), which applies on networks Windows trusts least.
 """
 
 from __future__ import annotations
@@ -48,14 +62,19 @@ KMS_SERVICE = "sppsvc"
 DEFAULT_PORT = 1688
 PROFILES = ("Domain", "Private", "Public")
 
-#: Remote address keywords of Set-NetFirewallRule, in Windows' spelling.
+#: Remote address keywords of Set-NetFirewallRule -RemoteAddress, in Windows' spelling (besides Any).
+KEYWORD_NAMES = ("LocalSubnet", "DNS", "DHCP", "WINS", "DefaultGateway", "Internet", "Intranet",
+                 "IntranetRemoteAccess", "PlayToDevice")
+#: Lower-case spelling (with the optional 4/6 family suffix) -> Windows' spelling.
 KEYWORDS: dict[str, str] = {
-    k.lower(): k
-    for k in ("LocalSubnet", "DNS", "DHCP", "WINS", "DefaultGateway", "Intranet", "RmtIntranet", "Internet",
-              "Ply2Renders", "PlayToDevice")
+    (k + suffix).lower(): k + suffix for k in KEYWORD_NAMES for suffix in ("", "4", "6")
 }
+#: The registry's spellings of two keywords ([MS-FASP] FW_ADDRESS_KEYWORD), accepted as aliases.
+KEYWORD_ALIASES: dict[str, str] = {
+    ("rmtintranet" + suffix): "IntranetRemoteAccess" + suffix for suffix in ("", "4", "6")
+} | {("ply2renders" + suffix): "PlayToDevice" + suffix for suffix in ("", "4", "6")}
 #: Values that open the port to everybody; they get a loud warning.
-_OPEN_TO_ALL = {"any", "*", "internet"}
+_OPEN_TO_ALL = {"any", "*", "internet", "internet4", "internet6"}
 
 
 class FirewallSettingError(_action.PlanningError, ValueError):
@@ -79,6 +98,8 @@ def normalize_address(value: str) -> str:
         return "Any"
     if low in KEYWORDS:
         return KEYWORDS[low]
+    if low in KEYWORD_ALIASES:
+        return KEYWORD_ALIASES[low]
     try:
         if "-" in text:
             a_text, b_text = (x.strip() for x in text.split("-", 1))
@@ -99,7 +120,7 @@ def normalize_address(value: str) -> str:
     except ValueError:
         raise FirewallSettingError(
             f"remote address '{value}' is not an IPv4 or IPv6 address, subnet, range, Any or one of the keywords "
-            + ", ".join(KEYWORDS.values())
+            + ", ".join(KEYWORD_NAMES) + " (optionally ending in 4 or 6)"
         ) from None
 
 
@@ -115,6 +136,39 @@ def opens_to_everyone(address: str) -> bool:
     return False
 
 
+def _networks(address: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The networks a normalized address, subnet or range covers (none for a keyword)."""
+    if address in ("Any",) or address.lower() in KEYWORDS:
+        return []
+    if "-" in address:
+        a_text, b_text = address.split("-", 1)
+        a, b = ipaddress.ip_address(a_text), ipaddress.ip_address(b_text)
+        return list(ipaddress.summarize_address_range(a, b))
+    return [_net(address)]
+
+
+def _covers_all(nets: t.Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    """Whether networks of one family together cover the whole family."""
+    v4 = [n for n in nets if isinstance(n, ipaddress.IPv4Network)]
+    v6 = [n for n in nets if isinstance(n, ipaddress.IPv6Network)]
+    collapsed = list(ipaddress.collapse_addresses(v4)) if v4 else list(ipaddress.collapse_addresses(v6))
+    return [n.prefixlen for n in collapsed] == [0]
+
+
+def everywhere(addresses: t.Sequence[str]) -> list[str]:
+    """The parts of ``addresses`` (normalized) that open the port to everyone: ``Any``,
+    ``Internet``, a zero-length prefix, or subnets and ranges that together cover a whole address
+    family (``0.0.0.0-255.255.255.255``, ``0.0.0.0/1`` + ``128.0.0.0/1``)."""
+    wide = [a for a in addresses if opens_to_everyone(a)]
+    for version, label in ((4, "IPv4"), (6, "IPv6")):
+        nets = [n for a in addresses if not opens_to_everyone(a) for n in _networks(a) if n.version == version]
+        if nets and _covers_all(nets):
+            parts = [a for a in addresses if any(n.version == version for n in _networks(a))]
+            wide.append(f"{' + '.join(parts)} (every {label} address)" if len(parts) > 1 or parts[0].count("-")
+                        else parts[0])
+    return wide
+
+
 def normalize_addresses(values: t.Sequence[str]) -> tuple[str, ...]:
     """Canonical, de-duplicated, sorted remote addresses; ``Any`` alone when it is listed
     (Windows keeps only Any then). Empty input -> ``("Any",)`` (Windows' "unrestricted")."""
@@ -127,12 +181,15 @@ def normalize_addresses(values: t.Sequence[str]) -> tuple[str, ...]:
 def normalize_profiles(values: t.Sequence[str]) -> tuple[str, ...]:
     """Profiles in Windows' order; all three (or ``Any``) -> ``("Any",)`` as Get-NetFirewallRule shows it."""
     out: set[str] = set()
+    if not values:
+        raise FirewallSettingError("profiles is empty; name the profiles the rule applies in, such as Domain and "
+                                   "Private (an empty list would be Any, which includes Public)")
     for v in values:
         canon = {p.lower(): p for p in (*PROFILES, "Any")}.get(str(v).strip().lower())
         if canon is None:
             raise FirewallSettingError(f"firewall profile '{v}' is not one of Domain, Private, Public, Any")
         out.update(PROFILES if canon == "Any" else (canon,))
-    if not out or set(PROFILES) <= out:
+    if set(PROFILES) <= out:
         return ("Any",)
     return tuple(p for p in PROFILES if p in out)
 
@@ -260,19 +317,29 @@ def desired_firewall(params: t.Mapping[str, t.Any]) -> FirewallWant:
             "remote_addresses is empty; name the clients' subnets, or LocalSubnet (an empty scope would be Any)"
         )
     addresses = normalize_addresses(raw_addresses)
+    given = params.get("profiles")
+    profiles = normalize_profiles(["Domain", "Private"] if given is None else list(given))
     warnings = []
-    wide = [a for a in raw_addresses if opens_to_everyone(normalize_address(a))]
-    if wide and params.get("state", "present") == "present":
+    present = (params.get("state") or "present") == "present"
+    wide = everywhere(sorted({normalize_address(a) for a in raw_addresses}, key=str.lower))
+    if wide and present:
         warnings.append(
-            f"kms_firewall opens the KMS port to every address ({', '.join(map(str, wide))}): any machine that can "
+            f"kms_firewall opens the KMS port to every address ({', '.join(wide)}): any machine that can "
             "reach this host, from the internet too, can use the KMS host and is counted by it. Scope "
             "remote_addresses to your clients' subnets or LocalSubnet."
+        )
+    if present and (profiles == ("Any",) or "Public" in profiles):
+        shown = "Any, which includes Public" if profiles == ("Any",) else ", ".join(profiles)
+        warnings.append(
+            f"kms_firewall opens the KMS port in the Public profile (profiles: {shown}): the rule then also applies "
+            "on networks Windows classifies as public, the ones it trusts least. Use Domain and Private unless the "
+            "KMS host's own network is classified Public."
         )
     return FirewallWant(
         state=params.get("state") or "present",
         port=int(port) if port is not None else None,
         remote_addresses=addresses,
-        profiles=normalize_profiles(params.get("profiles") or ["Domain", "Private"]),
+        profiles=profiles,
         warnings=tuple(warnings),
     )
 

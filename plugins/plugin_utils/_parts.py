@@ -24,6 +24,7 @@ Life cycle of a part, fixed::
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import typing as t
 
@@ -105,6 +106,7 @@ class ProductKeyPart(Part):
     NAME = "product_key"
     ARGUMENT_SPEC: t.ClassVar[dict[str, t.Any]] = {
         "activation_id": {"type": "str"},
+        "allow_unpublished_gvlk": {"type": "bool", "default": False},
         "gvlk": {"type": "str"},
         "key": {"type": "str", "no_log": True, "aliases": ["product_key"]},
         "key_type": {"type": "str", "choices": list(_product_key.KEY_TYPES)},
@@ -241,6 +243,7 @@ class KmsHostPart(Part):
             },
         },
         "renewal_interval": {"type": "int"},
+        "republish": {"type": "bool", "default": False},
         "restart_service": {"type": "bool", "default": True},
     }
 
@@ -256,6 +259,13 @@ class KmsHostPart(Part):
     def plan(self, ctx: _action.ActionContext, before: _kms_host.KmsHostState) -> _action.Plan:
         self.host_plan = hp = _kms_host.plan_kms_host(self.want, before, self.params.get("restart_service", True),
                                                      check_mode=ctx.check_mode)
+        if self.params.get("republish") and not hp.restart:
+            # Windows publishes the KMS host's _vlmcs._tcp record when the service starts and every
+            # 24 hours after [WSD-DNS]: a restart publishes a record lost to a DNS outage now.
+            hp.plan.add({"op": "service_restart", "name": "sppsvc"},
+                        "restart the Software Protection service (sppsvc) so that the KMS host publishes its "
+                        "SRV record again")
+            self.host_plan = hp = dataclasses.replace(hp, restart=True)
         hp.plan.diff = {"before": hp.before.as_dict(), "after": hp.after.as_dict()}
         return hp.plan
 

@@ -331,6 +331,21 @@ def _target_words(product: str | None, activation_id: str | None) -> str:
     return "this host"
 
 
+def unpublished_client_key_message(key: str, product: str | None) -> str:
+    """Why a key given as ``key_type=kms_client`` that is no published GVLK is refused, with the seed
+    FAQ's explanation for the KMS host key case ("invalid volume license key" / "use a different type
+    of key" when a KMS host key is installed on a KMS client [SEED])."""
+    words = _target_words(product, None) if product else "the product"
+    return (
+        f"Failed to install the product key '{_keys.mask_product_key(key)}' as a KMS client setup key for {words}: "
+        "it is not one of the KMS client setup keys (GVLKs) Microsoft publishes [WSD-KEYS] [ODO-GVLK]. A MAK "
+        "installed as a client key would be activated with the MAK and use up one of its activations. If it is "
+        "a KMS host key (CSVLK): a KMS host key on a KMS client is what Windows reports as an invalid volume "
+        "license key ('use a different type of key') [SEED] - install the KMS client setup key on clients "
+        "(gvlk=auto, or the key Microsoft publishes for the edition) and keep the KMS host key for the KMS host. "
+        "For a MAK set key_type=mak; for a GVLK published after this collection set allow_unpublished_gvlk=true")
+
+
 def parse_request(params: t.Mapping[str, t.Any]) -> KeyRequest:
     """Validate the options without contacting the host; raise :class:`KeyPlanError`.
 
@@ -397,10 +412,16 @@ def parse_request(params: t.Mapping[str, t.Any]) -> KeyRequest:
                 f"Failed to install the product key '{_keys.mask_product_key(key)}': key_type is needed, because the "
                 "key is not a public KMS client setup key and a KMS host key, a MAK and a retail key cannot be told "
                 "apart without Microsoft's key configuration; set key_type to kms_host, mak or retail")
-        elif key_type == "kms_client" and row is None:
+        elif key_type == "kms_client" and row is None and state == "present":
+            if not params.get("allow_unpublished_gvlk"):
+                # Refused before anything is installed: a MAK installed as a "client key" is then activated
+                # (one MAK activation consumed), a KMS host key makes the client a KMS host or is refused
+                # by Windows as an invalid volume license key [SEED].
+                raise KeyPlanError(unpublished_client_key_message(key, product))
             warnings.append(
                 f"The product key '{_keys.mask_product_key(key)}' is not in the public KMS client setup key tables "
-                "this collection carries; the licensing service decides whether it is one")
+                "this collection carries (allow_unpublished_gvlk is set); the licensing service decides whether it "
+                "is one")
     elif state == "present":
         raise KeyPlanError("Failed to install the product key: one of key or gvlk is needed with state=present")
     elif not (product or activation_id or key_type):

@@ -55,6 +55,8 @@ def module_executions(run: PlaybookRun, host: str) -> int:
     for r in run.records:
         if r["host"] != host or not r["action"].startswith(COLLECTION) or r["status"] == "skipped":
             continue
+        if r["action"] == COLLECTION + "validate_args":  # runs on the controller, contacts no host
+            continue
         res = r["result"]
         if "results" in res and isinstance(res["results"], list) and r["action"] != COLLECTION + "licensing_batch":
             total += sum(1 for item in res["results"] if not item.get("skipped"))

@@ -67,45 +67,72 @@ def normalize_profiles(profiles: t.Iterable[str]) -> list[str]:
     return [p for p in PROFILES if p in out]
 
 
+# Set-NetFirewallRule -RemoteAddress keywords, each optionally ending in 4 or 6 (one address family):
+# Microsoft's cmdlet reference, MicrosoftDocs/windows-powershell-docs
+# docset/winserver2022-ps/netsecurity/Set-NetFirewallRule.md (and New-NetFirewallRule.md), "-RemoteAddress".
+REMOTE_ADDRESS_KEYWORDS = ("LocalSubnet", "DNS", "DHCP", "WINS", "DefaultGateway", "Internet", "Intranet",
+                           "IntranetRemoteAccess", "PlayToDevice")
+_KEYWORDS = {(k + sfx).lower(): k + sfx for k in REMOTE_ADDRESS_KEYWORDS for sfx in ("", "4", "6")}
+
+
+def _keyword_matches(keyword: str, ip: ipaddress.IPv4Address) -> bool:
+    """What a keyword matches for a lab peer [LAB]: every lab address is on the local subnet and the
+    intranet (loopback, one subnet), so LocalSubnet and Intranet match it and Internet (addresses
+    outside the intranet) does not; the lab has no DHCP or WINS server, gateway, remote-access
+    network or PlayTo renderer, and its DNS server is not a KMS client, so the others match no peer.
+    An IPv6-only keyword (suffix 6) never matches the lab's IPv4 peers."""
+    base = keyword.rstrip("46").lower()
+    if keyword.endswith("6"):
+        return False
+    return base in ("localsubnet", "intranet") and ip in LAB_SUBNET
+
+
 def address_matches(spec: str, addr: str) -> bool:
-    """Whether ``addr`` matches one RemoteAddress entry (Any, LocalSubnet, IP, CIDR, a-b range)."""
+    """Whether ``addr`` matches one RemoteAddress entry (Any, a keyword, an IP, a subnet, an a-b range)."""
     s = spec.strip()
     if s.lower() in ("any", "*"):
         return True
     ip = ipaddress.IPv4Address(addr)
-    if s.lower() == "localsubnet":
-        return ip in LAB_SUBNET
+    if s.lower() in _KEYWORDS:
+        return _keyword_matches(_KEYWORDS[s.lower()], ip)
     try:
         if "-" in s:
-            lo, hi = (ipaddress.IPv4Address(x.strip()) for x in s.split("-", 1))
-            return lo <= ip <= hi
+            lo, hi = (ipaddress.ip_address(x.strip()) for x in s.split("-", 1))
+            return lo.version == 4 and lo <= ip <= hi  # type: ignore[operator]
         if "/" in s:
-            return ip in ipaddress.IPv4Network(s, strict=False)
-        return ip == ipaddress.IPv4Address(s)
+            net = ipaddress.ip_network(s, strict=False)
+            return net.version == 4 and ip in net
+        return ipaddress.ip_address(s) == ip
     except ValueError:
         return False
 
 
 def validate_addresses(specs: t.Iterable[str]) -> list[str]:
-    """Validate RemoteAddress entries; ``ValueError`` naming the bad one."""
+    """Validate RemoteAddress entries as Set-NetFirewallRule does; ``ValueError`` naming the bad one.
+
+    Accepted (the cmdlet reference above): IPv4/IPv6 addresses, subnets by prefix length or (IPv4)
+    by mask, ranges ``a-b`` of one family, ``Any``/``*`` and the keywords, case-insensitively, kept
+    in Windows' spelling. Any among others leaves Any alone, as Windows keeps it.
+    """
     out = []
     for raw in specs:
         s = str(raw).strip()
         if s.lower() in ("any", "*"):
             return ["Any"]
-        if s.lower() == "localsubnet":
-            out.append("LocalSubnet")
+        if s.lower() in _KEYWORDS:
+            out.append(_KEYWORDS[s.lower()])
             continue
         try:
             if "-" in s:
-                for x in s.split("-", 1):
-                    ipaddress.IPv4Address(x.strip())
+                lo, hi = (ipaddress.ip_address(x.strip()) for x in s.split("-", 1))
+                if lo.version != hi.version:
+                    raise ValueError("mixed families")
             elif "/" in s:
-                ipaddress.IPv4Network(s, strict=False)
+                ipaddress.ip_network(s, strict=False)
             else:
-                ipaddress.IPv4Address(s)
+                ipaddress.ip_address(s)
         except ValueError as e:
-            raise ValueError(f"remote address '{s}' is not an address, range or subnet") from e
+            raise ValueError(f"remote address '{s}' is not an address, range, subnet or keyword") from e
         out.append(s)
     return out or ["Any"]
 

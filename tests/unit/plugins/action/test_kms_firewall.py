@@ -108,7 +108,7 @@ def test_opening_to_everyone_warns_loudly(everyone: str) -> None:
     data = load_data("kms", "fw_builtin_open.json")
     result, fake, display = run("fw_builtin_open", {"remote_addresses": [everyone]},
                                 responses=data["round_trips"][:1], check_mode=True)
-    warning = ANY_WARNING.format(everyone)
+    warning = ANY_WARNING.format("Any" if everyone == "*" else everyone)  # shown as Windows spells it
     assert result["warnings"] == [warning]
     display.warning.assert_called_once_with(warning)
     assert result["changed"] is True
@@ -118,7 +118,8 @@ def test_opening_to_everyone_warns_loudly(everyone: str) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     ({"remote_addresses": ["10.0.0.300"]},
      "remote address '10.0.0.300' is not an IPv4 or IPv6 address, subnet, range, Any or one of the keywords "
-     "LocalSubnet, DNS, DHCP, WINS, DefaultGateway, Intranet, RmtIntranet, Internet, Ply2Renders, PlayToDevice"),
+     "LocalSubnet, DNS, DHCP, WINS, DefaultGateway, Internet, Intranet, IntranetRemoteAccess, PlayToDevice "
+     "(optionally ending in 4 or 6)"),
     ({"remote_addresses": ["10.0.0.9-10.0.0.1"]}, "remote address range '10.0.0.9-10.0.0.1' ends before it starts"),
     ({"remote_addresses": ["10.0.0.1-fd00::1"]}, "remote address range '10.0.0.1-fd00::1' mixes IPv4 and IPv6"),
     ({"remote_addresses": []},

@@ -42,6 +42,64 @@ def test_normalize_profiles(values: list[str], expected: tuple[str, ...]) -> Non
     assert fw.normalize_profiles(values) == expected
 
 
+@pytest.mark.parametrize(("addresses", "wide"), [
+    (["Any"], ["Any"]),
+    (["*"], ["Any"]),
+    (["Internet"], ["Internet"]),
+    (["internet4"], ["Internet4"]),
+    (["0.0.0.0/0"], ["0.0.0.0/0"]),
+    (["0.0.0.0/0.0.0.0"], ["0.0.0.0/0"]),
+    (["::/0"], ["::/0"]),
+    (["0.0.0.0-255.255.255.255"], ["0.0.0.0-255.255.255.255 (every IPv4 address)"]),
+    (["0.0.0.0/1", "128.0.0.0/1"], ["0.0.0.0/1 + 128.0.0.0/1 (every IPv4 address)"]),
+    (["0.0.0.0-127.255.255.255", "128.0.0.0/1", "LocalSubnet"],
+     ["0.0.0.0-127.255.255.255 + 128.0.0.0/1 (every IPv4 address)"]),
+    (["::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"], ["::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff (every IPv6 address)"]),
+    (["0.0.0.0/1"], []),
+    (["10.0.0.0/8", "LocalSubnet", "Intranet"], []),
+    (["1.0.0.0-255.255.255.255"], []),
+])
+def test_everywhere_in_every_spelling(addresses: list[str], wide: list[str]) -> None:
+    """Issue 11 item 6: every equivalent of "everywhere" is found (and warned about)."""
+    assert fw.everywhere([fw.normalize_address(a) for a in addresses]) == wide
+    want = fw.desired_firewall({"remote_addresses": addresses, "profiles": ["Domain"]})
+    assert bool([w for w in want.warnings if "every address" in w]) is bool(wide)
+
+
+@pytest.mark.parametrize("profiles", [["Any"], ["Public"], ["Domain", "Private", "Public"], ["domain", "public"]])
+def test_public_profile_warns_like_any(profiles: list[str]) -> None:
+    want = fw.desired_firewall({"remote_addresses": ["LocalSubnet"], "profiles": profiles})
+    assert [w for w in want.warnings if "Public profile" in w], want.warnings
+
+
+def test_private_profiles_do_not_warn() -> None:
+    assert fw.desired_firewall({"remote_addresses": ["LocalSubnet"], "profiles": ["Domain", "Private"]}).warnings == ()
+
+
+def test_empty_profiles_are_refused_not_any() -> None:
+    with pytest.raises(fw.FirewallSettingError, match="profiles is empty"):
+        fw.desired_firewall({"remote_addresses": ["LocalSubnet"], "profiles": []})
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    # Set-NetFirewallRule -RemoteAddress keywords (MicrosoftDocs/windows-powershell-docs,
+    # docset/winserver2022-ps/netsecurity/Set-NetFirewallRule.md), with the 4/6 family suffix.
+    ("internet", "Internet"), ("Intranet", "Intranet"), ("intranetremoteaccess", "IntranetRemoteAccess"),
+    ("PlayToDevice", "PlayToDevice"), ("LocalSubnet4", "LocalSubnet4"), ("dns6", "DNS6"),
+    ("DefaultGateway", "DefaultGateway"),
+    # The registry's spellings ([MS-FASP] FW_ADDRESS_KEYWORD) are sent in the cmdlet's spelling.
+    ("RmtIntranet", "IntranetRemoteAccess"), ("Ply2Renders", "PlayToDevice"),
+])
+def test_remote_address_keywords(value: str, expected: str) -> None:
+    assert fw.normalize_address(value) == expected
+
+
+@pytest.mark.parametrize("value", ["LocalSubnet5", "Internets", "Everyone", "Intranet46"])
+def test_unknown_keywords_are_refused(value: str) -> None:
+    with pytest.raises(fw.FirewallSettingError, match=f"'{value}'"):
+        fw.normalize_address(value)
+
+
 def test_any_among_other_addresses_is_any() -> None:
     assert fw.normalize_addresses(["10.0.0.0/8", "any"]) == ("Any",)
 
