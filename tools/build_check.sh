@@ -46,9 +46,13 @@ echo "build: installed and rendered the docs of $(echo "$modules" | wc -w) modul
 
 # --- galaxy-importer ----------------------------------------------------------------------
 IMPORT_LOG=$ROOT/.build/galaxy-importer.log
-mkdir -p "$SCRATCH/importer-tmp"
+# HOME and ANSIBLE_HOME point into the scratch directory: the importer's ansible-lint run installs
+# the collection under ~/.ansible/collections, which every later ansible-lint on this machine would
+# then see before the checkout's own copy.
+mkdir -p "$SCRATCH/importer-tmp" "$SCRATCH/home"
 if ! (cd "$SCRATCH" && GALAXY_IMPORTER_CONFIG=$ROOT/tools/galaxy-importer/galaxy-importer.cfg \
-  GALAXY_IMPORTER_TMP_ROOT_DIR=$SCRATCH/importer-tmp PATH=$BIN:$PATH \
+  GALAXY_IMPORTER_TMP_ROOT_DIR=$SCRATCH/importer-tmp GALAXY_IMPORTER_ANSIBLE_LOCAL_TMP=$SCRATCH/home/.ansible/tmp \
+  HOME=$SCRATCH/home ANSIBLE_HOME=$SCRATCH/home/.ansible PATH=$BIN:$PATH \
   "$BIN/python" -m galaxy_importer.main "$tarball") >"$IMPORT_LOG" 2>&1; then
   echo "build: galaxy-importer failed (log: $IMPORT_LOG):" >&2
   grep -E 'ERROR|Error|Traceback' "$IMPORT_LOG" | head -20 >&2

@@ -29,12 +29,13 @@ PACKAGES=(
   chromium:chromium
 )
 
+# A command counts when it is an executable regular file (after symlinks), on PATH or in SYSDEPS_SBIN.
 found() {
-  local cmd=$1 dir
-  command -v "$cmd" >/dev/null 2>&1 && return 0
+  local cmd=$1 dir path
+  path=$(command -v "$cmd" 2>/dev/null) && [[ -f $path && -x $path ]] && return 0
   IFS=: read -r -a dirs <<<"${SYSDEPS_SBIN-/usr/sbin:/usr/local/sbin}"
   for dir in "${dirs[@]}"; do
-    [[ -n $dir && -x $dir/$cmd ]] && return 0
+    [[ -n $dir && -f $dir/$cmd && -x $dir/$cmd ]] && return 0
   done
   return 1
 }

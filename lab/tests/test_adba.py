@@ -241,3 +241,42 @@ def test_fleet_file_domain_joined_is_a_boolean() -> None:
         parse_fleet({"domain": "a.test", "defaults": {"password": "p"}, "hosts": [
             {"name": "h", "address": "127.0.0.9", "os": "windows-11", "edition": "Enterprise",
              "domain_joined": "no"}]})
+
+
+def test_mixed_fleet_story() -> None:
+    """lab/fleets/mixed.yml tells what its header says: AD for Windows 10/11 and Office 2016+, KMS
+    (kms01, Server 2008 R2) for Windows 7 and Office 2010, nothing for the laptop outside the domain."""
+    import dataclasses
+    import pathlib
+
+    from winlab.spec import load_fleet
+
+    spec = load_fleet(pathlib.Path(__file__).resolve().parents[1] / "fleets" / "mixed.yml")
+    world = World(dataclasses.replace(spec, lab=dataclasses.replace(spec.lab, network=False)))
+    keys = {k.name: k.key for k in spec.keys}
+    for name, key in (("WS2022", "ws2022-csvlk"), ("Office2016", "office2016-csvlk"), ("Office2021", "office2021-csvlk")):
+        service(world, "mgmt01", "DoActiveDirectoryOnlineActivation", ProductKey=keys[key], ActivationObjectName=name)
+    kms = CimSurface(world.hosts["kms01"])
+    for key in ("ws2008r2-csvlk", "office2010-csvlk"):
+        kms.invoke("SoftwareLicensingService", "InstallProductKey", {"ProductKey": keys[key]})
+    for row in kms.query("SoftwareLicensingProduct", "IsKeyManagementServiceMachine = 1"):
+        kms.invoke("SoftwareLicensingProduct", "Activate", {}, row)
+    rule = world.hosts["kms01"].firewall.get("SPPSVC-In-TCP")
+    assert rule is not None
+    rule.enabled = True  # what kms_firewall does
+    world.advance(dt.timedelta(hours=7))
+
+    def states(host: str) -> list[tuple[str, int, str]]:
+        cim = CimSurface(world.hosts[host])
+        rows = cim.query("SoftwareLicensingProduct", "PartialProductKey <> NULL")
+        if world.hosts[host].has_ospp:
+            rows += cim.query("OfficeSoftwareProtectionProduct", "PartialProductKey <> NULL")
+        return [(r["Name"].split(",")[0], r["LicenseStatus"],
+                 r.get("ADActivationObjectName") or r["DiscoveredKeyManagementServiceMachineName"]) for r in rows]
+
+    assert states("ws01") == [("Windows(R)", 1, "WS2022"), ("Office 21", 1, "Office2021")]
+    assert states("wt02") == [("Windows(R)", 1, "WS2022"), ("Office 16", 1, "Office2016")]
+    assert states("mgmt01") == [("Windows(R)", 1, "WS2022")]
+    assert states("w7-25") == [("Windows(R) 7", 1, "kms01.mixed.example.test"),
+                               ("Office 14", 1, "kms01.mixed.example.test")]
+    assert states("lap01")[0][:2] == ("Windows(R)", 2)

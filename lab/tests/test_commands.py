@@ -248,7 +248,7 @@ def _bootstrap_command_line() -> str:
     spec = importlib.util.find_spec("ansible.executor.powershell")
     assert spec is not None and spec.submodule_search_locations
     script = (pathlib.Path(next(iter(spec.submodule_search_locations))) / "bootstrap_wrapper.ps1").read_text()
-    # ansible-core strips comment and blank lines before encoding (ansible-and-wsman.md).
+    # ansible-core strips comment and blank lines before encoding (docs/reference/winrm-and-lab.md).
     lines = [ln for ln in script.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     encoded = base64.b64encode("\n".join(lines).encode("utf-16-le")).decode()
     return ("PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted "

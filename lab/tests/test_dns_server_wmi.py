@@ -77,7 +77,7 @@ def test_zone_and_records_are_listed(lab: Lab) -> None:
 def test_create_modify_delete_change_the_real_zone(lab: Lab) -> None:
     (created,) = batch(lab, {"op": "cim_invoke", "class": "MicrosoftDNS_SRVType", "namespace": NS, "static": True,
                              "method": "CreateInstanceFromPropertyData",
-                             "arguments": {"DnsServerName": ".", "ContainerName": ZONE, "OwnerName": OWNER,
+                             "arguments": {"DnsServerName": f"dc01.{ZONE}", "ContainerName": ZONE, "OwnerName": OWNER,
                                            "TTL": 3600, "Priority": 0, "Weight": 5, "Port": 1688,
                                            "SRVDomainName": f"kms01.{ZONE}."}})
     assert created["ok"] is True and created["matched"] == 1
@@ -96,7 +96,7 @@ def test_create_modify_delete_change_the_real_zone(lab: Lab) -> None:
 
 def test_refusals_are_wmi_errors(lab: Lab) -> None:
     host = lab.world.host("dc01")
-    args = {"DnsServerName": ".", "ContainerName": "other.test", "OwnerName": "_vlmcs._tcp.other.test",
+    args = {"DnsServerName": f"dc01.{ZONE}.", "ContainerName": "other.test", "OwnerName": "_vlmcs._tcp.other.test",
             "Priority": 0, "Weight": 0, "Port": 1688, "SRVDomainName": "kms01.other.test."}
     with lab.world.lock, pytest.raises(WmiError) as e:
         CimSurface(host).invoke("MicrosoftDNS_SRVType", "CreateInstanceFromPropertyData", args, None, NS)
@@ -108,6 +108,34 @@ def test_refusals_are_wmi_errors(lab: Lab) -> None:
     with lab.world.lock, pytest.raises(WmiError) as e:
         CimSurface(host).invoke("MicrosoftDNS_SRVType", "CreateInstanceFromPropertyData", {**args, "Port": 70000}, None, NS)
     assert e.value.hresult == 0x80041005  # uint16
+
+
+@pytest.mark.parametrize("name", [".", "", "localhost", "ws01.dnswmi.example.test"])
+def test_dns_server_name_must_be_this_servers_fqdn_or_address(lab: Lab, name: str) -> None:
+    """DnsServerName: "FQDN or IP address of the DNS Server that contains this RR" (MicrosoftDocs/win32
+    desktop-src/DNS/microsoftdns-srvtype-createinstancefrompropertydata.md); '.' is neither."""
+    args = {"DnsServerName": name, "ContainerName": ZONE, "OwnerName": OWNER,
+            "Priority": 0, "Weight": 0, "Port": 1688, "SRVDomainName": f"kms01.{ZONE}."}
+    with lab.world.lock, pytest.raises(WmiError) as e:
+        CimSurface(lab.world.host("dc01")).invoke("MicrosoftDNS_SRVType", "CreateInstanceFromPropertyData", args,
+                                                  None, NS)
+    assert e.value.hresult == 0x80041008
+    assert records(lab) == ["3600 10 0 1688 kms-old.dnswmi.example.test."]
+
+
+@pytest.mark.parametrize("name", ["dc01.dnswmi.example.test", "DC01.dnswmi.example.test.", "address"])
+def test_dns_server_name_accepts_the_fqdn_or_the_address(lab: Lab, name: str) -> None:
+    host = lab.world.host("dc01")
+    args = {"DnsServerName": host.spec.address if name == "address" else name, "ContainerName": ZONE,
+            "OwnerName": OWNER, "Priority": 0, "Weight": 0, "Port": 1688, "SRVDomainName": f"kms01.{ZONE}."}
+    with lab.world.lock:
+        CimSurface(host).invoke("MicrosoftDNS_SRVType", "CreateInstanceFromPropertyData", args, None, NS)
+    assert "3600 0 0 1688 kms01.dnswmi.example.test." in records(lab)
+
+
+def test_the_server_class_names_the_server_by_its_fqdn(lab: Lab) -> None:
+    (res,) = batch(lab, {"op": "cim_query", "class": "MicrosoftDNS_Server", "namespace": NS, "properties": ["Name"]})
+    assert res["instances"] == [{"Name": "dc01.dnswmi.example.test"}]
 
 
 def test_only_the_dns_server_has_the_namespace(lab: Lab) -> None:

@@ -68,7 +68,7 @@ def test_cim_query_shape(world: World) -> None:
     ({"op": "cim_query", "class": "MicrosoftDNS_SRVType", "namespace": "root/MicrosoftDNS"}, 2147749902,
      "0x8004100E"),
     ({"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "InstallProductKey",
-      "arguments": {"Key": KEY_REF}}, 2147749896, "0x80041008"),
+      "arguments": {"Key": KEY_REF}}, 0x80070057, "0x80070057"),  # Invoke-CimMethod's ArgumentException
     ({"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "InstallProductKey",
       "arguments": {"ProductKey": "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"}}, 3221549136, "0xC004F050"),
 ])
@@ -78,6 +78,54 @@ def test_operation_errors_as_wmi(world: World, op: dict[str, t.Any], hresult: in
     r = out["results"][0]
     assert (r["ok"], r["hresult"], r["hresult_hex"]) == (False, hresult, hex_)
     assert isinstance(r["error"], str) and r["error"]
+
+
+@pytest.mark.parametrize(("host", "present"), [("pc", True), ("w7", False)])
+def test_optional_properties_are_selected_where_the_class_has_them(world: World, host: str, present: bool) -> None:
+    """ProductKeyChannel is not on Windows 7's SoftwareLicensingProduct (MOF7601), it is on 10.0's
+    (microsoft/wmi server2019): named in ``properties`` it fails on 6.1, in ``optional_properties``
+    it is left out there; only the selected columns come back (never the whole class)."""
+    op = {"op": "cim_query", "class": "SoftwareLicensingProduct", "filter": "PartialProductKey <> null",
+          "properties": ["ID", "PartialProductKey"], "optional_properties": ["ProductKeyChannel", "NotAMember"]}
+    _, out, _ = run(world, [op, {**op, "properties": ["ID", "ProductKeyChannel"], "optional_properties": []}],
+                    host=host)
+    optional, required = out["results"]
+    assert optional["ok"] is True
+    expected = {"ID", "PartialProductKey", "ProductKeyChannel"} if present else {"ID", "PartialProductKey"}
+    assert all(set(i) == expected for i in optional["instances"]) and optional["instances"]
+    assert (required["ok"], required.get("hresult_hex")) == ((True, None) if present else (False, "0x80041017"))
+
+
+def test_optional_properties_of_an_absent_class_fail_as_the_query_does(world: World) -> None:
+    _, out, _ = run(world, [{"op": "cim_query", "class": "OfficeSoftwareProtectionService",
+                             "properties": ["ClientMachineID"], "optional_properties": ["Version"]}])
+    assert (out["results"][0]["ok"], out["results"][0]["hresult_hex"]) == (False, "0x80041010")
+
+
+def test_argument_errors_are_the_invocations_and_nothing_is_called_without_instances(world: World) -> None:
+    """Invoke-CimMethod runs per selected instance and checks the arguments there
+    (CimInvokeCimMethod.cs): a wrong parameter name fails each invocation with 0x80070057;
+    with no instance selected nothing is called, as in the executor."""
+    _, out, _ = run(world, [
+        {"op": "cim_invoke", "class": "SoftwareLicensingProduct", "method": "SetKeyManagementServiceMachine",
+         "filter": "PartialProductKey <> null", "arguments": {"Machine": "kms01"}},
+    ], stop_on_error=False)
+    (wrong,) = out["results"]
+    assert wrong["ok"] is False and wrong["matched"] == 1 and wrong["hresult_hex"] == "0x80070057"
+    assert wrong["invocations"][0]["key"]["ID"] and wrong["invocations"][0]["hresult_hex"] == "0x80070057"
+    assert wrong["error"] == ("Can not find Parameter 'Machine' in method 'SetKeyManagementServiceMachine' of "
+                              "class 'SoftwareLicensingProduct'.")
+    # Windows 7 has no SetKeyManagementServiceLookupDomain (MOF7601): called on an instance the name
+    # reaches WMI (0x80041030); with no instance selected nothing is called at all.
+    _, out, _ = run(world, [
+        {"op": "cim_invoke", "class": "SoftwareLicensingProduct", "method": "SetKeyManagementServiceLookupDomain",
+         "filter": "PartialProductKey <> null", "arguments": {"LookupDomain": "corp.example.test"}},
+        {"op": "cim_invoke", "class": "SoftwareLicensingProduct", "method": "SetKeyManagementServiceLookupDomain",
+         "filter": "PartialProductKey = 'ZZZZZ'", "arguments": {"LookupDomain": "corp.example.test"}},
+    ], host="w7", stop_on_error=False)
+    missing, nothing = out["results"]
+    assert (missing["ok"], missing["hresult_hex"], missing["matched"]) == (False, "0x80041030", 1)
+    assert nothing == {"op": "cim_invoke", "ok": True, "matched": 0, "invocations": []}
 
 
 def test_cim_invoke_shapes_and_secret_reference(world: World) -> None:
@@ -270,8 +318,9 @@ def test_skip_after_failure_without_failure_runs_everything(world: World) -> Non
      "skip_after_failure"),
     ([{"op": "cim_query", "class": "Win32_Process"}], "class 'Win32_Process' is not allowed"),
     ([{"op": "cim_query", "class": "SoftwareLicensingProduct", "namespace": "root/default"}], "namespace"),
-    ([{"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "ReArmWindows"}],
-     "method 'ReArmWindows'"),
+    ([{"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "ClearProductKeyFromRegistry"}],
+     "method 'ClearProductKeyFromRegistry'"),
+    ([{"op": "os_restart", "delay": 3600}], "delay must be an integer of seconds, 0..600"),
     ([{"op": "cim_invoke", "class": "SoftwareLicensingProduct", "method": "UninstallProductKey"}],
      "a filter is required"),
     ([{"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "InstallProductKey",

@@ -46,10 +46,12 @@ def product_row(h: WindowsHost) -> dict[str, t.Any]:
     (lambda h: CimSurface(h).query("SoftwareLicensingProduct", "PartialProductKy IS NULL"), "0x80041017"),
     (lambda h: CimSurface(h).query("SoftwareLicensingProduct", None, properties=["ID", "LicenceStatus"]), "0x80041017"),
     (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKeys", {"ProductKey": "x"}), "0x80041030"),
-    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKey", {"Key": "x"}), "0x80041008"),
+    # Invoke-CimMethod: a parameter the declaration lacks is an ArgumentException, 0x80070057
+    # (PowerShell/PowerShell CimInvokeCimMethod.cs CreateParametersCollection), not a WMI error.
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKey", {"Key": "x"}), "0x80070057"),
     (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKey", {}), "0x80041008"),
     (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallProductKey",
-                        {"ProductKey": "x", "Extra": 1}), "0x80041008"),
+                        {"ProductKey": "x", "Extra": 1}), "0x80070057"),
     (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "SetKeyManagementServicePort", {"PortNumber": "abc"}),
      "0x80041005"),
     (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "SetKeyManagementServicePort", {"PortNumber": -1}),
@@ -59,13 +61,45 @@ def product_row(h: WindowsHost) -> dict[str, t.Any]:
     (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "SetKeyManagementServicePort", {"PortNumber": 0}),
      "0x80070057"),
     (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "InstallLicense", {"License": "<xml/>"}), "0x8004100C"),
-    (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "Activate", {"Now": True}, product_row(h)), "0x80041008"),
-    (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "ReArmSku", {}, product_row(h)), "0x8004100C"),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "Activate", {"Now": True}, product_row(h)), "0x80070057"),
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "GetTokenActivationGrants", {}, product_row(h)),
+     "0x8004100C"),
     (lambda h: CimSurface(h).invoke("SoftwareLicensingProduct", "DepositOfflineConfirmationId",
-                        {"InstallId": "1", "ConfirmationId": "2"}, product_row(h)), "0x80041008"),
+                        {"InstallId": "1", "ConfirmationId": "2"}, product_row(h)), "0x80070057"),
+    # through the class (-CimClass) with arguments, an unknown method is the cmdlet's ArgumentException too
+    (lambda h: CimSurface(h).check_method("SoftwareLicensingService", "InstallProductKeys", {"ProductKey": "x"},
+                                          via_class=True), "0x80070057"),
+    (lambda h: CimSurface(h).check_method("SoftwareLicensingService", "RefreshLicenseStatuss", {}, via_class=True),
+     "0x80041030"),
+    # Server 2019's class no longer has DisableKeyManagementServiceActivation (microsoft/wmi server2019)
+    (lambda h: CimSurface(h).invoke("SoftwareLicensingService", "DisableKeyManagementServiceActivation",
+                                    {"DisableActivation": True}), "0x80041030"),
+    (lambda h: CimSurface(h).query("SoftwareLicensingService", None, properties=["KeyManagementServiceActivationDisabled"]),
+     "0x80041017"),
+    (lambda h: CimSurface(h).query("SoftwareLicensingService", None, properties=["VLActivationTypeEnabled"]),
+     "0x80041017"),
 ])
 def test_wmi_failures(world: World, call: t.Callable[[WindowsHost], t.Any], hresult: str) -> None:
     assert err(lambda: call(world.hosts["pc"])) == hresult
+
+
+def test_argument_exception_text_is_powershells(world: World) -> None:
+    """The message is CimCmdletStrings.InvalidMethodParameter / InvalidMethod (CimCmdletStrings.resx)."""
+    with pytest.raises(WmiError) as e:
+        CimSurface(world.hosts["pc"]).invoke("SoftwareLicensingService", "InstallProductKey", {"Key": "x"})
+    assert e.value.message == ("Can not find Parameter 'Key' in method 'InstallProductKey' of class "
+                               "'SoftwareLicensingService'.")
+
+
+def test_windows7_has_what_server_2019_lost(world: World) -> None:
+    """KeyManagementServiceActivationDisabled is on Windows 7's class (MOF7601), not on 10.0's."""
+    w7 = CimSurface(world.hosts["w7"])
+    assert "KeyManagementServiceActivationDisabled" in w7.class_properties("SoftwareLicensingService")
+    assert "DisableKeyManagementServiceActivation" in w7.class_methods("SoftwareLicensingService")
+    assert "KeyManagementServiceActivationDisabled" not in CimSurface(world.hosts["pc"]).class_properties(
+        "SoftwareLicensingService")
+    # Windows 7's product has no ValidationURL (MOF7601); Windows 8+'s has (SLMGR10 selects it)
+    assert "ValidationURL" not in w7.class_properties("SoftwareLicensingProduct")
 
 
 def test_parameter_names_are_case_insensitive(world: World) -> None:
@@ -132,7 +166,6 @@ SPP = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\SoftwareProtectionPlat
     ("SetKeyManagementServiceMachine", {"MachineName": "kms02.corp.example.test"}, ("KeyManagementServiceName", "String", "kms02.corp.example.test"), ("KeyManagementServiceMachine", "kms02.corp.example.test")),
     ("SetKeyManagementServicePort", {"PortNumber": 1689}, ("KeyManagementServicePort", "String", "1689"), ("KeyManagementServicePort", 1689)),
     ("SetKeyManagementServiceLookupDomain", {"LookupDomain": "kms.example.test"}, ("KeyManagementServiceLookupDomain", "String", "kms.example.test"), ("KeyManagementServiceLookupDomain", "kms.example.test")),
-    ("SetVLActivationTypeEnabled", {"ActivationType": 2}, ("VLActivationType", "DWord", 2), ("VLActivationTypeEnabled", 2)),
 ])
 def test_service_setters_update_property_and_registry(world: World, method: str, args: dict[str, t.Any],
                                                       reg: tuple[str, str, t.Any], prop: tuple[str, t.Any]) -> None:
@@ -143,6 +176,18 @@ def test_service_setters_update_property_and_registry(world: World, method: str,
     v = h.registry.get(SPP, reg_name)
     assert v is not None and (v.type, v.value) == (reg_type, reg_value)
     assert CimSurface(h).cim_instances("SoftwareLicensingService")[0][prop_name] == prop_value
+
+
+def test_service_activation_type_shows_on_the_products_not_the_service(world: World) -> None:
+    """No version's SoftwareLicensingService has VLActivationTypeEnabled (microsoft/wmi server2019
+    bindings list only the setters); the products show the effective value (slmgr /dlv prints
+    "Configured Activation Type" from the product [SLMGR10])."""
+    h = _kms(world)
+    CimSurface(h).invoke("SoftwareLicensingService", "SetVLActivationTypeEnabled", {"ActivationType": 2})
+    v = h.registry.get(SPP, "VLActivationType")
+    assert v is not None and (v.type, v.value) == ("DWord", 2)
+    assert "VLActivationTypeEnabled" not in CimSurface(h).cim_instances("SoftwareLicensingService")[0]
+    assert {r["VLActivationTypeEnabled"] for r in CimSurface(h).cim_instances("SoftwareLicensingProduct")} == {2}
 
 
 @pytest.mark.parametrize(("method", "arg", "value"), [

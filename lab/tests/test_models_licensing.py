@@ -374,10 +374,45 @@ def test_rearm_resets_grace_and_cmid() -> None:
     cmid = CimSurface(h).cim_instances("SoftwareLicensingService")[0]["ClientMachineID"]
     CimSurface(h).invoke("SoftwareLicensingService", "ReArmWindows", {})
     svc = CimSurface(h).cim_instances("SoftwareLicensingService")[0]
+    # the count drops at once; grace and CMID wait for the restart
+    assert (svc["ClientMachineID"], svc["RemainingWindowsReArmCount"]) == (cmid, 1000)
+    assert spp(h, "PartialProductKey IS NOT NULL")[0]["LicenseStatus"] == 5
+    w.advance(dt.timedelta(minutes=1))
+    h.request_restart(0)  # no control plane: boots at once
+    svc = CimSurface(h).cim_instances("SoftwareLicensingService")[0]
     assert svc["ClientMachineID"] != cmid
     assert svc["RemainingWindowsReArmCount"] == 1000
     row = spp(h, "PartialProductKey IS NOT NULL")[0]
     assert (row["LicenseStatus"], row["GracePeriodRemaining"]) == (2, 43200)
+    os_row = CimSurface(h).cim_instances("Win32_OperatingSystem")[0]
+    assert os_row["LastBootUpTime"] == w.now()
+
+
+def test_office_rearm_app_and_ospprearm_count_down_from_five() -> None:
+    """Office's rearm resets its grace and CMID at once, five times [ODO-REARM]; the sixth fails
+    0xC004D307. Windows 11 + Office 2016 (SPP: ReArmApp), Windows 7 + Office 2010 (OSPPREARM)."""
+    w = make_world([
+        {"name": "w11", "address": "127.0.13.3", "os": "windows-11", "edition": "Enterprise",
+         "office": [{"version": "2016", "products": ["ProPlus"]}]},
+        {"name": "w7", "address": "127.0.13.4", "os": "windows-7", "edition": "Enterprise",
+         "office": [{"version": "2010", "products": ["ProPlus"]}]}])
+    w11, w7 = w.hosts["w11"], w.hosts["w7"]
+    office = "0ff1ce15-a989-479d-af46-f275c6370663"
+    cmids, ospp_cmids = {w11.cmid}, {w7.ospp_cmid}
+    for left in range(4, -1, -1):
+        CimSurface(w11).invoke("SoftwareLicensingService", "ReArmApp", {"ApplicationId": office})
+        assert w7.ospp_rearm() == 0
+        cmids.add(w11.cmid)
+        ospp_cmids.add(w7.ospp_cmid)
+        row = CimSurface(w11).query("SoftwareLicensingProduct", "PartialProductKey IS NOT NULL AND "
+                                    f"ApplicationID = '{office}'")[0]
+        assert row["RemainingAppReArmCount"] == left
+    assert len(cmids) == len(ospp_cmids) == 6
+    assert hresult_of(lambda: CimSurface(w11).invoke("SoftwareLicensingService", "ReArmApp",
+                                                     {"ApplicationId": office})) == "0xC004D307"
+    assert w7.ospp_rearm() == 0xC004D307
+    assert hresult_of(lambda: CimSurface(w7).invoke("SoftwareLicensingService", "ReArmApp",
+                                                    {"ApplicationId": office})) == "0x80041030"  # Win8+ only
 
 
 def test_rearm_exhausted() -> None:

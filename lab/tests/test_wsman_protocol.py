@@ -15,7 +15,6 @@ import pytest
 import spnego
 import xmltodict
 from requests_ntlm.requests_ntlm import ShimSessionSecurity
-from spnego._ntlm_raw.messages import Challenge, NegotiateFlags, TargetInfo
 from winrm.encryption import Encryption
 from winrm.protocol import Protocol
 
@@ -418,13 +417,19 @@ def test_basic_depends_on_transport(tmp_path: pathlib.Path, https: bool, allow_u
 
 
 @pytest.mark.parametrize(("send_bindings", "present"), [(True, True), (False, False)])
-def test_channel_bindings_are_read_from_the_authenticate_message(send_bindings: bool, present: bool) -> None:
+def test_channel_bindings_are_read_from_the_authenticate_message(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, send_bindings: bool, present: bool
+) -> None:
     bindings = ntlm_http.tls_server_end_point(b"certificate bytes")
     ctx = spnego.client("u", "p", protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm, channel_bindings=bindings if send_bindings else None)
-    ctx.step()
-    # A minimal CHALLENGE is enough for the client to produce its AUTHENTICATE message.
-    challenge = Challenge(flags=NegotiateFlags.ntlm | NegotiateFlags.unicode | NegotiateFlags.extended_session_security, server_challenge=b"12345678", target_info=TargetInfo())
-    token = ctx.step(challenge.pack())
+    # The CHALLENGE comes from a real pyspnego acceptor (public API only; it needs a user file).
+    users = tmp_path / "users"
+    users.write_text("WORKGROUP:u:p\n")
+    monkeypatch.setenv("NTLM_USER_FILE", str(users))
+    acceptor = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+    challenge = acceptor.step(ctx.step())
+    assert challenge is not None and ntlm_http.ntlm_message_type(challenge) == 2
+    token = ctx.step(challenge)
     assert token is not None and ntlm_http.ntlm_message_type(token) == 3
     sent = ntlm_http.ntlm_channel_bindings(token)
     if present:

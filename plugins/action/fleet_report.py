@@ -70,6 +70,7 @@ class ActionModule(ActionBase):
             generated_at=doc["generated_at"],
             totals=doc["totals"],
             problems=len(doc["problems"]),
+            round_trips=0,  # the controller only: no module runs on any host
         )
         if self._task.diff:
             result["diff"] = {

@@ -93,6 +93,11 @@ class ActionModule(_action.LicensingAction):
                     raise _kms_srv_record.SrvValidationError(f"timeout {p['timeout']} is out of range 1..3600 seconds")
                 _kms_srv_record.validate_tsig(p["tsig_key_name"], p["tsig_key_secret"], p["tsig_algorithm"])
             else:
+                if p["dns_server"] is not None and str(p["dns_server"]).strip().rstrip(".") == "":
+                    raise _kms_srv_record.SrvValidationError(
+                        f"dns_server '{p['dns_server']}' is not a DNS server name: CreateInstanceFromPropertyData "
+                        "takes the FQDN or IP address of the DNS server; leave dns_server out to use the server's "
+                        "own name (MicrosoftDNS_Server.Name)")
                 given = [k for k in ("server", "tsig_key_name", "tsig_key_secret") if p[k] is not None]
                 if given:
                     raise _kms_srv_record.SrvValidationError(
@@ -219,8 +224,13 @@ class ActionModule(_action.LicensingAction):
                 "instance of that name)"
             )
         self._srv_plan = _kms_srv_record.plan_srv(d, before.records, rrset_ttl=False)
+        dns_server = ctx.params["dns_server"] or before.server_name
+        if self._srv_plan.add and not dns_server:
+            raise _action.LicensingActionError(
+                f"{where}: the DNS server did not give its name ({_kms_srv_record.WMI_SERVER_CLASS}.Name is empty), "
+                "which CreateInstanceFromPropertyData needs as DnsServerName; set dns_server to its FQDN")
         plan = _action.Plan()
-        for op, description in _kms_srv_record.wmi_plan_operations(d, self._srv_plan, ctx.params["dns_server"] or "."):
+        for op, description in _kms_srv_record.wmi_plan_operations(d, self._srv_plan, dns_server or ""):
             plan.add(op, description)
         plan.diff = self._srv_plan.diff(d.owner)
         return plan

@@ -117,7 +117,8 @@ _value:
         - C(windows) and each item of C(office) hold C(name), C(activation_id), C(version), C(family),
           C(status), C(activated), C(channel), C(grace_days), C(grace_expires), C(activated_by) (the
           inventory name of the KMS host that activated the product, or its DNS name when it is not in
-          the fleet), C(kms_host_used) (the KMS host the client is configured with or discovered, as
+          the fleet; C(Active Directory (<object name>)) for a product activated from an Active Directory
+          activation object), C(kms_host_used) (the KMS host the client is configured with or discovered, as
           C(name:port)), C(partial_product_key) (the last five characters Windows stores, never more),
           C(reason) (the failure explained), C(reason_code) (its C(0xC004F038) form) and C(next_step).
       type: list
@@ -197,6 +198,18 @@ _value:
       sample: {hosts: 32, reachable: 32, windows_total: 32, windows_activated: 32, office_total: 19,
                office_activated: 19, kms_host_products: 3, clones: 1, srv_records: 2, stale_srv_records: 0,
                problems: 0}
+    activation_paths:
+      description:
+        - Which hosts activate their KMS client products through Active Directory and which still need a KMS
+          host (C(active_directory), C(kms)), each entry with C(host) and C(products), the names of its KMS
+          client products with a key on that path (RV(winops.volume_activation.license_info#module:products[].activated_by)).
+        - A product counts as needing a KMS host when it was not activated through Active Directory - Windows 7,
+          Office 2010, Office under OSPP, computers outside the domain, or no matching activation object.
+      type: dict
+      version_added: 0.1.0
+      sample:
+        active_directory: [{host: ws01, products: ["Windows(R), Enterprise edition"]}]
+        kms: [{host: w701, products: ["Windows(R) 7, Enterprise edition", "Office 14, OfficeProPlus-KMS_Client edition"]}]
     lines:
       description: The summary as lines of text, for M(ansible.builtin.debug) C(msg).
       type: list
@@ -263,6 +276,8 @@ class _Fleet:
         """
         if not product.get("activated") or product.get("channel") != "kms_client":
             return None
+        if product.get("activated_by") == "ad":  # license_info: from an Active Directory activation object
+            return f"Active Directory ({(product.get('ad_activation') or {}).get('object_name') or '?'})"
         client = product.get("kms_client") or {}
         pid = client.get("kms_host_pid")
         if pid and str(pid).lower() in self.by_pid:
@@ -568,6 +583,7 @@ def summarize(results: t.Mapping[str, t.Any], hosts: t.Sequence[str] | None = No
                   stale_srv_records=sum(1 for r in srv_rows if r["status"] == "stale"), problems=len(problems))
     out: dict[str, t.Any] = {"hosts": rows, "kms_hosts": kms_hosts, "clones": clones, "srv_records": srv_rows,
                              "problems": problems, "totals": totals}
+    out["activation_paths"] = activation_paths([(h, good[h]) for h in order if h in good])
     out["lines"] = render_lines(out)
     return out
 
@@ -629,6 +645,7 @@ def render_lines(summary: t.Mapping[str, t.Any]) -> list[str]:
     if summary["clones"]:
         lines.append("Clones sharing one CMID (a KMS host counts them once; rearm them, then activate again):")
         lines.extend(f"  {c['cmid']} ({c['source']}): {', '.join(c['hosts'])}" for c in summary["clones"])
+    lines.extend(activation_path_lines(summary.get("activation_paths")))
     if summary["problems"]:
         lines.append("Problems:")
         lines.extend(f"  {p['host']}: {p['product'] + ': ' if p['product'] else ''}{p['message']}"
@@ -706,6 +723,35 @@ def fleet_summary(data: t.Any, hosts: t.Sequence[str] | None = None, key: str | 
                 raise AnsibleFilterError(f"fleet_summary: srv_records[{i}] must be a dict with 'target' and an "
                                          f"integer 'port', got {rec!r}")
     return summarize(results, names, activation, srv_records)
+
+
+def activation_paths(results: t.Sequence[tuple[str, t.Mapping[str, t.Any]]]) -> dict[str, list[dict[str, t.Any]]]:
+    """Active Directory-based activation beside KMS: per host, the KMS client products with a key
+    that were activated through AD (``activated_by`` ``ad``) and those that still need a KMS host.
+    Hosts with neither are left out. Reads only the documented license_info return values."""
+    paths: dict[str, list[dict[str, t.Any]]] = {"active_directory": [], "kms": []}
+    for host, res in results:
+        by_path: dict[str, list[str]] = {"active_directory": [], "kms": []}
+        for p in res.get("products") or []:
+            if not isinstance(p, t.Mapping) or p.get("channel") != "kms_client" or not p.get("partial_product_key"):
+                continue
+            by_path["active_directory" if p.get("activated_by") == "ad" else "kms"].append(str(p.get("name")))
+        for path, names in by_path.items():
+            if names:
+                paths[path].append({"host": host, "products": names})
+    return paths
+
+
+def activation_path_lines(paths: t.Mapping[str, t.Any] | None) -> list[str]:
+    """The text lines of :func:`activation_paths` (none when no host has a KMS client product)."""
+    if not paths or not (paths.get("active_directory") or paths.get("kms")):
+        return []
+    lines = ["Activation paths (KMS client products):"]
+    for path, title in (("active_directory", "through Active Directory"), ("kms", "still need a KMS host")):
+        entries = paths.get(path) or []
+        hosts = ", ".join(f"{e['host']} ({len(e['products'])})" for e in entries) or "none"
+        lines.append(f"  {title}: {hosts}")
+    return lines
 
 
 class FilterModule:

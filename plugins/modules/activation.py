@@ -78,15 +78,13 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the host and reports which products would be activated; nothing is sent to them.
   diff_mode:
-    support: full
     details: The license status of each product to activate, before and as expected after.
-  platform:
-    platforms: windows
 notes:
   - With a key ledger on the controller (the C(volume_activation_ledger) variable, or C(volume_activation_ledger.json)
     beside the inventory), activating with a MAK or KMS host key reserves one activation for the host under the ledger's lock first, and is
@@ -99,6 +97,12 @@ notes:
     answered with (C(required_count)). Use M(winops.volume_activation.license_info) on the KMS host for the count.
   - An unactivated KMS client tries again by itself every 2 hours, so a client waiting for the threshold activates
     once the host counts enough clients.
+  - Activating against a KMS host that does not answer takes time on the target, for every product and every host
+    tried (Windows gives up a TCP connection after about 21 seconds, plus the DNS lookups). WinRM answers the
+    waiting connection with a C(w:TimedOut) fault at each operation timeout and the C(winrm) connection plugin
+    polls again until the task ends, so ansible-core's default WinRM settings are enough; if you set
+    C(ansible_winrm_operation_timeout_sec), keep C(ansible_winrm_read_timeout_sec) above it (pywinrm refuses
+    anything else). Do not set an Ansible task C(timeout) below the time the activations may take.
 seealso:
   - module: winops.volume_activation.key_budget
   - module: winops.volume_activation.product_key
@@ -110,6 +114,8 @@ seealso:
   - name: Resolve Windows activation error codes
     description: Causes and fixes of the HRESULTs this module explains.
     link: https://learn.microsoft.com/windows-server/get-started/activation-error-codes
+  - module: ansible.windows.win_product_facts
+    description: Windows license status as host facts, for a quick check before or after activation.
 author:
   - winops volume activation team (@winops)
 """

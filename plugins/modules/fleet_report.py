@@ -46,7 +46,7 @@ options:
     version_added: 0.1.0
   probes:
     description:
-      - Optional C(kms_probe) results (a verdict per host on why it cannot reach a KMS host), a mapping of inventory host name to the
+      - Optional M(winops.volume_activation.kms_probe) results, a mapping of inventory host name to the
         registered result. Each host's verdict and per-KMS-host checks are added to the host, and the verdict
         and its next step to that host's product problems.
       - Skipped results are ignored; a failed probe is shown as the verdict C(probe_failed).
@@ -67,21 +67,25 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Computes the report and whether it would change, writes nothing.
   diff_mode:
-    support: full
     details: The diff is C(report.json) before and after.
   platform:
     platforms: posix
     details: Runs on the controller only; the inventory host is not contacted.
+  action:
+    details:
+      - The action plugin does the whole job on the control node; no host is contacted.
 notes:
   - Use it with C(run_once) (the report is of the whole fleet). It never connects to the host it runs for,
     so C(delegate_to) is not needed.
 seealso:
   - module: winops.volume_activation.license_info
+  - module: winops.volume_activation.kms_probe
   - name: The activation_report role
     description: Reads the fleet, summarises it and calls this module.
     link: https://github.com/winops/volume_activation/blob/main/roles/activation_report/README.md
@@ -148,4 +152,9 @@ problems:
   returned: always
   type: int
   sample: 2
+round_trips:
+  description: WinRM round trips used, always 0 (the report is written on the controller).
+  returned: always
+  type: int
+  sample: 0
 """

@@ -72,16 +72,19 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reports what would change in the ledger; the file is not written.
   diff_mode:
-    support: full
     details: The key's ledger entry (remaining, kind, date, note) before and after.
   platform:
     platforms: posix
     details: Runs on the control node.
+  action:
+    details:
+      - The action plugin does the whole job on the control node; no host is contacted.
 notes:
   - Writes are atomic (temporary file, fsync, rename) and made under an exclusive lock on C(<ledger>.lock). Killing
     ansible-playbook at any point loses no record and counts none twice; a reservation left by an interrupted run

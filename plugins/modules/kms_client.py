@@ -98,15 +98,13 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the host and reports what would change; nothing is changed.
   diff_mode:
-    support: full
     details: The settings of every service or product configured, and host caching, before and after.
-  platform:
-    platforms: windows
 notes:
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
@@ -129,6 +127,8 @@ seealso:
   - name: Tools to manage volume activation of Office
     description: The ospp.vbs switches this module replaces.
     link: https://learn.microsoft.com/office/volume-license-activation/tools-to-manage-volume-activation-of-office
+  - module: ansible.windows.win_product_facts
+    description: Windows license status as host facts.
 author:
   - winops volume activation team (@winops)
 """

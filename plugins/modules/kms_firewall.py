@@ -71,15 +71,13 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the rules and reports what would change; no rule is changed.
   diff_mode:
-    support: full
     details: Both rules before and after (enabled, profiles, remote addresses, ports, existence).
-  platform:
-    platforms: windows
 notes:
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
@@ -94,6 +92,8 @@ seealso:
   - name: Set-NetFirewallRule
     description: The remote address forms Windows accepts.
     link: https://learn.microsoft.com/powershell/module/netsecurity/set-netfirewallrule
+  - module: community.windows.win_firewall_rule
+    description: General-purpose firewall rules; this module manages only the KMS rule, scoped and with the built-in rule kept in step.
 author:
   - winops volume activation team (@winops)
 """

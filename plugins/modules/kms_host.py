@@ -121,15 +121,13 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the host and reports what would change; nothing is changed and C(sppsvc) is not restarted.
   diff_mode:
-    support: full
     details: The settings before and after.
-  platform:
-    platforms: windows
 notes:
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
@@ -149,6 +147,8 @@ seealso:
   - name: slmgr.vbs options for volume activation
     description: The script options this module replaces.
     link: https://learn.microsoft.com/windows-server/get-started/activation-slmgr-vbs-options
+  - module: community.windows.win_firewall_rule
+    description: General-purpose firewall rules (see M(winops.volume_activation.kms_firewall) for the KMS port).
 author:
   - winops volume activation team (@winops)
 """

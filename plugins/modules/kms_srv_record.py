@@ -32,8 +32,11 @@ options:
     description:
       - With O(method=windows_dns), the C(DnsServerName) given to
         C(MicrosoftDNS_SRVType.CreateInstanceFromPropertyData) when a record is created.
+      - Microsoft documents this parameter as the FQDN or IP address of the DNS server that holds the record.
+        By default the module passes the server's own name, C(MicrosoftDNS_Server.Name), read in the same round
+        trip as the records.
       - The WMI provider manages the DNS server of the host it runs on, so the inventory host must be the
-        DNS server. The default V(.) means this server.
+        DNS server.
       - Not allowed with O(method=rfc2136); use O(server) there.
     type: str
     version_added: 0.1.0
@@ -182,18 +185,22 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: The records are read (a DNS query, or one WinRM round trip) and nothing is changed.
   diff_mode:
-    support: full
     details: The records before and after, one C(priority weight port target (TTL n)) line per record.
   platform:
     platforms: [posix, windows]
     details:
       - V(rfc2136) runs on the control node.
       - V(windows_dns) runs on a Windows DNS server.
+  action:
+    details:
+      - With V(rfc2136) the action plugin does the whole job on the control node (dnspython, TSIG);
+        with V(windows_dns) it plans there and the DNS server runs the collection's executor.
 notes:
   - With O(method=rfc2136) the update carries a prerequisite that the records are still what was just
     read, and the server applies the whole update or none of it. If another writer changes the records
@@ -221,6 +228,10 @@ seealso:
   - name: RFC 2136
     description: Dynamic Updates in the Domain Name System.
     link: https://www.rfc-editor.org/rfc/rfc2136
+  - module: ansible.windows.win_dns_record
+    description: Any record on a Windows DNS server, SRV included, one record at a time and without removing stale hosts.
+  - module: community.general.nsupdate
+    description: Any record by RFC 2136 dynamic update; this module adds the KMS semantics (one update, prerequisite on what was read, exclusive removal of stale hosts).
 author:
   - winops volume activation team (@winops)
 """

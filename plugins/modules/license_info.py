@@ -66,14 +66,13 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: The module only reads, so check mode returns the same information.
   diff_mode:
     support: none
-  platform:
-    platforms: windows
 notes:
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target once.
@@ -87,6 +86,8 @@ seealso:
   - name: slmgr.vbs options for volume activation
     description: The script whose /dlv output this module returns as data.
     link: https://learn.microsoft.com/windows-server/get-started/activation-slmgr-vbs-options
+  - module: ansible.windows.win_product_facts
+    description: Windows product ID, edition and activation state as host facts, without the Office products, KMS details or status reasons this module reports.
 author:
   - winops volume activation team (@winops)
 """

@@ -27,7 +27,7 @@ $ErrorActionPreference = 'Stop'
 # --- Contract tables -----------------------------------------------------------------
 # op -> keys it requires / may carry; any other key fails validation (a typo is never ignored).
 $Ops = @{
-    cim_query = @{ req = @('class'); opt = @('namespace', 'filter', 'properties') }
+    cim_query = @{ req = @('class'); opt = @('namespace', 'filter', 'properties', 'optional_properties') }
     cim_invoke = @{ req = @('class', 'method'); opt = @('namespace', 'filter', 'arguments', 'static') }
     cim_delete = @{ req = @('class', 'filter'); opt = @('namespace') }
     reg_get = @{ req = @('path'); opt = @('names') }
@@ -42,29 +42,40 @@ $Ops = @{
     firewall_remove = @{ req = @('name'); opt = @() }
     service_get = @{ req = @('name'); opt = @() }
     service_restart = @{ req = @('name'); opt = @() }
+    os_restart = @{ req = @(); opt = @('delay') }
+    ospp_rearm = @{ req = @(); opt = @() }
     ad_activation_objects = @{ req = @(); opt = @() }
     ad_installation_id = @{ req = @('product_key'); opt = @() }
     ad_activation_object_remove = @{ req = @('dn'); opt = @() }
+    dns_query = @{ req = @('type'); opt = @('name', 'name_from') }
+    tcp_exchange = @{
+        req = @()
+        opt = @('targets', 'configured_from', 'srv_from', 'default_port', 'send', 'frame_length', 'receive_max',
+            'connect_timeout_ms', 'receive_timeout_ms', 'check_ports')
+    }
 }
 # ad_installation_id only computes an ID (GenerateActiveDirectoryOfflineActivationId changes
 # nothing; Get-ADLicenseInfo -ProductKey is documented read-only for the same call).
-$ReadOps = @('cim_query', 'reg_get', 'firewall_get', 'service_get', 'ad_activation_objects', 'ad_installation_id')
+# dns_query and tcp_exchange do network I/O (the kms_probe module) and change nothing on the host.
+$ReadOps = @('cim_query', 'reg_get', 'firewall_get', 'service_get', 'ad_activation_objects', 'ad_installation_id',
+    'dns_query', 'tcp_exchange')
 # lower-case spelling -> the spelling passed to WMI; '\' is accepted and turned into '/'
 $Namespaces = @{ 'root/cimv2' = 'root/cimv2'; 'root/microsoftdns' = 'root/MicrosoftDNS' }
 $QueryClasses = @('SoftwareLicensingService', 'SoftwareLicensingProduct', 'OfficeSoftwareProtectionService',
     'OfficeSoftwareProtectionProduct', 'Win32_OperatingSystem', 'MicrosoftDNS_SRVType', 'MicrosoftDNS_Zone',
-    'Win32_ComputerSystem')
+    'Win32_ComputerSystem', 'MicrosoftDNS_Server')
 $ServiceMethods = @('InstallProductKey', 'RefreshLicenseStatus', 'SetKeyManagementServiceMachine',
     'ClearKeyManagementServiceMachine', 'SetKeyManagementServicePort', 'ClearKeyManagementServicePort',
     'SetKeyManagementServiceLookupDomain', 'ClearKeyManagementServiceLookupDomain', 'SetVLActivationInterval',
     'SetVLRenewalInterval', 'SetKeyManagementServiceListeningPort', 'ClearKeyManagementServiceListeningPort',
     'DisableKeyManagementServiceDnsPublishing', 'EnableKeyManagementServiceLowPriority',
     'DisableKeyManagementServiceHostCaching', 'SetVLActivationTypeEnabled', 'ClearVLActivationTypeEnabled',
+    'ReArmWindows', 'ReArmApp',
     'DoActiveDirectoryOnlineActivation', 'DepositActiveDirectoryOfflineActivationConfirmation')
 $ProductMethods = @('Activate', 'UninstallProductKey', 'DepositOfflineConfirmationId', 'SetKeyManagementServiceMachine',
     'ClearKeyManagementServiceMachine', 'SetKeyManagementServicePort', 'ClearKeyManagementServicePort',
     'SetKeyManagementServiceLookupDomain', 'ClearKeyManagementServiceLookupDomain', 'SetVLActivationTypeEnabled',
-    'ClearVLActivationTypeEnabled')
+    'ClearVLActivationTypeEnabled', 'ReArmSku')
 $InvokeMethods = @{
     SoftwareLicensingService = $ServiceMethods
     OfficeSoftwareProtectionService = $ServiceMethods
@@ -128,6 +139,13 @@ function Get-ErrorInfo($Record) {
     $e = $Record.Exception
     # a .NET method called from PowerShell wraps its exception; the HRESULT is the inner one's
     if ($e -is [Management.Automation.MethodInvocationException] -and $null -ne $e.InnerException) { $e = $e.InnerException }
+    # Invoke-CimMethod checks method and parameter names against the class definition before it
+    # calls WMI and throws an ArgumentException ("Can not find Parameter 'X' in method 'M' of class
+    # 'C'."; PowerShell/PowerShell CimInvokeCimMethod.cs CreateParametersCollection). The engine
+    # wraps it in a CmdletInvocationException whose ErrorRecord already carries the inner exception
+    # (CommandProcessorBase.cs, ExecutionExceptions.cs); unwrap in case a host hands us the wrapper.
+    # ArgumentException.HResult is COR_E_ARGUMENT = 0x80070057 (E_INVALIDARG).
+    if ($e -is [Management.Automation.CmdletInvocationException] -and $null -ne $e.InnerException) { $e = $e.InnerException }
     if ($null -eq $code) { $code = $e.HResult }
     $hresult = ConvertTo-UInt32 $code
     [ordered]@{ hresult = $hresult; hresult_hex = '0x{0:X8}' -f $hresult; error = "$($e.Message)".Trim() }
@@ -221,8 +239,9 @@ function Get-OperationError($Op, [int]$Index) {
     if ($name -eq 'cim_query') {
         if ($QueryClasses -notcontains $class) { return "${where}: class '$class' is not allowed" }
         if ($Op.ContainsKey('properties') -and @($Op['properties']).Count -eq 0) { return "${where}: properties must not be empty" }
-        foreach ($p in @($Op['properties'])) {
-            if ("$p" -notmatch '^[A-Za-z_][A-Za-z0-9_]*$') { return "${where}: '$p' is not a property name" }
+        if ($Op.ContainsKey('optional_properties') -and -not $Op.ContainsKey('properties')) { return "${where}: optional_properties needs properties" }
+        foreach ($p in @($Op['properties']) + @($Op['optional_properties'])) {
+            if ($null -ne $p -and "$p" -notmatch '^[A-Za-z_][A-Za-z0-9_]*$') { return "${where}: '$p' is not a property name" }
         }
     }
     elseif ($name -eq 'cim_invoke') {
@@ -270,8 +289,16 @@ function Get-OperationError($Op, [int]$Index) {
     elseif ($name -like 'service_*') {
         if ($Services -notcontains "$($Op['name'])") { return "${where}: service '$($Op['name'])' is not allowed" }
     }
+    elseif ($name -eq 'os_restart' -and $Op.ContainsKey('delay')) {
+        $delay = $Op['delay']
+        if (-not ($delay -is [int] -or $delay -is [long]) -or $delay -lt 0 -or $delay -gt 600) { return "${where}: delay must be an integer of seconds, 0..600" }
+    }
     elseif ($name -eq 'ad_installation_id') {
         if (-not (Test-SecretReference $Op['product_key'])) { return "${where}: product_key must be a secret reference" }
+    }
+    elseif ($name -eq 'dns_query' -or $name -eq 'tcp_exchange') {
+        $problem = Get-NetworkOperationError $Op $Index
+        if ($null -ne $problem) { return "${where}: $problem" }
     }
     elseif ($name -eq 'ad_activation_object_remove') {
         # only a direct child of an activation objects container: CN=<name>,CN=Activation Objects,...
@@ -281,6 +308,247 @@ function Get-OperationError($Op, [int]$Index) {
         }
     }
     $null
+}
+
+# --- Network probes (dns_query, tcp_exchange): the kms_probe module ----------------------
+# The controller builds the bytes and judges the answer; these only resolve, connect and copy.
+function Test-IntInRange($Value, [int64]$Min, [int64]$Max) {
+    ($Value -is [int] -or $Value -is [long]) -and $Value -ge $Min -and $Value -le $Max
+}
+
+function Test-ResultReference($Ref, [int]$Index, [string[]]$Names) {
+    # {"result": <index of an earlier cim_query>, "<name>": "<property>", ...}
+    if ($Ref -isnot [Collections.IDictionary] -or -not (Test-IntInRange $Ref['result'] 0 ($Index - 1))) { return $false }
+    foreach ($n in $Names) { if ("$($Ref[$n])" -notmatch '^[A-Za-z_][A-Za-z0-9_]*$') { return $false } }
+    $true
+}
+
+function Get-NetworkOperationError($Op, [int]$Index) {
+    if ($Op['op'] -eq 'dns_query') {
+        if (@('SRV', 'A') -cnotcontains $Op['type']) { return "type must be SRV or A" }
+        if ($Op.ContainsKey('name') -eq $Op.ContainsKey('name_from')) { return "give name or name_from" }
+        if ($Op.ContainsKey('name') -and "$($Op['name'])" -notmatch '^[A-Za-z0-9_.-]{1,253}$') { return "'$($Op['name'])' is not a DNS name" }
+        if ($Op.ContainsKey('name_from')) {
+            $from = $Op['name_from']
+            if ($from -isnot [Collections.IDictionary] -or "$($from['prefix'])" -notmatch '^[A-Za-z0-9_.-]*$') { return 'name_from needs a DNS name prefix' }
+            foreach ($ref in @($from['first_of'])) {
+                if (-not (Test-ResultReference $ref $Index @('property'))) { return 'name_from.first_of must reference earlier results' }
+            }
+        }
+        return $null
+    }
+    foreach ($key in @('connect_timeout_ms', 'receive_timeout_ms')) {
+        if ($Op.ContainsKey($key) -and -not (Test-IntInRange $Op[$key] 100 10000)) { return "$key must be 100..10000" }
+    }
+    if ($Op.ContainsKey('receive_max') -and -not (Test-IntInRange $Op['receive_max'] 1 65536)) { return 'receive_max must be 1..65536' }
+    if ($Op.ContainsKey('default_port') -and -not (Test-IntInRange $Op['default_port'] 1 65535)) { return 'default_port must be 1..65535' }
+    $ports = @($Op['check_ports'] | Where-Object { $null -ne $_ })
+    if ($ports.Count -gt 8 -or @($ports | Where-Object { -not (Test-IntInRange $_ 1 65535) }).Count -gt 0) { return 'check_ports must be up to 8 ports' }
+    $targets = @($Op['targets'] | Where-Object { $null -ne $_ })
+    if ($targets.Count -gt 8) { return 'at most 8 targets' }
+    foreach ($target in $targets) {
+        if ($target -isnot [Collections.IDictionary] -or "$($target['host'])" -notmatch '^[A-Za-z0-9_.-]{1,253}$' -or -not (Test-IntInRange $target['port'] 1 65535)) {
+            return 'each target needs a host name or address and a port'
+        }
+    }
+    if ($Op.ContainsKey('configured_from') -and -not (Test-ResultReference $Op['configured_from'] $Index @('host_property', 'port_property'))) {
+        return 'configured_from must reference an earlier result'
+    }
+    if ($Op.ContainsKey('srv_from') -and -not (Test-IntInRange $Op['srv_from'] 0 ($Index - 1))) { return 'srv_from must be the index of an earlier dns_query' }
+    if ($Op.ContainsKey('send')) {
+        try { $null = [Convert]::FromBase64String("$($Op['send'])") } catch { return 'send must be base64' }
+    }
+    if ($Op.ContainsKey('frame_length')) {
+        $frame = $Op['frame_length']
+        if ($frame -isnot [Collections.IDictionary] -or -not (Test-IntInRange $frame['offset'] 0 60) -or @(2, 4) -notcontains $frame['size']) {
+            return 'frame_length needs an offset (0..60) and a size (2 or 4)'
+        }
+    }
+    $null
+}
+
+$DnsApiSource = @'
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+
+namespace WinopsVolumeActivation
+{
+    // DnsQuery_W and DnsRecordListFree (dnsapi.dll, Windows 2000 and later): MicrosoftDocs/sdk-api
+    // sdk-api-src/content/windns/nf-windns-dnsquery_w.md. Record layout (DNS_RECORDW): pNext, pName,
+    // wType, wDataLength, Flags (bits 0-1: the section), dwTtl, dwReserved, then the data union:
+    // DNS_SRV_DATAW {pNameTarget, wPriority, wWeight, wPort, Pad} or DNS_A_DATA {IpAddress}
+    // (ns-windns-dns_recordw.md, ns-windns-dns_srv_dataw.md, ns-windns-dns_a_data.md).
+    public static class DnsProbe
+    {
+        [DllImport("dnsapi.dll", EntryPoint = "DnsQuery_W", CharSet = CharSet.Unicode, ExactSpelling = true)]
+        private static extern int DnsQuery(string name, ushort type, uint options, IntPtr extra, out IntPtr results, IntPtr reserved);
+
+        [DllImport("dnsapi.dll", EntryPoint = "DnsRecordListFree")]
+        private static extern void DnsRecordListFree(IntPtr list, int freeType);
+
+        private const uint DNS_QUERY_BYPASS_CACHE = 0x8;
+        private const int DnsFreeRecordList = 1;
+        private static readonly string[] Sections = { "question", "answer", "authority", "additional" };
+
+        public static int Query(string name, ushort type, List<Dictionary<string, object>> records)
+        {
+            IntPtr list;
+            int status = DnsQuery(name, type, DNS_QUERY_BYPASS_CACHE, IntPtr.Zero, out list, IntPtr.Zero);
+            try
+            {
+                int ptr = IntPtr.Size;
+                int data = 2 * ptr + 16;
+                for (IntPtr r = list; status == 0 && r != IntPtr.Zero; r = Marshal.ReadIntPtr(r))
+                {
+                    ushort rtype = (ushort)Marshal.ReadInt16(r, 2 * ptr);
+                    int flags = Marshal.ReadInt32(r, 2 * ptr + 4);
+                    var rec = new Dictionary<string, object>();
+                    rec["section"] = Sections[flags & 3];
+                    rec["name"] = Marshal.PtrToStringUni(Marshal.ReadIntPtr(r, ptr));
+                    rec["ttl"] = (uint)Marshal.ReadInt32(r, 2 * ptr + 8);
+                    if (rtype == 33)
+                    {
+                        rec["type"] = "SRV";
+                        rec["target"] = Marshal.PtrToStringUni(Marshal.ReadIntPtr(r, data));
+                        rec["priority"] = (int)(ushort)Marshal.ReadInt16(r, data + ptr);
+                        rec["weight"] = (int)(ushort)Marshal.ReadInt16(r, data + ptr + 2);
+                        rec["port"] = (int)(ushort)Marshal.ReadInt16(r, data + ptr + 4);
+                    }
+                    else if (rtype == 1)
+                    {
+                        byte[] a = new byte[4];
+                        Marshal.Copy(IntPtr.Add(r, data), a, 0, 4);
+                        rec["type"] = "A";
+                        rec["address"] = string.Format("{0}.{1}.{2}.{3}", a[0], a[1], a[2], a[3]);
+                    }
+                    else { continue; }
+                    records.Add(rec);
+                }
+            }
+            finally
+            {
+                if (list != IntPtr.Zero) { DnsRecordListFree(list, DnsFreeRecordList); }
+            }
+            return status;
+        }
+    }
+}
+'@
+
+function Invoke-DnsQuery([string]$Name, [string]$Type) {
+    if (-not ('WinopsVolumeActivation.DnsProbe' -as [type])) { Add-Type -TypeDefinition $DnsApiSource -Language CSharp }
+    $records = [Collections.Generic.List[Collections.Generic.Dictionary[string, object]]]::new()
+    $status = [WinopsVolumeActivation.DnsProbe]::Query($Name, @{ SRV = 33; A = 1 }[$Type], $records)
+    [ordered]@{ status = $status; records = $records }
+}
+
+function Get-ReferencedValue($Ref, [string]$Property) {
+    # the named property of the first instance of an earlier cim_query result (null when absent)
+    $earlier = $results[[int]$Ref['result']]
+    if ($null -eq $earlier -or -not $earlier.Contains('instances') -or @($earlier.instances).Count -eq 0) { return $null }
+    $first = @($earlier.instances)[0]
+    if ($first.Contains($Property)) { return $first[$Property] }
+    $null
+}
+
+function Get-SocketErrorCode($ErrorRecord) {
+    $e = $ErrorRecord.Exception
+    while ($null -ne $e -and $e -isnot [Net.Sockets.SocketException]) { $e = $e.InnerException }
+    if ($null -ne $e) { return $e.ErrorCode }
+    -1
+}
+
+function Connect-Tcp([string[]]$Addresses, [int]$Port, [int]$TimeoutMs) {
+    # Each address in turn, each bounded by the timeout: a socket or the last Winsock error.
+    $out = [ordered]@{ connected = $false; address = $null; error_code = $null; connect_ms = $null; socket = $null }
+    foreach ($address in $Addresses) {
+        $socket = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::InterNetwork, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        try {
+            $pending = $socket.BeginConnect([Net.IPAddress]::Parse($address), $Port, $null, $null)
+            if (-not $pending.AsyncWaitHandle.WaitOne($TimeoutMs)) { $out.error_code = 10060; $socket.Close(); continue }  # WSAETIMEDOUT
+            $socket.EndConnect($pending)
+            $out.connected = $true
+            $out.address = $address
+            $out.error_code = $null
+            $out.connect_ms = [math]::Round($clock.Elapsed.TotalMilliseconds, 1)
+            $out.socket = $socket
+            return $out
+        }
+        catch { $out.error_code = Get-SocketErrorCode $_; $socket.Close() }
+    }
+    $out
+}
+
+function Test-TcpPorts([string]$Address, [int[]]$Ports, [int]$TimeoutMs) {
+    # Connect-only, all ports at once, one shared timeout.
+    $tries = foreach ($port in $Ports) {
+        $socket = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::InterNetwork, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
+        [pscustomobject]@{ port = $port; socket = $socket; pending = $socket.BeginConnect([Net.IPAddress]::Parse($Address), $port, $null, $null) }
+    }
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    foreach ($try in @($tries)) {
+        $left = [math]::Max(0, $TimeoutMs - [int]$clock.Elapsed.TotalMilliseconds)
+        $entry = [ordered]@{ port = $try.port; connected = $false; error_code = 10060 }
+        if ($try.pending.AsyncWaitHandle.WaitOne($left)) {
+            try { $try.socket.EndConnect($try.pending); $entry.connected = $true; $entry.error_code = $null }
+            catch { $entry.error_code = Get-SocketErrorCode $_ }
+        }
+        $try.socket.Close()
+        $entry
+    }
+}
+
+function Receive-Frame($Socket, $Op, [int]$TimeoutMs) {
+    $max = 4096
+    if ($Op.ContainsKey('receive_max')) { $max = [int]$Op['receive_max'] }
+    $buffer = [byte[]]::new($max)
+    $got = 0
+    $want = $max
+    $out = [ordered]@{ received = ''; receive_ms = $null; receive_error_code = $null; closed = $false }
+    $Socket.ReceiveTimeout = $TimeoutMs
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    try {
+        while ($got -lt $want) {
+            $n = $Socket.Receive($buffer, $got, $want - $got, [Net.Sockets.SocketFlags]::None)
+            if ($n -eq 0) { $out.closed = $true; break }
+            $got += $n
+            $frame = $Op['frame_length']
+            if ($null -ne $frame -and $got -ge $frame['offset'] + $frame['size']) {
+                $length = if ($frame['size'] -eq 2) { [BitConverter]::ToUInt16($buffer, $frame['offset']) } else { [BitConverter]::ToUInt32($buffer, $frame['offset']) }
+                $want = [math]::Min($max, [math]::Max([int]$length, $got))
+            }
+        }
+    }
+    catch { $out.receive_error_code = Get-SocketErrorCode $_ }
+    $out.receive_ms = [math]::Round($clock.Elapsed.TotalMilliseconds, 1)
+    $out.received = [Convert]::ToBase64String($buffer, 0, $got)
+    $out
+}
+
+function Get-TcpTargets($Op) {
+    $port = 1688
+    if ($Op.ContainsKey('default_port')) { $port = [int]$Op['default_port'] }
+    if ($Op.ContainsKey('targets')) {
+        return 'targets', @($Op['targets'] | ForEach-Object { [ordered]@{ host = "$($_['host'])"; port = [int]$_['port'] } })
+    }
+    if ($Op.ContainsKey('configured_from')) {
+        $ref = $Op['configured_from']
+        $name = "$(Get-ReferencedValue $ref $ref['host_property'])".Trim()
+        if ($name -ne '') {
+            $configuredPort = Get-ReferencedValue $ref $ref['port_property']
+            if ($configuredPort -gt 0) { $port = [int]$configuredPort }
+            return 'configured', @([ordered]@{ host = $name; port = $port })
+        }
+    }
+    if ($Op.ContainsKey('srv_from')) {
+        $srv = $results[[int]$Op['srv_from']]
+        $found = @($srv.records | Where-Object { $_['type'] -eq 'SRV' -and $_['section'] -eq 'answer' } |
+                Select-Object -First 8 | ForEach-Object { [ordered]@{ host = "$($_['target'])"; port = [int]$_['port'] } })
+        return 'srv', $found
+    }
+    'none', @()
 }
 
 function Get-RegistryValue($Key, [string]$Name) {
@@ -355,6 +623,18 @@ $Handlers = @{
         param($op, $r)
         $names = $null
         if ($op.ContainsKey('properties')) { $names = @($op['properties']) }
+        if ($op.ContainsKey('optional_properties')) {
+            # Names the class may lack on this Windows version (SoftwareLicensingProduct has no
+            # ProductKeyChannel on 6.1): select those the class definition has. Get-CimClass reads
+            # the schema from the WMI repository, not the provider, so it costs no licensing work.
+            # A missing class is left to the query below, which reports it as WMI does (0x80041010).
+            $defined = @()
+            try { $defined = @((Get-CimClass -Namespace (Get-Namespace $op) -ClassName $op['class']).CimClassProperties | ForEach-Object { $_.Name }) }
+            catch { $defined = @() }
+            foreach ($p in @($op['optional_properties'])) {
+                if ($defined -contains $p -and $names -notcontains $p) { $names += "$p" }
+            }
+        }
         $select = '*'
         if ($null -ne $names) { $select = $names -join ', ' }
         $r.instances = [Collections.Generic.List[object]]::new()
@@ -380,11 +660,13 @@ $Handlers = @{
             $targets = @(Get-CimClass -Namespace (Get-Namespace $op) -ClassName $class)
         }
         else {
-            # Product classes: select only the key (enough to invoke), as slmgr.vbs selects only
-            # what it needs [SLMGR10]; instances from Get-CimInstance carry their class, so
-            # arguments are converted to the declared types here too.
+            # Licensing classes: select only the key (enough to invoke), as slmgr.vbs selects only
+            # what it needs (GetServiceObject("Version"), GetProductCollection("ID", ...) [SLMGR10]);
+            # SELECT * would make the provider compute every property, installation IDs included.
+            # Instances from Get-CimInstance carry their class, so arguments are converted to the
+            # declared types here too. DNS records keep '*' (Modify needs the whole record).
             $select = '*'
-            if ($KeyProperty[$class] -eq 'ID') { $select = 'ID' }
+            if ($KeyProperty[$class] -in @('ID', 'Version')) { $select = $KeyProperty[$class] }
             $targets = @(Get-CimInstance -Namespace (Get-Namespace $op) -Query (Get-WqlQuery $op $select))
         }
         $r.matched = $targets.Count
@@ -511,6 +793,43 @@ $Handlers = @{
         Restart-Service -Name $op['name']
         $r.status = "$((Get-Service -Name $op['name']).Status)"
     }
+    os_restart = {
+        param($op, $r)
+        # shutdown.exe schedules the restart and returns at once, so this result still reaches
+        # the controller; the action plugin then waits for Win32_OperatingSystem.LastBootUpTime
+        # to change, as ansible.windows' reboot does. /d p:4:2: planned, application maintenance.
+        $delay = 2
+        if ($op.ContainsKey('delay')) { $delay = [int]$op['delay'] }
+        $out = & "$env:SystemRoot\System32\shutdown.exe" /r /t $delay /d p:4:2 /c 'winops.volume_activation: restart after rearm' 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "shutdown.exe /r failed with exit code ${LASTEXITCODE}: $out" }
+        $r.delay = $delay
+    }
+    ospp_rearm = {
+        param($op, $r)
+        # What ospp.vbs /rearm runs (OSPP has no rearm method): OSPPREARM.EXE from the OSPP folder
+        # (Office 2010) or the Office folder (Office 2013+ on Windows 7), 64- and 32-bit locations.
+        $candidates = @(
+            "$env:CommonProgramFiles\Microsoft Shared\OfficeSoftwareProtectionPlatform\OSPPREARM.EXE"
+            "${env:CommonProgramFiles(x86)}\Microsoft Shared\OfficeSoftwareProtectionPlatform\OSPPREARM.EXE"
+            "$env:ProgramFiles\Microsoft Office\Office16\OSPPREARM.EXE"
+            "${env:ProgramFiles(x86)}\Microsoft Office\Office16\OSPPREARM.EXE"
+            "$env:ProgramFiles\Microsoft Office\Office15\OSPPREARM.EXE"
+            "${env:ProgramFiles(x86)}\Microsoft Office\Office15\OSPPREARM.EXE"
+        )
+        $exe = $candidates | Where-Object { $_ -and (Test-Path -LiteralPath $_ -PathType Leaf) } | Select-Object -First 1
+        if ($null -eq $exe) { throw [IO.FileNotFoundException]'OSPPREARM.EXE was not found in the OSPP or Office folders' }
+        $null = & $exe 2>&1
+        $code = $LASTEXITCODE
+        $r.path = $exe
+        $r.exit_code = $code
+        if ($code -ne 0) {
+            # OSPPREARM reports an HRESULT as its exit code (0xC004D307: no rearm left)
+            $r.ok = $false
+            $r.hresult = ConvertTo-UInt32 $code
+            $r.hresult_hex = '0x{0:X8}' -f $r.hresult
+            $r.error = "OSPPREARM.EXE exited with $($r.hresult_hex)"
+        }
+    }
     ad_activation_objects = {
         param($op, $r)
         $container = Get-AdContainer
@@ -537,6 +856,63 @@ $Handlers = @{
         $service = Get-CimInstance -ClassName SoftwareLicensingService -Property Version
         $out = Invoke-CimMethod -InputObject $service -MethodName GenerateActiveDirectoryOfflineActivationId -Arguments @{ ProductKey = $key }
         $r.installation_id = "$($out.InstallationID)"
+    }
+    dns_query = {
+        param($op, $r)
+        $name = $op['name']
+        if ($op.ContainsKey('name_from')) {
+            $name = $null
+            foreach ($ref in @($op['name_from']['first_of'])) {
+                $value = "$(Get-ReferencedValue $ref $ref['property'])".Trim()
+                if ($value -ne '') { $name = "$($op['name_from']['prefix'])$value"; break }
+            }
+        }
+        $r.name = $name
+        $r.status = $null
+        $r.records = @()
+        if ($null -ne $name) {
+            $answer = Invoke-DnsQuery $name $op['type']
+            $r.status = $answer.status
+            $r.records = $answer.records
+        }
+    }
+    tcp_exchange = {
+        param($op, $r)
+        $connectMs = 2000
+        $receiveMs = 2000
+        if ($op.ContainsKey('connect_timeout_ms')) { $connectMs = [int]$op['connect_timeout_ms'] }
+        if ($op.ContainsKey('receive_timeout_ms')) { $receiveMs = [int]$op['receive_timeout_ms'] }
+        $picked = @(Get-TcpTargets $op)
+        $r.source = $picked[0]
+        $targets = $picked[1]
+        $checkPorts = @($op['check_ports'] | Where-Object { $null -ne $_ })
+        $r.targets = [Collections.Generic.List[object]]::new()
+        foreach ($target in @($targets)) {
+            $entry = [ordered]@{ host = $target.host; port = $target.port; addresses = @(); dns_status = 0 }
+            $literal = $null
+            if ([Net.IPAddress]::TryParse($target.host, [ref]$literal) -and $literal.AddressFamily -eq 'InterNetwork') { $entry.addresses = @($target.host) }
+            else {
+                $answer = Invoke-DnsQuery $target.host 'A'
+                $entry.dns_status = $answer.status
+                $entry.addresses = @($answer.records | Where-Object { $_['type'] -eq 'A' } | ForEach-Object { $_['address'] })
+            }
+            $connection = Connect-Tcp $entry.addresses $target.port $connectMs
+            foreach ($k in @('connected', 'address', 'error_code', 'connect_ms')) { $entry[$k] = $connection[$k] }
+            $entry.check_ports = @()
+            if ($connection.connected) {
+                try {
+                    if ($op.ContainsKey('send')) { $null = $connection.socket.Send([Convert]::FromBase64String($op['send'])) }
+                    $frame = Receive-Frame $connection.socket $op $receiveMs
+                    foreach ($k in $frame.Keys) { $entry[$k] = $frame[$k] }
+                }
+                catch { $entry.receive_error_code = Get-SocketErrorCode $_ }
+                finally { $connection.socket.Close() }
+            }
+            elseif ($entry.addresses.Count -gt 0 -and $checkPorts.Count -gt 0) {
+                $entry.check_ports = @(Test-TcpPorts $entry.addresses[0] $checkPorts $connectMs)
+            }
+            $r.targets.Add($entry)
+        }
     }
     ad_activation_object_remove = {
         param($op, $r)

@@ -108,15 +108,13 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the host and reports what would change; nothing is installed or removed.
   diff_mode:
-    support: full
     details: The masked keys of each target before and after.
-  platform:
-    platforms: windows
 notes:
   - With a key ledger on the controller (the C(volume_activation_ledger) variable, or C(volume_activation_ledger.json)
     beside the inventory), installing a MAK or KMS host key reserves one activation for the host under the ledger's lock first, and is
@@ -147,6 +145,8 @@ seealso:
   - name: Configure a KMS host computer for Office
     description: Which Windows versions each Office KMS host license pack supports.
     link: https://learn.microsoft.com/office/volume-license-activation/configure-a-kms-host-computer-for-office
+  - module: ansible.windows.win_product_facts
+    description: Reads the Windows product key and license status as facts; it does not install keys.
 author:
   - winops volume activation team (@winops)
 """

@@ -65,15 +65,19 @@ options:
     elements: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details: Only validates; the same in check mode.
   diff_mode:
     support: none
   platform:
     platforms: posix
     details: Runs on the controller; no host is contacted.
+  action:
+    details:
+      - The action plugin does the whole job on the control node; no host is contacted.
 notes:
   - Costs no WinRM round trip. The modules still validate their options again when they run.
 seealso:

@@ -22,6 +22,8 @@ override named hooks (all prefixed ``_va_``), never ``run()`` itself::
                                                      the executor runs read operations even
                                                      after a failed mutating one)
            after = reader.parse(read-back results)
+           after = _va_after_apply(ctx, reader, plan, after)    default: unchanged (rearm waits for
+                                                     the restart here and reads again)
            failure = _va_apply_failure(ctx, plan, apply results)   default: first failed op
            plan.claims settled: a successful activation recorded, a failed attempt released
       6. result = _va_result(ctx, before, after, plan)       default: {}
@@ -220,6 +222,17 @@ class LicensingAction(ActionBase):
         ``failed`` and ``msg`` are set by :meth:`run`.
         """
         return {}
+
+    def _va_after_apply(
+        self, ctx: ActionContext, reader: StateReader, plan: Plan, after: ParsedState
+    ) -> ParsedState:
+        """The state to report after the apply, given the one read back in the apply's batch.
+
+        Default: ``after`` unchanged. Override when the change completes later (rearm: wait
+        for the restart the batch ordered, then read again; see ``_restart``). Raise
+        :class:`LicensingActionError` when it never completes.
+        """
+        return after
 
     def _va_validate(self, ctx: ActionContext) -> None:
         """Every check of the options that needs no host; raise :class:`PlanningError` (or
@@ -426,6 +439,7 @@ class LicensingAction(ActionBase):
                 # Read operations run even after a failed mutating one (executor protocol), so
                 # the read-back shows where the host really stands.
                 after = reader.parse(applied.raw(back))
+                after = self._va_after_apply(ctx, reader, plan, after)
                 if ledger is not None and plan.claims:
                     self._va_ledger_settle(ctx, ledger, plan, claim_ids, after)
         out.update(self._va_result(ctx, before, after, plan))

@@ -10,7 +10,7 @@ Pure Python: no Ansible imports. :func:`parse_request` validates the options;
 and builds one batch; :func:`outcomes` reads the per-operation results and the
 state read back in round trip 2 and gives each product its outcome.
 
-Facts used (tags of shared/reference/licensing-api.md, anchors.md, the seed FAQ):
+Facts used (tags of docs/reference/licensing-api.md and existing-tools.md, the seed FAQ):
 
 * ``slmgr.vbs /ato [ID]`` is ``SoftwareLicensingProduct.Activate()`` followed by
   ``SoftwareLicensingService.RefreshLicenseStatus()``; ``ospp.vbs /act`` is

@@ -40,7 +40,7 @@ display = Display()
 EXECUTOR = "winops.volume_activation.licensing_batch"
 #: Operations that only read (docs/executor-protocol.md "changed").
 READ_OPS = frozenset({"cim_query", "reg_get", "firewall_get", "service_get", "ad_activation_objects",
-                      "ad_installation_id"})
+                      "ad_installation_id", "dns_query", "tcp_exchange"})
 #: Every operation the protocol knows.
 ALL_OPS = READ_OPS | frozenset(
     {
@@ -52,6 +52,8 @@ ALL_OPS = READ_OPS | frozenset(
         "firewall_create",
         "firewall_remove",
         "service_restart",
+        "os_restart",
+        "ospp_rearm",
         "ad_activation_object_remove",
     }
 )
@@ -132,9 +134,14 @@ def cim_query(
     *,
     filter: str | None = None,
     properties: t.Sequence[str] | None = None,
+    optional_properties: t.Sequence[str] | None = None,
     namespace: str | None = None,
 ) -> dict[str, t.Any]:
-    """A ``cim_query`` operation (keys exactly as docs/executor-protocol.md names them)."""
+    """A ``cim_query`` operation (keys exactly as docs/executor-protocol.md names them).
+
+    ``optional_properties`` (only with ``properties``) are selected where the class has them on
+    the host's Windows version. Licensing classes are read with :func:`_state.licensing_query`.
+    """
     op: dict[str, t.Any] = {"op": "cim_query", "class": class_name}
     if namespace:
         op["namespace"] = namespace
@@ -142,6 +149,10 @@ def cim_query(
         op["filter"] = filter
     if properties is not None:
         op["properties"] = list(properties)
+    if optional_properties:
+        if properties is None:
+            raise ValueError("optional_properties needs properties")
+        op["optional_properties"] = list(optional_properties)
     return op
 
 

@@ -10,12 +10,14 @@ Every HRESULT the collection shows goes through :func:`explain`, which renders
 the table are still rendered with their facility, e.g.
 ``0x80070490 (FACILITY_WIN32 error 1168): no explanation is known ...``.
 
-Sources (tags of shared/reference/licensing-api.md section 4): symbol names from
+Sources (tags of docs/reference/licensing-api.md section 4): symbol names from
 the SDK header [SLERROR.H]; meanings from the texts slmgr.vbs and ospp.vbs print
 [SLMGR10], [SLERRXML]; causes and actions from Microsoft's "Resolve Windows
 activation error codes" [WSD-ERR] and the support articles named per row [SUP].
 The WBEM_E_* codes are the ones the executor protocol names
-(docs/executor-protocol.md, from wbemcli.h).
+(docs/executor-protocol.md, from wbemcli.h); E_INVALIDARG is what Invoke-CimMethod
+gives for a parameter or method name the class does not have (PowerShell's
+CimInvokeCimMethod.cs), before WMI is called.
 """
 
 from __future__ import annotations
@@ -227,13 +229,27 @@ HRESULTS: dict[int, HResultInfo] = dict(
            "report this as a bug of the collection",
            "docs/executor-protocol.md (wbemcli.h)"),
         _e(0x80041030, "WBEM_E_INVALID_METHOD",
-           "the WMI method does not exist on this class on this Windows version",
-           "the operation needs a newer Windows version",
+           "WMI has no such method on this class on this Windows version (a call on an instance reaches WMI "
+           "before anything checks the name)",
+           "the operation needs a newer Windows version; report it as a bug of the collection if the version "
+           "should have the method",
            "docs/executor-protocol.md (wbemcli.h)"),
         _e(0x80041008, "WBEM_E_INVALID_PARAMETER",
-           "a WMI method parameter is unknown, missing or out of range",
+           "WMI rejected a method parameter: a required one is missing or its value is out of range",
            "check the values given to the task",
            "docs/executor-protocol.md (wbemcli.h)"),
+        # Invoke-CimMethod checks argument names against the class definition before calling WMI and
+        # throws an ArgumentException (HResult COR_E_ARGUMENT = E_INVALIDARG): PowerShell/PowerShell
+        # src/Microsoft.Management.Infrastructure.CimCmdlets/CimInvokeCimMethod.cs
+        # (CreateParametersCollection: InvalidMethodParameter / InvalidMethod), CimWriteError.cs. The
+        # licensing provider answers bad values (an interval outside 15..43200) with the same code.
+        _e(0x80070057, "E_INVALIDARG",
+           "an argument was rejected: either Invoke-CimMethod found no such parameter (or method) in the class "
+           "definition on this Windows version and called nothing, or the licensing service refused a value "
+           "(for example an interval outside 15..43200 minutes or an empty name)",
+           "check the values given to the task; if the message says 'Can not find Parameter' or 'Can not find "
+           "method', the Windows version lacks what the collection called: report it as a bug of the collection",
+           "docs/executor-protocol.md (CimInvokeCimMethod.cs, winerror.h)"),
         _e(0x8004100E, "WBEM_E_INVALID_NAMESPACE",
            "the WMI namespace does not exist on this machine (root/MicrosoftDNS exists only on a Windows DNS server)",
            "run the task against the DNS server, or use method rfc2136 from the control node",

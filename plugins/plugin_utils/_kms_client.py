@@ -11,7 +11,7 @@ gives the read operations of one batch and parses their results; a *planner*
 what was read into the operations of one apply batch plus the before/after view
 used for ``diff`` and the results. Planners never touch the host.
 
-Facts used (tags of shared/reference/licensing-api.md and anchors.md):
+Facts used (tags of docs/reference/licensing-api.md and existing-tools.md):
 
 * KMS host setters are methods of ``SoftwareLicensingService``:
   ``SetKeyManagementServiceListeningPort(PortNumber)``,
@@ -153,11 +153,11 @@ class KmsClientReader:
         flt = self.product_filter()
         ops = [
             _client.cim_query(_state.OS_CLASS, properties=list(_state.OS_PROPERTIES)),
-            _client.cim_query(_state.SPP_SERVICE),
-            _client.cim_query(_state.SPP_PRODUCT, filter=flt),
+            _state.licensing_query(_state.SPP_SERVICE),
+            _state.licensing_query(_state.SPP_PRODUCT, flt),
         ]
         if self.family != "windows":
-            ops += [_client.cim_query(_state.OSPP_SERVICE), _client.cim_query(_state.OSPP_PRODUCT, filter=flt)]
+            ops += [_state.licensing_query(_state.OSPP_SERVICE), _state.licensing_query(_state.OSPP_PRODUCT, flt)]
         return ops
 
     def parse(self, results: t.Sequence[t.Mapping[str, t.Any]]) -> KmsClientState:
@@ -200,8 +200,13 @@ def _activation_type_name(value: t.Any) -> str | None:
     return _state.ACTIVATION_TYPE_NAMES.get(v) if v is not None else None
 
 
-def service_target(svc: _state.LicensingService, cls: str) -> ClientTarget:
+def service_target(svc: _state.LicensingService, cls: str,
+                   products: t.Sequence[t.Mapping[str, t.Any]] = ()) -> ClientTarget:
+    """The service as a target. Its activation type is the one ``products`` (the KMS client
+    products it governs, as read) all show, None when they differ or show none: the class has
+    no VLActivationTypeEnabled of its own, and a product shows the effective value."""
     raw = svc.raw
+    types = {_activation_type_name(r.get("VLActivationTypeEnabled")) for r in products}
     return ClientTarget(
         store=svc.source,
         cls=cls,
@@ -210,7 +215,9 @@ def service_target(svc: _state.LicensingService, cls: str) -> ClientTarget:
         machine=_state.text(raw.get("KeyManagementServiceMachine")),
         raw_port=_state.u32(raw.get("KeyManagementServicePort")),
         lookup_domain=_state.text(raw.get("KeyManagementServiceLookupDomain")),
-        activation_type=_activation_type_name(raw.get("VLActivationTypeEnabled")),
+        # No Windows version has VLActivationTypeEnabled on SoftwareLicensingService (microsoft/wmi
+        # server2019 bindings list only its setters): the value the products show.
+        activation_type=types.pop() if len(types) == 1 else None,
     )
 
 
@@ -332,7 +339,7 @@ def resolve_targets(want: ClientWant, st: KmsClientState) -> tuple[list[ClientTa
     if want.family == "windows":
         if st.spp_service is None:
             raise _fail(want, "the Software Licensing Service (SoftwareLicensingService) could not be read")
-        return [service_target(st.spp_service, _state.SPP_SERVICE)], _state.SPP_SERVICE
+        return [service_target(st.spp_service, _state.SPP_SERVICE, st.spp_products)], _state.SPP_SERVICE
     if want.family == "ids":
         found: dict[str, ClientTarget] = {}
         for row in st.spp_products:

@@ -46,7 +46,7 @@ import dataclasses
 import ipaddress
 import typing as t
 
-from . import _action, _client, _errors, _state
+from . import _action, _errors, _state
 
 BUILTIN_RULE = "SPPSVC-In-TCP"
 OWN_RULE = "winops-va-kms-tcp-in"
@@ -257,11 +257,12 @@ class FirewallState:
 
 
 class FirewallReader:
-    """One batch: the service's ``KeyManagementServiceListeningPort`` and both rules."""
+    """One batch: the service's ``KeyManagementServiceListeningPort`` (the engine's one column
+    list of the class, as every read of it) and both rules."""
 
     def operations(self) -> list[dict[str, t.Any]]:
         return [
-            _client.cim_query(_state.SPP_SERVICE, properties=["KeyManagementServiceListeningPort", "Version"]),
+            _state.licensing_query(_state.SPP_SERVICE),
             {"op": "firewall_get", "name": BUILTIN_RULE},
             {"op": "firewall_get", "name": OWN_RULE},
         ]

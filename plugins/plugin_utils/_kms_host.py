@@ -11,7 +11,7 @@ gives the read operations of one batch and parses their results; a *planner*
 what was read into the operations of one apply batch plus the before/after view
 used for ``diff`` and the results. Planners never touch the host.
 
-Facts used (tags of shared/reference/licensing-api.md and anchors.md):
+Facts used (tags of docs/reference/licensing-api.md and existing-tools.md):
 
 * KMS host setters are methods of ``SoftwareLicensingService``:
   ``SetKeyManagementServiceListeningPort(PortNumber)``,
@@ -188,8 +188,8 @@ class KmsHostReader:
 
     def operations(self) -> list[dict[str, t.Any]]:
         return [
-            _client.cim_query(_state.SPP_SERVICE),
-            _client.cim_query(_state.SPP_PRODUCT, filter=self.HOST_FILTER),
+            _state.licensing_query(_state.SPP_SERVICE),
+            _state.licensing_query(_state.SPP_PRODUCT, self.HOST_FILTER),
             {"op": "reg_get", "path": _kms.SPP_KEY, "names": [_kms.PUBLISH_LIST_VALUE]},
         ]
 

@@ -16,7 +16,7 @@ and the records after). Two transports execute a plan:
   ``cim_query`` / ``cim_invoke`` / ``cim_delete`` operations of
   docs/executor-protocol.md on ``MicrosoftDNS_SRVType`` in ``root/MicrosoftDNS``.
 
-Domain facts (shared/reference/licensing-api.md):
+Domain facts (docs/reference/licensing-api.md):
 
 * a KMS host publishes ``_vlmcs._tcp.<domain>`` SRV with priority 0, weight 0, its
   port and its FQDN; the manual values are 0/0/1688/FQDN [WSD-HOST], section 7;
@@ -58,6 +58,9 @@ TSIG_ALGORITHMS = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-
 #: WMI namespace and classes of the Windows DNS Server provider (licensing-api.md section 7).
 WMI_NAMESPACE = "root/MicrosoftDNS"
 WMI_SRV_CLASS = "MicrosoftDNS_SRVType"
+#: The DNS server itself: its ``Name`` is "Fully qualified domain name (FQDN) or IP address of
+#: the DNS Server" (MicrosoftDocs/win32 desktop-src/DNS/microsoftdns-server.md).
+WMI_SERVER_CLASS = "MicrosoftDNS_Server"
 WMI_ZONE_CLASS = "MicrosoftDNS_Zone"
 #: Properties read from each MicrosoftDNS_SRVType instance (MicrosoftDNS_ResourceRecord + SRVType).
 WMI_SRV_PROPERTIES = ("ContainerName", "OwnerName", "TTL", "Priority", "Weight", "Port", "SRVDomainName")
@@ -427,16 +430,23 @@ class WmiSrvState:
     """The records read through ``root/MicrosoftDNS``.
 
     ``zone_found`` is None when the zone query failed; ``error`` is ``(hresult, message)``
-    of the first failed query (e.g. 0x8004100E when the DNS Server role is absent).
+    of the first failed query (e.g. 0x8004100E when the DNS Server role is absent);
+    ``server_name`` is the DNS server's own ``MicrosoftDNS_Server.Name`` (its FQDN), the
+    ``DnsServerName`` a created record is given, or None when the server gave none.
     """
 
     zone_found: bool | None
     records: tuple[SrvRecord, ...]
     error: tuple[int | None, str | None] | None = None
+    server_name: str | None = None
 
 
 def wmi_read_operations(zone: str, owner: str) -> list[dict[str, t.Any]]:
-    """The two read operations: the zone (does this server host it?) and the SRV records at ``owner``.
+    """The three read operations: the zone (does this server host it?), the SRV records at
+    ``owner``, and the server's own name, which ``CreateInstanceFromPropertyData`` takes as
+    ``DnsServerName`` ("FQDN or IP address of the DNS Server that contains this RR",
+    MicrosoftDocs/win32 desktop-src/DNS/microsoftdns-srvtype-createinstancefrompropertydata.md),
+    read in the same round trip.
 
     WQL compares strings case-insensitively, as DNS names compare.
     """
@@ -446,6 +456,7 @@ def wmi_read_operations(zone: str, owner: str) -> list[dict[str, t.Any]]:
         {"op": "cim_query", "class": WMI_SRV_CLASS, "namespace": WMI_NAMESPACE,
          "filter": f"ContainerName = {wql_string(zone)} AND OwnerName = {wql_string(owner)}",
          "properties": list(WMI_SRV_PROPERTIES)},
+        {"op": "cim_query", "class": WMI_SERVER_CLASS, "namespace": WMI_NAMESPACE, "properties": ["Name"]},
     ]
 
 
@@ -481,7 +492,11 @@ def parse_wmi_state(results: t.Sequence[t.Mapping[str, t.Any]]) -> WmiSrvState:
                 raw=dict(inst),
             )
         )
-    return WmiSrvState(zone_found=bool(zone_res.get("instances")), records=tuple(records))
+    server_name = None
+    if len(results) > 2 and results[2].get("ok"):
+        names = [str(i.get("Name") or "").strip() for i in results[2].get("instances") or []]
+        server_name = next((n for n in names if n and n != "."), None)
+    return WmiSrvState(zone_found=bool(zone_res.get("instances")), records=tuple(records), server_name=server_name)
 
 
 def _wmi_record_filter(zone: str, record: SrvRecord) -> str:
@@ -503,8 +518,8 @@ def wmi_plan_operations(
     Order: additions, then updates (``Modify`` on the exact record read), then removals
     (``cim_delete`` of the exact record), so that clients never find the owner name
     empty while a host is being replaced; the executor stops at the first failure.
-    ``dns_server`` is the ``DnsServerName`` argument (``.`` is the server the provider
-    runs on) [licensing-api.md section 7].
+    ``dns_server`` is the ``DnsServerName`` argument: the server's FQDN or IP address, as
+    Microsoft documents it (microsoftdns-srvtype-createinstancefrompropertydata.md), never ``.``.
     """
     ops: list[tuple[dict[str, t.Any], str]] = []
     for rec in plan.add:

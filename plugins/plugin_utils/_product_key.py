@@ -11,7 +11,7 @@ trip 1 into a :class:`KeyPlan` (operations, diff, per-target view) or raises
 :class:`KeyPlanError` before anything is sent; :func:`outcome` reads the state read
 back in round trip 2 and says where each key really landed.
 
-Facts used (tags of shared/reference/licensing-api.md, anchors.md and the seed FAQ):
+Facts used (tags of docs/reference/licensing-api.md and existing-tools.md, and the seed FAQ):
 
 * ``SoftwareLicensingService.InstallProductKey(ProductKey)`` then
   ``RefreshLicenseStatus()`` is what ``slmgr.vbs /ipk`` does; ``/upk <ID>`` is
@@ -471,7 +471,7 @@ class KeyStateReader:
         if not self.activation_ids:
             return []
         flt = " OR ".join(f"ID = {_state.wql_string(a)}" for a in self.activation_ids)
-        return [_client.cim_query(_state.SPP_PRODUCT, filter=flt), _client.cim_query(_state.OSPP_PRODUCT, filter=flt)]
+        return [_state.licensing_query(_state.SPP_PRODUCT, flt), _state.licensing_query(_state.OSPP_PRODUCT, flt)]
 
     def operations(self) -> list[dict[str, t.Any]]:
         return self.query.operations() + self._extra()

@@ -5,7 +5,7 @@
 FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use
 within the winops.volume_activation collection and may change in any release.
 
-Every row carries the source tag of shared/reference/licensing-api.md (sections
+Every row carries the source tag of docs/reference/licensing-api.md (sections
 2 and 3). The GVLKs are the *public* keys Microsoft publishes so that volume
 media can become KMS clients; they are not secrets, but the collection still
 shows them masked like any other key.

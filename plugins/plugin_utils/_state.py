@@ -60,6 +60,100 @@ OSPP_PRODUCT = "OfficeSoftwareProtectionProduct"
 OS_CLASS = "Win32_OperatingSystem"
 OS_PROPERTIES = ("Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime")
 
+#: The properties the engine parses, one list per licensing class, shared by every read and
+#: read-back (``cim_query`` of :func:`licensing_query`). Never ``SELECT *``: slmgr.vbs and
+#: ospp.vbs always name their columns (Microsoft-signed slmgr.vbs ``GetServiceObject("Version")``,
+#: ``GetProductCollection(...)``; ospp.vbs ``ExecuteQuery "ID, ApplicationId, ..."``), because a
+#: star makes the licensing provider compute every property of every SKU, installation IDs
+#: included. Each entry is ``(name, everywhere)``: ``everywhere`` when every Windows version the
+#: collection supports (6.1 and later) has the property on that class; the others go to
+#: ``optional_properties`` and are selected only where the class has them (docs/executor-
+#: protocol.md). Per version: lab/src/winlab/data/schema/*.yml (sources: Windows 7 SP1 class
+#: dumps, Microsoft's Server 2019 bindings microsoft/wmi server2019/root/cimv2/SoftwareLicensing*.go,
+#: ospp.vbs for OSPP); tests/unit/plugins/plugin_utils/test_schema_names.py checks these lists
+#: against those files. ``VLActivationTypeEnabled`` is a product property only: no version's
+#: SoftwareLicensingService has it (only the methods that set it).
+PropertyList = tuple[tuple[str, bool], ...]
+_KMS_COUNTER_PROPS: PropertyList = tuple((name, True) for name in (
+    "KeyManagementServiceFailedRequests", "KeyManagementServiceLicensedRequests",
+    "KeyManagementServiceNonGenuineGraceRequests", "KeyManagementServiceNotificationRequests",
+    "KeyManagementServiceOOBGraceRequests", "KeyManagementServiceOOTGraceRequests",
+    "KeyManagementServiceTotalRequests", "KeyManagementServiceUnlicensedRequests",
+))
+SPP_SERVICE_PROPERTIES: PropertyList = (
+    ("Version", True), ("ClientMachineID", True), ("RemainingWindowsReArmCount", True),
+    ("KeyManagementServiceMachine", True), ("KeyManagementServicePort", True),
+    ("KeyManagementServiceLookupDomain", False),  # Windows 8+ (slmgr /skms-domain)
+    ("DiscoveredKeyManagementServiceMachineName", True), ("DiscoveredKeyManagementServiceMachinePort", True),
+    ("DiscoveredKeyManagementServiceMachineIpAddress", False),  # Windows 8+
+    ("VLActivationInterval", True), ("VLRenewalInterval", True), ("IsKeyManagementServiceMachine", True),
+    ("KeyManagementServiceCurrentCount", True), ("RequiredClientCount", True),
+    ("KeyManagementServiceListeningPort", True), ("KeyManagementServiceDnsPublishing", True),
+    ("KeyManagementServiceLowPriority", True), ("KeyManagementServiceHostCaching", True),
+    ("KeyManagementServiceProductKeyID", True),
+    *_KMS_COUNTER_PROPS,
+)
+SPP_PRODUCT_PROPERTIES: PropertyList = (
+    ("ID", True), ("Name", True), ("Description", True), ("ApplicationID", True),
+    ("PartialProductKey", True), ("ProductKeyID", True), ("ProductKeyChannel", False),  # Windows 8+
+    ("LicenseStatus", True), ("LicenseStatusReason", True), ("GracePeriodRemaining", True),
+    ("EvaluationEndDate", True), ("LicenseIsAddon", True), ("OfflineInstallationId", True),
+    ("RemainingAppReArmCount", False), ("RemainingSkuReArmCount", False),  # Windows 8+
+    ("KeyManagementServiceMachine", True), ("KeyManagementServicePort", True),
+    ("KeyManagementServiceLookupDomain", False),  # Windows 8+
+    ("DiscoveredKeyManagementServiceMachineName", True), ("DiscoveredKeyManagementServiceMachinePort", True),
+    ("DiscoveredKeyManagementServiceMachineIpAddress", False),  # Windows 8+
+    ("KeyManagementServiceProductKeyID", True), ("VLActivationInterval", True), ("VLRenewalInterval", True),
+    ("VLActivationTypeEnabled", False),  # Windows 8+
+    # Windows 8+: how the product was activated and, for AD, the activation object
+    # (activated_by, ad_activation_dict) [SLMGR10 /dlv "AD Activation client information"]
+    ("VLActivationType", False), ("ADActivationObjectName", False), ("ADActivationObjectDN", False),
+    ("ADActivationCsvlkPid", False), ("ADActivationCsvlkSkuId", False),
+    ("IsKeyManagementServiceMachine", True), ("KeyManagementServiceCurrentCount", True),
+    ("RequiredClientCount", True),
+    *_KMS_COUNTER_PROPS,
+)
+
+
+def _ospp(props: PropertyList, confirmed: t.Collection[str], kms_host_only: bool = False) -> PropertyList:
+    """The SPP list for an OSPP class: required only where ospp.vbs shows the member on OSPP;
+    the Windows 8+ members (optional in SPP) and, for the service, the KMS host settings and
+    counters (OSPP is never a KMS host: Office KMS host licenses live in SPP) are left out."""
+    host_only = {n for n, _ in _KMS_COUNTER_PROPS} | {
+        "RemainingWindowsReArmCount", "KeyManagementServiceListeningPort", "KeyManagementServiceDnsPublishing",
+        "KeyManagementServiceLowPriority"}
+    return tuple((name, name in confirmed) for name, everywhere in props
+                 if everywhere and not (kms_host_only and name in host_only))
+
+
+#: OSPP: Microsoft publishes no class description; required are the members Microsoft's
+#: ospp.vbs reads on 6.1 (where it uses the OSPP classes), the rest are optional.
+OSPP_SERVICE_PROPERTIES: PropertyList = _ospp(SPP_SERVICE_PROPERTIES, {"ClientMachineID", "KeyManagementServiceHostCaching"},
+                                              kms_host_only=True)
+OSPP_PRODUCT_PROPERTIES: PropertyList = _ospp(SPP_PRODUCT_PROPERTIES, {
+    "ID", "ApplicationID", "EvaluationEndDate", "PartialProductKey", "Description", "Name", "LicenseStatus",
+    "LicenseStatusReason", "ProductKeyID", "GracePeriodRemaining", "DiscoveredKeyManagementServiceMachineName",
+    "DiscoveredKeyManagementServiceMachinePort", "VLActivationInterval", "VLRenewalInterval",
+    "KeyManagementServiceMachine", "KeyManagementServicePort", "LicenseIsAddon", "OfflineInstallationId"})
+LICENSING_PROPERTIES: dict[str, PropertyList] = {
+    SPP_SERVICE: SPP_SERVICE_PROPERTIES,
+    SPP_PRODUCT: SPP_PRODUCT_PROPERTIES,
+    OSPP_SERVICE: OSPP_SERVICE_PROPERTIES,
+    OSPP_PRODUCT: OSPP_PRODUCT_PROPERTIES,
+}
+
+
+def licensing_query(class_name: str, filter: str | None = None) -> dict[str, t.Any]:
+    """The ``cim_query`` of a licensing class with the engine's one property list of that class."""
+    props = LICENSING_PROPERTIES[class_name]
+    op: dict[str, t.Any] = {"op": "cim_query", "class": class_name,
+                            "properties": [n for n, everywhere in props if everywhere],
+                            "optional_properties": [n for n, everywhere in props if not everywhere]}
+    if filter:
+        op["filter"] = filter
+    return op
+
+
 #: Request counter properties -> names in results ([MS-SLS]; statuses 0..5 of the clients).
 KMS_REQUEST_COUNTERS: dict[str, str] = {
     "KeyManagementServiceTotalRequests": "total",
@@ -291,7 +385,6 @@ class LicensingService:
     @classmethod
     def from_cim(cls, props: t.Mapping[str, t.Any], source: str) -> LicensingService:
         """Parse one service instance. ``source`` is ``spp`` or ``ospp``."""
-        ate = u32(props.get("VLActivationTypeEnabled"))
         machine = text(props.get("KeyManagementServiceMachine"))
         return cls(
             source=source,
@@ -312,11 +405,22 @@ class LicensingService:
             dns_publishing=flag(props.get("KeyManagementServiceDnsPublishing")),
             low_priority=flag(props.get("KeyManagementServiceLowPriority")),
             host_caching=flag(props.get("KeyManagementServiceHostCaching")),
-            activation_type_enabled=ACTIVATION_TYPE_NAMES.get(ate) if ate is not None else None,
+            # No Windows version has VLActivationTypeEnabled on the service (see
+            # SPP_SERVICE_PROPERTIES): parse_state fills this from the products' effective value.
+            activation_type_enabled=None,
             kms_host_pid=text(props.get("KeyManagementServiceProductKeyID")),
             requests=KmsRequests.from_cim(props),
             raw=dict(props),
         )
+
+    def with_products(self, products: t.Sequence[LicensingProduct]) -> LicensingService:
+        """This service with ``activation_type_enabled`` taken from its KMS client products: a
+        product shows the effective activation type (its own, or the service's, as slmgr /dlv
+        shows "Configured Activation Type" from the product), so the service's value is known
+        when every KMS client product agrees; None otherwise (and on Windows 7, which has none)."""
+        types = {p.kms_client.activation_type for p in products if p.source == self.source and p.kms_client}
+        value = types.pop() if len(types) == 1 else None
+        return dataclasses.replace(self, activation_type_enabled=value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -579,15 +683,13 @@ class StateQuery:
             app_ids = (_products.OFFICE_APP_ID, _products.OFFICE2010_APP_ID)
         else:
             app_ids = ()
-        ops.append({"op": "cim_query", "class": SPP_SERVICE})
-        spp_filter = self.product_filter(app_ids)
-        ops.append({"op": "cim_query", "class": SPP_PRODUCT, **({"filter": spp_filter} if spp_filter else {})})
+        ops.append(licensing_query(SPP_SERVICE))
+        ops.append(licensing_query(SPP_PRODUCT, self.product_filter(app_ids)))
         if self.application != "windows":
             # OSPP holds Office 2010 and, on Windows 7, Office 2013+: no ApplicationID filter needed
             # beyond "not Windows", and OSPP has no Windows products.
-            ops.append({"op": "cim_query", "class": OSPP_SERVICE})
-            ospp_filter = self.product_filter()
-            ops.append({"op": "cim_query", "class": OSPP_PRODUCT, **({"filter": ospp_filter} if ospp_filter else {})})
+            ops.append(licensing_query(OSPP_SERVICE))
+            ops.append(licensing_query(OSPP_PRODUCT, self.product_filter()))
         return ops
 
 
@@ -639,6 +741,8 @@ def parse_state(query: StateQuery, results: t.Sequence[t.Mapping[str, t.Any]]) -
         products += [
             LicensingProduct.from_cim(p, "ospp", ospp_service, host_time) for p in _instances(by_class.get(OSPP_PRODUCT))
         ]
+    if service is not None:
+        service = service.with_products(products)
     return HostState(
         os=os_info,
         service=service,

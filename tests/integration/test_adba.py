@@ -191,3 +191,60 @@ def test_clients_activate_from_ad_and_license_info_reports_it(lab: LabHandle, an
     activate = run.result("Activate", "ws01")
     assert activate["_status"] == "failed"
     assert "0xC004F081 (SL_E_VL_AD_AO_NOT_FOUND)" in activate["msg"], activate["msg"]
+
+
+ROLE = "winops.volume_activation.adba : "
+ROLE_PLAY = """
+- hosts: mgmt01:ws01
+  gather_facts: false
+  roles:
+    - role: winops.volume_activation.adba
+"""
+
+
+def test_role_validates_everything_before_any_change(lab: LabHandle, ansible: Ansible) -> None:
+    """One bad object (a GVLK) stops the role on every host before anything changed; the strings
+    -e passes are accepted as booleans."""
+    objs = [{"name": "WS2022", "product_key": CSVLK}, {"name": "Bad", "product_key": MAK}]
+    run = ansible.run(ROLE_PLAY, lab, extra_vars={"adba_management_host": "mgmt01", "adba_activation_objects": objs,
+                                                  "adba_activate": "no", "adba_require_ad": "false"})
+    assert run.rc != 0
+    failed = [r for r in run.records if r["status"] == "failed"]
+    assert [r["task"] for r in failed] == [
+        ROLE + "Ask the management host what would change (key type, domain membership, Windows version)"]
+    assert "0xC004F050 (SL_E_INVALID_PRODUCT_KEY)" in json.dumps(failed[0]["result"])
+    assert objects(lab) == [] and not any(r["task"] == ROLE + "Create or remove the activation objects"
+                                          for r in run.records)
+    assert CSVLK not in run.stdout + json.dumps(run.records) and MAK not in run.stdout + json.dumps(run.records)
+    run = ansible.run(ROLE_PLAY, lab, extra_vars={"adba_management_host": "mgmt01", "adba_activation_objects": [],
+                                                  "adba_activate": "maybe"})
+    assert run.rc != 0
+    # The role's argument spec refuses it first (on every host, before any task).
+    failed = [r for r in run.records if r["status"] == "failed"]
+    assert {r["action"] for r in failed} == {"ansible.builtin.validate_argument_spec"}
+    assert "adba_activate" in json.dumps(failed) and objects(lab) == []
+
+
+def test_role_creates_objects_and_clients_activate_through_ad(lab: LabHandle, ansible: Ansible) -> None:
+    extra = {"adba_management_host": "mgmt01", "adba_activation_type": "all", "adba_require_ad": "true",
+             "adba_activation_objects": [{"name": "WS2022", "product_key": CSVLK},
+                                         {"name": "Office2016", "product_key": OFFICE_CSVLK}]}
+    run = ansible.run(ROLE_PLAY, lab, extra_vars=extra)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert sorted(o["displayName"] for o in objects(lab)) == ["Office2016", "WS2022"]
+    facts = {h: run.result(ROLE + "Record which products activated through Active Directory and which still need a "
+                           "KMS host", h)["ansible_facts"]["adba_activation"] for h in ("mgmt01", "ws01")}
+    assert (int(facts["ws01"]["activated_by_ad"]), int(facts["ws01"]["needs_kms_host"])) == (2, 0)
+    assert [p["activation_object"] for p in facts["ws01"]["products"]] == ["WS2022", "Office2016"]
+    assert facts["mgmt01"]["windows_activated_by"] == "ad"
+    # Independent check: the lab's own view of ws01's products.
+    states = {p["name"]: (p["license_status"], p["key_kind"]) for p in lab.lab.host_state("ws01")["products"]
+              if p["partial_product_key"]}
+    assert all(status == 1 for status, _kind in states.values()), states
+    # Second run: nothing to do.
+    run = ansible.run(ROLE_PLAY, lab, extra_vars=extra)
+    assert run.rc == 0
+    changed = [r["task"] for r in run.records if r["result"].get("changed")
+               and not r["task"].startswith((ROLE + "Record", ROLE + "Start", ROLE + "Note"))]
+    assert changed == []
+    assert CSVLK not in run.stdout + json.dumps(run.records)

@@ -141,7 +141,7 @@ def test_report_playbook_writes_the_files_in_one_read_per_host(lab: LabHandle, a
     hosts = ["kms01", "ws01", "ws02"]
     marks = {h: lab.log_mark(h) for h in hosts}
     dest = tmp_path / "report"
-    run = ansible.run(REPORT, lab, extra_vars={"activation_report_dest": str(dest)})
+    run = ansible.run(REPORT, lab, extra_vars={"activation_report_dest": str(dest), "activation_report_probe": False})
     assert run.rc == 0, run.stdout[-5000:]
     assert all(lab.round_trips(h, since=marks[h]) == 1 for h in hosts)
     written = run.result("winops.volume_activation.activation_report : Write the report files (report.json, "
@@ -164,7 +164,7 @@ def test_report_playbook_writes_the_files_in_one_read_per_host(lab: LabHandle, a
     assert len(rows) == sum(len(h["products"]) for h in doc["hosts"]) and {r["host"] for r in rows} == set(hosts)
     check_dom(Dom(dump_dom(dest / "report.html")), doc)
 
-    again = ansible.run(REPORT, lab, extra_vars={"activation_report_dest": str(dest)})
+    again = ansible.run(REPORT, lab, extra_vars={"activation_report_dest": str(dest), "activation_report_probe": False})
     assert again.rc == 0, again.stdout[-5000:]
     second = again.result("winops.volume_activation.activation_report : Write the report files (report.json, "
                           "report.csv, report.html) on the controller", "kms01")
@@ -187,7 +187,7 @@ def test_the_host_level_result_is_reused_without_a_read(lab: LabHandle, ansible:
       ansible.builtin.set_fact:
         volume_activation_host_result: "{{{{ {{'changed': false, 'license_info': host_info}} }}}}"
 - import_playbook: {REPORT}
-""", lab, extra_vars={"activation_report_dest": str(tmp_path)})
+""", lab, extra_vars={"activation_report_dest": str(tmp_path), "activation_report_probe": False})
     assert run.rc == 0, run.stdout[-5000:]
     assert {h: lab.round_trips(h, since=m) for h, m in marks.items()} == {"kms01": 1, "ws01": 1, "ws02": 1}
     skipped = run.results("winops.volume_activation.activation_report : Read the licensing state of the host "
@@ -195,3 +195,44 @@ def test_the_host_level_result_is_reused_without_a_read(lab: LabHandle, ansible:
     assert skipped["ws01"]["_status"] == "skipped" and skipped["kms01"]["_status"] != "skipped"
     doc = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert [h["reachable"] for h in doc["hosts"]] == [True, True, True]
+
+
+def test_report_probes_the_clients_that_are_not_activated(lab: LabHandle, ansible: Ansible,
+                                                          tmp_path: pathlib.Path) -> None:
+    """kms01 becomes an activated KMS host, then a firewall blocks its port: the clients cannot
+    activate. The report playbook probes them (one more round trip each, none on the activated
+    KMS host) and the files say why: the port is closed, with the next step."""
+    setup = ansible.run("""
+- hosts: kms01
+  gather_facts: false
+  tasks:
+    - name: Host key
+      winops.volume_activation.product_key: {key: "{{ csvlk }}", key_type: kms_host, product: windows}
+      no_log: true
+    - name: Activate
+      winops.volume_activation.activation: {product: windows}
+    - name: Open the KMS port
+      winops.volume_activation.kms_firewall:
+""", lab, extra_vars={"csvlk": "TGV4F-XXX8X-CHX6D-44W7X-H4D3N"})
+    assert setup.rc == 0, setup.stdout[-4000:]
+    lab.lab.fault("kms01", "kms_port_closed")
+    marks = {h: lab.log_mark(h) for h in ("kms01", "ws01", "ws02")}
+    run = ansible.run(REPORT, lab, extra_vars={"activation_report_dest": str(tmp_path)})
+    assert run.rc == 0, run.stdout[-5000:]
+    assert {h: lab.round_trips(h, since=m) for h, m in marks.items()} == {"kms01": 1, "ws01": 2, "ws02": 2}
+    doc = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, SCHEMA)
+    probes = {h["host"]: h["probe"] for h in doc["hosts"]}
+    assert probes["kms01"] is None
+    for client in ("ws01", "ws02"):
+        probe = probes[client]
+        assert probe is not None and probe["verdict"] == "port_closed", probe
+        # Turned away at once: a reset during or just after the TCP handshake (the lab's stand-in for a drop).
+        tried = probe["hosts"][0]
+        assert tried["name"].startswith("kms01.") and "reset" in (tried["error"] or ""), probe
+    problem = next(p for p in doc["problems"] if p["host"] == "ws01" and p["product"])
+    assert problem["probe_verdict"] == "port_closed" and problem["probe_next_step"].startswith("open the KMS port")
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text(encoding="utf-8-sig"), newline="")))
+    assert {r["host"]: r["probe_verdict"] for r in rows} == {"kms01": "", "ws01": "port_closed", "ws02": "port_closed"}
+    dom = Dom(dump_dom(tmp_path / "report.html"))
+    assert any("port_closed open the KMS port" in r for r in dom.visible_rows("problem"))

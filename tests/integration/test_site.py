@@ -58,6 +58,8 @@ def module_executions(run: PlaybookRun, host: str) -> int:
         if r["action"] in (COLLECTION + "validate_args", COLLECTION + "fleet_report"):
             continue  # they run on the controller and contact no host
         res = r["result"]
+        if res.get("round_trips") == 0:
+            continue  # ran on the controller only (fleet_report, kms_srv_record over RFC 2136)
         if "results" in res and isinstance(res["results"], list) and r["action"] != COLLECTION + "licensing_batch":
             total += sum(1 for item in res["results"] if not item.get("skipped"))
         else:

@@ -215,7 +215,7 @@ def _kms_gate(lab: Lab) -> KmsFaultGate:
 
 def _kms_port_closed_apply(lab: Lab, host: str) -> None:
     if lab.network is not None:
-        # The listener really closes: clients get "connection refused".
+        # The listener stays (sppsvc runs) but turns every client away, as a blocking firewall.
         lab.network.closed.add(host.lower())
         lab.network.version += 1
     else:
@@ -272,7 +272,9 @@ def _host_down_clear(lab: Lab, host: str) -> None:
     lab.world.host(host).reachable = True
 
 
-register_fault(Fault("kms_port_closed", "the KMS host's TCP port refuses KMS clients (clients get 0xC004F074)",
+register_fault(Fault("kms_port_closed", "a firewall blocks the KMS host's TCP port: sppsvc still listens, every "
+                     "client's connection is turned away (reset at once by the lab, where Windows Firewall drops "
+                     "it; clients get 0xC004F074)",
                      _kms_port_closed_apply, _kms_port_closed_clear))
 register_fault(Fault("kms_service_stopped",
                      "sppsvc is stopped on the host: no KMS listener, no timers (clients get 0xC004F074); "
@@ -288,6 +290,30 @@ register_fault(Fault("dns_down",
                      _dns_down_apply, _dns_down_clear))
 register_fault(Fault("host_down", "the host is off: WinRM refuses connections and it answers no KMS client",
                      _host_down_apply, _host_down_clear))
+
+#: Windows' TCP connect timeout: SYN plus two retransmissions (3 s, then 6 s), given up after ~21 s
+#: (TcpMaxConnectRetransmissions defaults to 2 since Vista; learn.microsoft.com troubleshoot
+#: "How to modify the TCP/IP maximum retransmission time-out").
+KMS_NO_ANSWER_DELAY = 21.0
+
+
+def _kms_no_answer_apply(lab: Lab, host: str, delay: float = KMS_NO_ANSWER_DELAY) -> None:
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
+        raise LabError("fault 'kms_no_answer': delay must be a number of seconds from 0 to 600")
+    with lab.world.lock:
+        lab.world.kms_silent[host.lower()] = float(delay)
+
+
+def _kms_no_answer_clear(lab: Lab, host: str) -> None:
+    with lab.world.lock:
+        lab.world.kms_silent.pop(host.lower(), None)
+
+
+register_fault(Fault("kms_no_answer",
+                     "the host's KMS port drops packets: every client that tries it waits delay seconds "
+                     "(default 21, Windows' TCP connect timeout) of real time, then counts it unreachable "
+                     "(0xC004F074 when no other host answers); Activate() over WinRM runs that long",
+                     _kms_no_answer_apply, _kms_no_answer_clear, ("delay",)))
 
 
 # --------------------------------------------------------------------------- status
@@ -439,6 +465,54 @@ class Lab:
         ]
         self.server = WinRMServer(self.endpoints, self.state_dir / "winrm")
         self._started = False
+        self._restarts: dict[str, threading.Timer] = {}
+        self.world.restart_hook = self._restart_host
+
+    #: Seconds a restarting host's WinRM listener stays closed (connections refused, as on a
+    #: machine that is rebooting); real Windows takes minutes, the lab keeps tests short.
+    restart_down_seconds = 3.0
+
+    def _restart_host(self, host: t.Any, delay: float) -> None:
+        """``World.restart_hook``: after ``delay`` seconds the host's WinRM listener closes and
+        the host boots (:meth:`WindowsHost.boot`); ``restart_down_seconds`` later it listens
+        again. Called under the world lock: only timers are started here."""
+        name = host.name
+
+        def come_up() -> None:
+            with self._lock:
+                self._restarts.pop(name.lower(), None)
+                if self._started and "winrm_down" not in self._faults.get(name.lower(), set()):
+                    self.server.clear_fault(name, "down")
+
+        def go_down() -> None:
+            with self._lock:
+                if not self._started:
+                    return
+                self.server.set_fault(name, "down")
+                # The lab clock moves only when told: the restart takes its time on it too, so the
+                # new LastBootUpTime is later than the old one (as on a real clock).
+                self.advance(dt.timedelta(seconds=max(1.0, self.restart_down_seconds)))
+                with self.world.lock:
+                    current = self.world.hosts.get(name.lower())
+                    if current is not None:
+                        current.boot()
+                up = threading.Timer(self.restart_down_seconds, come_up)
+                up.daemon = True
+                self._restarts[name.lower()] = up
+                up.start()
+            self.reconcile_network()
+
+        timer = threading.Timer(max(float(delay), 0.5), go_down)
+        timer.daemon = True
+        self._restarts[name.lower()] = timer
+        timer.start()
+
+    def _cancel_restarts(self) -> None:
+        for name, timer in list(self._restarts.items()):
+            timer.cancel()
+            if self._started and "winrm_down" not in self._faults.get(name, set()):
+                self.server.clear_fault(self.world.hosts[name].name, "down")
+        self._restarts.clear()
 
     def _bind_runners(self) -> None:
         # World.reset() rebuilds its host objects, so the runners are rebuilt with them;
@@ -495,6 +569,9 @@ class Lab:
         """Close every listener (idempotent)."""
         with self._lock:
             if self._started:
+                for timer in self._restarts.values():
+                    timer.cancel()
+                self._restarts.clear()
                 self._started = False
                 self.server.stop()
             if self.network is not None:
@@ -578,6 +655,7 @@ class Lab:
         faults cleared."""
         with self._lock:
             self.clear()
+            self._cancel_restarts()
             with self.world.lock:
                 self.world.reset()
                 self._bind_runners()

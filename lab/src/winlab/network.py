@@ -560,7 +560,7 @@ class LabNetwork:
 
     # ------------------------------------------------------------------- listeners
     def _desired(self, host: WindowsHost) -> tuple[str, int, Firewall] | None:
-        if not self.started or host.name.lower() in self.closed or not host.reachable:
+        if not self.started or not host.reachable:
             return None
         if not host.kms_listening():  # a KMS host key installed and sppsvc running
             return None
@@ -602,9 +602,15 @@ class LabNetwork:
                         continue
                     self.listeners[key] = have
                     self.version += 1
-                have.allow = self._allow(fw, port)
+                # The kms_port_closed fault is a firewall that blocks the port: the listener stays
+                # (sppsvc still listens) and every client is turned away, as a scoped-out address is.
+                have.allow = self._blocked if host.name.lower() in self.closed else self._allow(fw, port)
             for key in [k for k in self.listeners if k not in self.world.hosts]:
                 self.listeners.pop(key).stop()
+
+    @staticmethod
+    def _blocked(peer: str) -> bool:
+        return False
 
     @staticmethod
     def _allow(fw: Firewall, port: int) -> t.Callable[[str], bool]:

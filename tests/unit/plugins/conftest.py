@@ -100,14 +100,76 @@ def display_recorder(monkeypatch: pytest.MonkeyPatch) -> DisplayRecorder:
     return rec
 
 
+# The columns of every read of a licensing class, written out as the executor must receive
+# them (never SELECT *: slmgr.vbs and ospp.vbs name their columns). ``properties`` exist on
+# every supported Windows version; ``optional_properties`` are the members Windows 7 lacks (and,
+# for OSPP, those ospp.vbs does not show), selected where the class has them.
+_COUNTERS = ["KeyManagementServiceFailedRequests", "KeyManagementServiceLicensedRequests",
+             "KeyManagementServiceNonGenuineGraceRequests", "KeyManagementServiceNotificationRequests",
+             "KeyManagementServiceOOBGraceRequests", "KeyManagementServiceOOTGraceRequests",
+             "KeyManagementServiceTotalRequests", "KeyManagementServiceUnlicensedRequests"]
+LICENSING_COLUMNS: dict[str, dict[str, list[str]]] = {
+    "SoftwareLicensingService": {
+        "properties": [
+            "Version", "ClientMachineID", "RemainingWindowsReArmCount", "KeyManagementServiceMachine",
+            "KeyManagementServicePort", "DiscoveredKeyManagementServiceMachineName",
+            "DiscoveredKeyManagementServiceMachinePort", "VLActivationInterval", "VLRenewalInterval",
+            "IsKeyManagementServiceMachine", "KeyManagementServiceCurrentCount", "RequiredClientCount",
+            "KeyManagementServiceListeningPort", "KeyManagementServiceDnsPublishing", "KeyManagementServiceLowPriority",
+            "KeyManagementServiceHostCaching", "KeyManagementServiceProductKeyID", *_COUNTERS],
+        "optional_properties": ["KeyManagementServiceLookupDomain", "DiscoveredKeyManagementServiceMachineIpAddress"],
+    },
+    "SoftwareLicensingProduct": {
+        "properties": [
+            "ID", "Name", "Description", "ApplicationID", "PartialProductKey", "ProductKeyID", "LicenseStatus",
+            "LicenseStatusReason", "GracePeriodRemaining", "EvaluationEndDate", "LicenseIsAddon",
+            "OfflineInstallationId", "KeyManagementServiceMachine", "KeyManagementServicePort",
+            "DiscoveredKeyManagementServiceMachineName", "DiscoveredKeyManagementServiceMachinePort",
+            "KeyManagementServiceProductKeyID", "VLActivationInterval", "VLRenewalInterval",
+            "IsKeyManagementServiceMachine", "KeyManagementServiceCurrentCount", "RequiredClientCount", *_COUNTERS],
+        "optional_properties": [
+            "ProductKeyChannel", "RemainingAppReArmCount", "RemainingSkuReArmCount", "KeyManagementServiceLookupDomain",
+            "DiscoveredKeyManagementServiceMachineIpAddress", "VLActivationTypeEnabled", "VLActivationType",
+            "ADActivationObjectName", "ADActivationObjectDN", "ADActivationCsvlkPid", "ADActivationCsvlkSkuId"],
+    },
+    "OfficeSoftwareProtectionService": {
+        "properties": ["ClientMachineID", "KeyManagementServiceHostCaching"],
+        "optional_properties": [
+            "Version", "KeyManagementServiceMachine", "KeyManagementServicePort",
+            "DiscoveredKeyManagementServiceMachineName", "DiscoveredKeyManagementServiceMachinePort",
+            "VLActivationInterval", "VLRenewalInterval", "IsKeyManagementServiceMachine",
+            "KeyManagementServiceCurrentCount", "RequiredClientCount", "KeyManagementServiceProductKeyID"],
+    },
+    "OfficeSoftwareProtectionProduct": {
+        "properties": [
+            "ID", "Name", "Description", "ApplicationID", "PartialProductKey", "ProductKeyID", "LicenseStatus",
+            "LicenseStatusReason", "GracePeriodRemaining", "EvaluationEndDate", "LicenseIsAddon",
+            "OfflineInstallationId", "KeyManagementServiceMachine", "KeyManagementServicePort",
+            "DiscoveredKeyManagementServiceMachineName", "DiscoveredKeyManagementServiceMachinePort",
+            "VLActivationInterval", "VLRenewalInterval"],
+        "optional_properties": [
+            "KeyManagementServiceProductKeyID", "IsKeyManagementServiceMachine", "KeyManagementServiceCurrentCount",
+            "RequiredClientCount", *_COUNTERS],
+    },
+}
+
+
+def licensing_read(class_name: str, filter: str | None = None) -> dict[str, t.Any]:
+    """The ``cim_query`` of a licensing class as the executor must receive it."""
+    op: dict[str, t.Any] = {"op": "cim_query", "class": class_name, **LICENSING_COLUMNS[class_name]}
+    if filter:
+        op["filter"] = filter
+    return op
+
+
 # The read batch of product_key and activation (KeyStateReader without activation IDs) and the
 # refresh that follows a change, written out as the executor must receive them.
 KEY_STATE_READ: list[dict[str, t.Any]] = [
     {"op": "cim_query", "class": "Win32_OperatingSystem",
      "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]},
-    {"op": "cim_query", "class": "SoftwareLicensingService"},
-    {"op": "cim_query", "class": "SoftwareLicensingProduct", "filter": "PartialProductKey <> null"},
-    {"op": "cim_query", "class": "OfficeSoftwareProtectionService"},
-    {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct", "filter": "PartialProductKey <> null"},
+    licensing_read("SoftwareLicensingService"),
+    licensing_read("SoftwareLicensingProduct", "PartialProductKey <> null"),
+    licensing_read("OfficeSoftwareProtectionService"),
+    licensing_read("OfficeSoftwareProtectionProduct", "PartialProductKey <> null"),
 ]
 REFRESH: dict[str, t.Any] = {"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "RefreshLicenseStatus"}

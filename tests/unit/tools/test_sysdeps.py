@@ -54,8 +54,9 @@ def _machine(
     _stub(bindir / "python3", "exit 0\n" if venv_ok else "exit 1\n")
     if uid != 0:
         _stub(bindir / "sudo", f'echo "sudo $*" >> {log}\n' + ('[ "$1" = -n ] && shift\n[ "$1" = true ] && exit 0\nexec "$@"\n' if sudo_ok else "exit 1\n"))
+    chmod = shutil.which("chmod") or "/bin/chmod"
     create = "".join(
-        f'    {package}) : > {bindir}/{command}; chmod +x {bindir}/{command};;\n' for package, command in COMMANDS.items()
+        f'    {package}) : > {bindir}/{command}; {chmod} +x {bindir}/{command};;\n' for package, command in COMMANDS.items()
     )
     _stub(
         bindir / "apt-get",
@@ -83,6 +84,14 @@ def test_everything_present_installs_nothing(tmp_path: pathlib.Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "present" in result.stdout
     assert _calls(tmp_path) == []
+
+
+def test_a_non_executable_file_does_not_count(tmp_path: pathlib.Path) -> None:
+    # a hidden or broken binary (here: not executable) is missing, as /dev/null bound over it is
+    bindir, env = _machine(tmp_path, set(COMMANDS))
+    (bindir / "dig").chmod(0o644)
+    result = _run(env)
+    assert "missing Debian packages: bind9-dnsutils" in result.stdout
 
 
 def test_named_in_sbin_counts_as_present(tmp_path: pathlib.Path) -> None:

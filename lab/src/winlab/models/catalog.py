@@ -1,6 +1,6 @@
 """What the simulated Windows images carry: OS editions, licensing SKUs, public keys.
 
-Sources (tags from shared/reference/licensing-api.md):
+Sources (tags from docs/reference/licensing-api.md):
 
 * Application IDs and Office KMS host activation IDs: §2 [SLMGR10], [OSPP15],
   [SUP discover article], [ODO-HOST].

@@ -9,6 +9,8 @@ Classes, properties and methods as Microsoft documents them (licensing-api.md se
 learn.microsoft.com windows/win32/dns/microsoftdns-srvtype and
 microsoftdns-srvtype-createinstancefrompropertydata):
 
+* ``MicrosoftDNS_Server``: ``Name``, the server's FQDN ("Fully qualified domain name (FQDN) or IP
+  address of the DNS Server", MicrosoftDocs/win32 desktop-src/DNS/microsoftdns-server.md).
 * ``MicrosoftDNS_Zone``: ``Name``, ``ContainerName``, ``DnsServerName``, ``ZoneType`` (1 = primary).
 * ``MicrosoftDNS_SRVType``: ``ContainerName`` (the zone), ``DnsServerName``, ``DomainName``,
   ``OwnerName``, ``RecordClass`` (1 = IN), ``RecordData``, ``TextRepresentation``, ``TTL``,
@@ -16,6 +18,13 @@ microsoftdns-srvtype-createinstancefrompropertydata):
   static ``CreateInstanceFromPropertyData(DnsServerName, ContainerName, OwnerName, [RecordClass],
   [TTL], Priority, Weight, Port, SRVDomainName)``; instance ``Modify([TTL], [Priority], [Weight],
   [Port], [DomainName])``; deletion of instances.
+
+``CreateInstanceFromPropertyData`` takes ``DnsServerName`` as Microsoft documents it, "FQDN or IP
+address of the DNS Server that contains this RR" (microsoftdns-srvtype-createinstancefrompropertydata.md):
+the lab accepts this server's FQDN (with or without the final dot) or its address and refuses
+anything else, ``.`` included, with 0x80041008 (WBEM_E_INVALID_PARAMETER, the WMI code for an
+invalid parameter value, wbemcli.h). Microsoft documents no specific error for a wrong server
+name; the code is the lab's choice [LAB], the refusal follows the documented contract.
 
 Not simulated [LAB]: other record types and zones, owners other than ``_vlmcs._tcp.<domain>``
 (0x8004100C WBEM_E_NOT_SUPPORTED), and the error a real server gives for a record that already
@@ -34,9 +43,10 @@ if t.TYPE_CHECKING:
     from winlab.models.host import WindowsHost
 
 NAMESPACE = "root/microsoftdns"
+SERVER_CLASS = "MicrosoftDNS_Server"
 ZONE_CLASS = "MicrosoftDNS_Zone"
 SRV_CLASS = "MicrosoftDNS_SRVType"
-CLASSES = (ZONE_CLASS, SRV_CLASS)
+CLASSES = (SERVER_CLASS, ZONE_CLASS, SRV_CLASS)
 ZONE_PROPS = ("ContainerName", "DnsServerName", "Name", "ZoneType")
 SRV_PROPS = ("ContainerName", "DnsServerName", "DomainName", "OwnerName", "Port", "Priority", "RecordClass",
              "RecordData", "SRVDomainName", "TextRepresentation", "TTL", "Weight")
@@ -58,6 +68,19 @@ WBEM_E_NOT_SUPPORTED = 0x8004100C
 
 def _fqdn(name: t.Any) -> str:
     return str(name or "").strip().rstrip(".").lower()
+
+
+def server_rows(host: WindowsHost) -> list[dict[str, t.Any]]:
+    """The one ``MicrosoftDNS_Server`` instance: this server, by its FQDN."""
+    return [{"Name": host.fqdn}]
+
+
+def _check_server_name(host: WindowsHost, name: t.Any) -> None:
+    """``DnsServerName`` must name this server: its FQDN or its address (see the module docstring)."""
+    given = str(name or "").strip()
+    if _fqdn(given) not in (host.fqdn.lower(), host.spec.address) or given in ("", "."):
+        raise WmiError(errors.WBEM_E_INVALID_PARAMETER,
+                       f"DnsServerName '{given}' is not the FQDN or IP address of the DNS server {host.fqdn}")
 
 
 def zone_rows(host: WindowsHost) -> list[dict[str, t.Any]]:
@@ -98,6 +121,7 @@ def invoke(host: WindowsHost, method: str, a: dict[str, t.Any], row: dict[str, t
     """Run a checked ``MicrosoftDNS_SRVType`` method (``row`` None for the static one)."""
     dns = host.world.dns
     if method == "CreateInstanceFromPropertyData":
+        _check_server_name(host, a["DnsServerName"])
         zone, owner = _fqdn(a["ContainerName"]), _fqdn(a["OwnerName"])
         _check_owner(host, zone, owner)
         if a.get("RecordClass") not in (None, 1):

@@ -22,7 +22,19 @@ Key choices where Windows' behaviour is not documented, marked [LAB] in the code
   listener applies them at the next sppsvc start ("Warning: a KMS reboot is needed for
   this setting to take effect." [SLMGR10]); client-side settings (KMS machine, port,
   lookup domain) are read at each activation attempt;
-* Windows' rearm needs a reboot; the lab applies it at once.
+* rearm [MS ReArmWindows: "Resets the licensing status of the machine"
+  (MicrosoftDocs/win32 desktop-src/SppWmi/rearmwindows-softwarelicensingservice.md);
+  slmgr.vbs /rearm asks for a restart [SLMGR10]; the duplicate-CMID article: rearm,
+  restart, a new CMID]: ``ReArmWindows`` lowers RemainingWindowsReArmCount at once
+  [LAB] and the rest happens at the next restart (:meth:`WindowsHost.boot`): the Windows
+  grace period starts again, a KMS or MAK activation is gone, and a new CMID is
+  generated. Office's rearm (``ReArmApp`` with Office's application ID on Windows 8+,
+  ``OSPPREARM.EXE`` for OSPP) takes effect at once, with no restart: "Resets the grace
+  timer to 30 days ... Resets the client computer ID (CMID)"; five rearms [ODO-REARM].
+  ``ReArmSku`` (Windows 8+) restarts one SKU's grace period and lowers its
+  RemainingSkuReArmCount, with no CMID change [LAB]. A restart takes WinRM down for
+  a while when the lab runs its servers (``World.restart_hook``, set by the control
+  plane); in models-only worlds it is immediate.
 """
 
 from __future__ import annotations
@@ -69,6 +81,8 @@ EVENT_SRV_PUBLISHED = 12294
 EVENT_SRV_PUBLISH_FAILED = 12293
 
 LCIDS = {"en-US": 1033, "ja-JP": 1041}
+#: "You can rearm five times" [ODO-REARM].
+OFFICE_REARMS = 5
 
 
 def sku_summary(sku: SkuDef) -> str:
@@ -109,6 +123,11 @@ class WindowsHost:
         self.cmid = rng.guid()
         self.products: list[Product] = []
         self.remaining_rearm = self.os.rearm_count
+        self.last_boot = self.installed_at
+        # Office rearms left, shared by ReArmApp(Office) and OSPPREARM.EXE: five [ODO-REARM].
+        self.office_rearm_remaining = OFFICE_REARMS
+        # What waits for the next restart ("windows": a ReArmWindows).
+        self.pending_at_boot: set[str] = set()
         ospp_needed = False
         for ospec in spec.office:
             if ospec.version not in OFFICE_VERSIONS:
@@ -408,7 +427,8 @@ class WindowsHost:
                             tuple(r.local_ports), tuple(r.remote_addresses), r.service)
                            for r in h.firewall.rules.values()))
                     for h in w.kms_candidates())
-        return (w.advance_epoch, w.kms_transport.state_token(), w.dns.version, kms, self.reachable,
+        return (w.advance_epoch, w.kms_transport.state_token(), tuple(sorted(w.kms_silent)), w.dns.version, kms,
+                self.reachable,
                 settings["machine"], settings["port"], settings["lookup_domain"], settings["host_caching"],
                 p.discovered_name, p.discovered_port)
 
@@ -445,7 +465,7 @@ class WindowsHost:
                 targets = []
             for target in targets:
                 try:
-                    response = self.world.kms_transport.request(self, p, target)
+                    response = self.world.kms_request(self, p, target)  # the transport, or fault kms_no_answer
                     break
                 except KmsConnectError as e:
                     reasons[target] = str(e)
@@ -682,18 +702,77 @@ class WindowsHost:
             self.publish_srv()
 
     def rearm_windows(self) -> None:
-        """``ReArmWindows``: reset the Windows grace period and the CMID [SUP duplicate CMID];
-        0xC004D307 when no rearm is left."""
+        """``ReArmWindows``: one rearm used now, the reset at the next restart (see the module
+        docstring); 0xC004D307 when no rearm is left."""
         if self.remaining_rearm <= 0:
             raise WmiError(errors.SL_E_REARM_EXCEEDED)
         self.remaining_rearm -= 1
-        now = self.now
-        for p in self.store_products("spp"):
-            if p.sku.product == "windows" and p.sku.channel != "CSVLK":
+        self.pending_at_boot.add("windows")
+
+    @staticmethod
+    def _restart_grace(products: t.Iterable[Product], now: dt.datetime) -> None:
+        for p in products:
+            if p.sku.channel != "CSVLK":
                 p.grace_anchor = now
                 p.activated = False
                 p.kms_licensed_until = None
+
+    def rearm_app(self, application_id: str) -> None:
+        """``ReArmApp(ApplicationId)`` (Windows 8+): Windows' application ID rearms Windows
+        (as ReArmWindows), Office's rearms Office at once with a new CMID [ODO-REARM];
+        0xC004D307 when none is left, E_INVALIDARG for another application [LAB]."""
+        app = application_id.strip().strip("{}").lower()
+        if app == catalog.WINDOWS_APP_ID:
+            self.rearm_windows()
+            return
+        if app != catalog.OFFICE15_APP_ID:
+            raise WmiError(errors.E_INVALIDARG, f"no application {application_id} to rearm")
+        if self.office_rearm_remaining <= 0:
+            raise WmiError(errors.SL_E_REARM_EXCEEDED)
+        self.office_rearm_remaining -= 1
+        self._restart_grace([p for p in self.store_products("spp") if p.sku.product != "windows"], self.now)
         self.cmid = self.world.rng.guid()
+
+    def rearm_sku(self, p: Product) -> None:
+        """``ReArmSku`` (Windows 8+): that SKU's grace starts again [LAB]; 0xC004D307 when none is left."""
+        if p.remaining_sku_rearm <= 0:
+            raise WmiError(errors.SL_E_REARM_EXCEEDED)
+        p.remaining_sku_rearm -= 1
+        self._restart_grace([p], self.now)
+
+    def ospp_rearm(self) -> int:
+        """``OSPPREARM.EXE`` (what ``ospp.vbs /rearm`` runs [OSPP15]): the OSPP products' grace
+        starts again and the OSPP CMID is new [ODO-REARM]; returns the exit code, 0xC004D307
+        when no rearm is left [LAB: the HRESULT as exit code]."""
+        if not self.has_ospp:
+            return errors.WBEM_E_NOT_FOUND
+        if self.office_rearm_remaining <= 0:
+            return errors.SL_E_REARM_EXCEEDED
+        self.office_rearm_remaining -= 1
+        self._restart_grace(self.store_products("ospp"), self.now)
+        self.ospp_cmid = self.world.rng.guid()
+        return 0
+
+    def request_restart(self, delay: float) -> None:
+        """``shutdown /r /t <delay>``: the control plane's ``World.restart_hook`` takes WinRM down
+        and boots the host; without one (models only) the host boots at once."""
+        hook = getattr(self.world, "restart_hook", None)
+        if hook is None:
+            self.boot()
+        else:
+            hook(self, delay)
+
+    def boot(self) -> None:
+        """The host comes back up: LastBootUpTime is now, a pending Windows rearm takes effect
+        (grace again, activation gone, new CMID), the licensing services start again."""
+        now = self.now
+        self.last_boot = now
+        if "windows" in self.pending_at_boot:
+            self._restart_grace([p for p in self.store_products("spp") if p.sku.product == "windows"], now)
+            self.cmid = self.world.rng.guid()
+        self.pending_at_boot.clear()
+        for name in list(self.services):
+            self.restart_service(name)
 
     # -- services -------------------------------------------------------------------
     def restart_service(self, name: str) -> Service:
@@ -720,6 +799,8 @@ class WindowsHost:
             "edition": self.edition.name, "locale": self.locale, "reachable": self.reachable,
             "domain_joined": self.domain_joined,
             "cmid": self.cmid, "ospp_cmid": self.ospp_cmid, "remaining_rearm": self.remaining_rearm,
+            "office_rearm_remaining": self.office_rearm_remaining, "last_boot": self.last_boot.isoformat(),
+            "pending_at_boot": sorted(self.pending_at_boot),
             "products": [p.snapshot(now) for p in self.products],
             "kms_effective": dict(self.kms_effective),
             "registry": self.registry.snapshot(), "firewall": self.firewall.snapshot(),

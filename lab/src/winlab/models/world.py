@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import threading
+import time
 import typing as t
 
 from winlab.clock import LabClock
@@ -16,7 +17,7 @@ from winlab.models.activation import ActivationService
 from winlab.models.adds import Forest
 from winlab.models.host import WindowsHost
 from winlab.models.srv import SrvRecord
-from winlab.models.transport import DnsView, InProcessKmsTransport, KmsTransport
+from winlab.models.transport import DnsView, InProcessKmsTransport, KmsConnectError, KmsResponse, KmsTransport
 from winlab.rng import LabRandom
 from winlab.spec import FleetSpec
 
@@ -39,6 +40,11 @@ class World:
         self.in_advance = False
         self.advance_epoch = 0
         self._kms_candidates: tuple[int, list[WindowsHost]] | None = None
+        #: Called as ``restart_hook(host, delay)`` when a host is told to restart (the control
+        #: plane takes its WinRM listener down and boots it); None: the host boots at once.
+        self.restart_hook: t.Callable[[WindowsHost, float], None] | None = None
+        # Lab fault kms_no_answer: host name (lower case) -> seconds a client waits for it.
+        self.kms_silent: dict[str, float] = {}
         self._build()
 
     def _build(self) -> None:
@@ -91,6 +97,25 @@ class World:
         if self.in_advance:
             self._kms_candidates = (self.advance_epoch, found)
         return found
+
+    def kms_request(self, client: WindowsHost, product: t.Any, target: tuple[str, int]) -> KmsResponse:
+        """Send one KMS request for ``client`` through the transport, unless the target is a host
+        with the lab fault ``kms_no_answer``: its KMS port drops every packet, so the client's TCP
+        connect gets no answer at all (no refusal) and gives up after the fault's delay. On
+        Windows that is the TCP connect timeout: the SYN is sent and retransmitted twice
+        (TcpMaxConnectRetransmissions 2, at 3 s and 6 s) and the connect fails after about 21 s,
+        for every host Activate() tries (the DNS lookups add to it). The wait is real time, so a
+        WinRM client sees the command run that long; inside ``advance`` (lab time) it is not
+        slept. The lab's lock is held meanwhile: other hosts' requests wait too."""
+        name = target[0].rstrip(".").lower()
+        for h in self.hosts.values():
+            if name in (h.name.lower(), h.fqdn, h.spec.address) and h.name.lower() in self.kms_silent:
+                delay = self.kms_silent[h.name.lower()]
+                if not self.in_advance and delay > 0:
+                    time.sleep(delay)
+                raise KmsConnectError(f"TCP {target[1]} on {h.fqdn}: no answer within {delay:g} s "
+                                      "(the connection timed out; lab fault kms_no_answer)")
+        return self.kms_transport.request(client, product, target)
 
     def host(self, name: str) -> WindowsHost:
         """A host by name (case-insensitive), FQDN or address; KeyError if unknown."""

@@ -7,7 +7,7 @@ context lives on the connection, as with http.sys) and decides, per request, whe
 implement [MS-WSMV] 2.2.9.1.1 (``multipart/encrypted`` with
 ``application/HTTP-SPNEGO-session-encrypted``).
 
-Windows behaviours imitated (see /work/shared/reference/ansible-and-wsman.md):
+Windows behaviours imitated (see docs/reference/winrm-and-lab.md):
 
 - the first reply to an anonymous request is 401 with ``WWW-Authenticate: Negotiate``, plus
   ``Basic realm="WSMAN"`` where Basic is allowed;
@@ -40,8 +40,9 @@ import typing as t
 
 import spnego
 import spnego.exceptions
-from spnego._ntlm_raw.crypto import ntowfv1  # MD4 of the UTF-16LE password; OpenSSL 3 has no MD4
 from spnego.channel_bindings import GssChannelBindings
+
+from winlab.protocols.md4 import nt_hash
 
 # --------------------------------------------------------------------------------------------
 # HTTP/1.1 framing
@@ -224,7 +225,7 @@ class UserBook:
         lines = []
         for uid, (name, password) in enumerate(self.users.items(), start=1000):
             domain, user = _split(name)
-            nt_hash = ntowfv1(password).hex().upper()
+            nt_hex = nt_hash(password).hex().upper()
             if "@" in name:
                 spellings = [name]  # UPN: pyspnego keeps it whole as the user, with no domain
             elif domain:
@@ -232,7 +233,7 @@ class UserBook:
             else:
                 spellings = [user] + [f"{d}\\{user}" for d in self._local_domains() if d]
             for spelling in spellings:
-                lines.append(f"{spelling}:{uid}:{'0' * 32}:{nt_hash}:[U          ]:LCT-00000000")
+                lines.append(f"{spelling}:{uid}:{'0' * 32}:{nt_hex}:[U          ]:LCT-00000000")
         return "\n".join(lines) + "\n"
 
     def write_ntlm_user_file(self, path: pathlib.Path) -> pathlib.Path:

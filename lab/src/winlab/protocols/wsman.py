@@ -10,7 +10,7 @@ Shell messages (Shell, CommandLine, Send, Receive, Signal and their responses); 
 (WS-Management) for ``wsman:MaxEnvelopeSize`` and the fault structure; fault texts
 and codes as recorded from real Windows hosts by pywinrm's and pypsrp's test suites (the
 ``OperationTimeout`` fault 2150858793, the ``InvalidSelectors`` fault 2150858843 for an unknown
-ShellId or CommandId). See /work/shared/reference/ansible-and-wsman.md for what clients need.
+ShellId or CommandId). See docs/reference/winrm-and-lab.md for what clients need.
 
 What is simulated: the ``.../windows/shell/cmd`` resource (cmd shells, as pywinrm, Ansible's winrm
 connection and testinfra use), several shells per host and commands per shell, stdin via Send,

@@ -44,7 +44,8 @@ from winlab.types import Endpoint
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("down", "drop_connection", "slow")
-_STAT_KEYS = ("http_requests", "shells_created", "commands_run", "auth_failures", "connections")
+_STAT_KEYS = ("http_requests", "shells_created", "commands_run", "auth_failures", "connections",
+              "operation_timeouts")
 _DROP_ACTIONS = (wsman.ACTION_COMMAND, wsman.ACTION_RECEIVE)
 
 
@@ -308,8 +309,9 @@ class WinRMServer:
 
     def stats(self, name: str) -> dict[str, int]:
         """Counters for one host: http_requests, shells_created, commands_run (runner calls),
-        auth_failures (rejected credentials, not the first anonymous 401) and connections (TCP
-        connections accepted, TLS ones counted once the handshake is done)."""
+        auth_failures (rejected credentials, not the first anonymous 401), connections (TCP
+        connections accepted, TLS ones counted once the handshake is done) and
+        operation_timeouts (Receives answered with the w:TimedOut fault)."""
         host = self._host(name)
         with self._stats_lock:
             return dict(host.stats)
@@ -440,9 +442,15 @@ class WinRMServer:
             return None
         outcome = host.winrs.handle(soap, wsman.CallContext(user=decision.user, client_ip=client_ip))
         if isinstance(outcome, wsman.PendingReceive):
+            # Windows holds a Receive until output comes or the client's OperationTimeout passes,
+            # then answers the w:TimedOut fault (code 2150858793) and the client polls again
+            # (pywinrm Protocol.send_message raises WinRMOperationTimeoutError for that code;
+            # ansible's winrm plugin retries the Receive on it).
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(outcome.ready)), outcome.timeout)
             outcome = outcome.finish()
+            if outcome.status == 500:  # finish() answers a fault only for the timeout
+                self._count(host, "operation_timeouts")
         if decision.sealed:
             acceptor = auth.acceptor
             assert acceptor is not None

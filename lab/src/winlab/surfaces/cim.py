@@ -6,9 +6,20 @@ method and parameter names (MS-SLP, MS-SLS, MOF7601, SLMGR10, OSPP15), uint32 va
 as ints, NULL as None, datetimes as aware datetimes, and failures as ``WmiError``
 carrying the HRESULT Windows reports:
 
-* unknown namespace 0x8004100E, class 0x80041010, method 0x80041030, unknown or
-  missing parameter 0x80041008, wrongly typed argument 0x80041005, bad WQL or unknown
-  property 0x80041017;
+* classes, properties, methods and parameters are those of the host's Windows version, as
+  written down from Microsoft's sources in ``winlab/data/schema/<nt>.yml`` (OSPP classes in
+  ``ospp.yml``; ``winlab.models.schema``): what one version lacks, it lacks here too;
+* unknown namespace 0x8004100E, class 0x80041010, a property (SELECT list or WHERE) the class
+  does not have on this version 0x80041017 (WBEM_E_INVALID_QUERY), bad WQL 0x80041017;
+* ``Invoke-CimMethod`` checks the argument names against the class definition before it calls
+  WMI and throws an ``ArgumentException`` (0x80070057, E_INVALIDARG) for a parameter the
+  method does not have, and, through ``-CimClass`` with arguments, for a method the class
+  does not have (PowerShell/PowerShell
+  src/Microsoft.Management.Infrastructure.CimCmdlets/CimInvokeCimMethod.cs,
+  ``CreateParametersCollection``; the messages are its CimCmdletStrings ``InvalidMethod`` and
+  ``InvalidMethodParameter``); otherwise an unknown method reaches WMI: 0x80041030
+  (WBEM_E_INVALID_METHOD); a required parameter left out 0x80041008 [LAB: the provider's
+  code is not documented]; a wrongly typed argument 0x80041005;
 * a method that exists on Windows but that the lab does not simulate fails with
   0x8004100C (WBEM_E_NOT_SUPPORTED) and says so, never a silent success;
 * licensing failures carry the SL_E_* HRESULT (see ``errors``);
@@ -24,7 +35,7 @@ from __future__ import annotations
 
 import typing as t
 
-from winlab.models import adds, dnsserver, errors
+from winlab.models import adds, dnsserver, errors, schema
 from winlab.models.errors import WmiError
 from winlab.models.host import LCIDS, WindowsHost
 from winlab.models.kms import (
@@ -49,148 +60,13 @@ OSPP_PRODUCT = "OfficeSoftwareProtectionProduct"
 WIN32_OS = "Win32_OperatingSystem"
 WIN32_CS = "Win32_ComputerSystem"
 
-# -- schemas ------------------------------------------------------------------------------
-# Product properties present on Windows 7 (MOF7601) and the members added in Windows 8+
-# ([MS-SLP], [SLMGR10]). OSPP products carry the Windows 7 set [OSPP15].
-PRODUCT_PROPS_7 = (
-    "ApplicationID", "Description", "DiscoveredKeyManagementServiceMachineName",
-    "DiscoveredKeyManagementServiceMachinePort", "EvaluationEndDate", "ExtendedGrace", "GenuineStatus",
-    "GracePeriodRemaining", "ID", "IsKeyManagementServiceMachine", "KeyManagementServiceCurrentCount",
-    "KeyManagementServiceFailedRequests", "KeyManagementServiceLicensedRequests", "KeyManagementServiceMachine",
-    "KeyManagementServiceNonGenuineGraceRequests", "KeyManagementServiceNotificationRequests",
-    "KeyManagementServiceOOBGraceRequests", "KeyManagementServiceOOTGraceRequests", "KeyManagementServicePort",
-    "KeyManagementServiceProductKeyID", "KeyManagementServiceTotalRequests",
-    "KeyManagementServiceUnlicensedRequests", "LicenseDependsOn", "LicenseFamily", "LicenseIsAddon",
-    "LicenseStatus", "LicenseStatusReason", "MachineURL", "Name", "OfflineInstallationId", "PartialProductKey",
-    "ProcessorURL", "ProductKeyID", "ProductKeyURL", "RequiredClientCount", "TokenActivationAdditionalInfo",
-    "TokenActivationCertificateThumbprint", "TokenActivationGrantNumber", "TokenActivationILID",
-    "TokenActivationILVID", "TrustedTime", "UseLicenseURL", "ValidationURL", "VLActivationInterval",
-    "VLRenewalInterval",
-)
-PRODUCT_PROPS_8 = (
-    "ADActivationCsvlkPid", "ADActivationCsvlkSkuId", "ADActivationObjectDN", "ADActivationObjectName",
-    "AutomaticVMActivationHostDigitalPid2", "AutomaticVMActivationHostMachineName",
-    "AutomaticVMActivationLastActivationTime", "DiscoveredKeyManagementServiceMachineIpAddress", "IAID",
-    "KeyManagementServiceLookupDomain", "ProductKeyChannel", "ProductKeyID2", "RemainingAppReArmCount",
-    "RemainingSkuReArmCount", "VLActivationType", "VLActivationTypeEnabled",
-)
-SERVICE_PROPS_7 = (
-    "ClientMachineID", "DiscoveredKeyManagementServiceMachineName", "DiscoveredKeyManagementServiceMachinePort",
-    "IsKeyManagementServiceMachine", "KeyManagementServiceCurrentCount", "KeyManagementServiceDnsPublishing",
-    "KeyManagementServiceFailedRequests", "KeyManagementServiceHostCaching", "KeyManagementServiceLicensedRequests",
-    "KeyManagementServiceListeningPort", "KeyManagementServiceLowPriority", "KeyManagementServiceMachine",
-    "KeyManagementServiceNonGenuineGraceRequests", "KeyManagementServiceNotificationRequests",
-    "KeyManagementServiceOOBGraceRequests", "KeyManagementServiceOOTGraceRequests", "KeyManagementServicePort",
-    "KeyManagementServiceProductKeyID", "KeyManagementServiceTotalRequests",
-    "KeyManagementServiceUnlicensedRequests", "PolicyCacheRefreshRequired", "RemainingWindowsReArmCount",
-    "RequiredClientCount", "TokenActivationAdditionalInfo", "TokenActivationCertificateThumbprint",
-    "TokenActivationGrantNumber", "TokenActivationILID", "TokenActivationILVID", "Version",
-    "VLActivationInterval", "VLRenewalInterval",
-)
-SERVICE_PROPS_8 = (
-    "DiscoveredKeyManagementServiceMachineIpAddress", "KeyManagementServiceActivationDisabled",
-    "KeyManagementServiceLookupDomain", "OA3xOriginalProductKey", "OA3xOriginalProductKeyDescription",
-    "OA3xOriginalProductKeyPkPn", "VLActivationTypeEnabled",
-)
-
-# OSPP service members seen in OSPP15 plus the KMS-client members its /dstatus reads [OSPP15].
-OSPP_SERVICE_PROPS = (
-    "ClientMachineID", "DiscoveredKeyManagementServiceMachineName", "DiscoveredKeyManagementServiceMachinePort",
-    "IsKeyManagementServiceMachine", "KeyManagementServiceCurrentCount", "KeyManagementServiceHostCaching",
-    "KeyManagementServiceMachine", "KeyManagementServicePort", "KeyManagementServiceProductKeyID",
-    "PolicyCacheRefreshRequired", "RequiredClientCount", "Version", "VLActivationInterval", "VLRenewalInterval",
-)
-OS_PROPS = (
-    "BuildNumber", "Caption", "CountryCode", "CSName", "InstallDate", "LastBootUpTime", "LocalDateTime", "Locale",
-    "Manufacturer", "MUILanguages", "Name", "OperatingSystemSKU", "OSArchitecture", "OSLanguage", "OSType",
-    "ProductType", "SystemDirectory", "Version", "WindowsDirectory",
-)
-# Win32_ComputerSystem members the lab answers (MicrosoftDocs/win32
-# desktop-src/CIMWin32Prov/win32-computersystem.md): PartOfDomain is TRUE on a domain member,
-# Domain then holds the domain's name, otherwise the workgroup's; DomainRole 0 standalone
-# workstation, 1 member workstation, 2 standalone server, 3 member server, 5 primary DC.
-CS_PROPS = ("DNSHostName", "Domain", "DomainRole", "Name", "PartOfDomain", "Workgroup")
-
-Param = tuple[str, str]  # (name, CIM type)
-
-_SPP_SERVICE_METHODS_7: dict[str, list[Param]] = {
-    "InstallProductKey": [("ProductKey", "string")],
-    "InstallLicense": [("License", "string")],
-    "InstallLicensePackage": [("LicensePackage", "string")],
-    "SetKeyManagementServiceMachine": [("MachineName", "string")],
-    "ClearKeyManagementServiceMachine": [],
-    "SetKeyManagementServicePort": [("PortNumber", "uint32")],
-    "ClearKeyManagementServicePort": [],
-    "SetVLActivationInterval": [("ActivationInterval", "uint32")],
-    "SetVLRenewalInterval": [("RenewalInterval", "uint32")],
-    "SetKeyManagementServiceListeningPort": [("PortNumber", "uint32")],
-    "ClearKeyManagementServiceListeningPort": [],
-    "DisableKeyManagementServiceDnsPublishing": [("DisablePublishing", "boolean")],
-    "EnableKeyManagementServiceLowPriority": [("EnableLowPriority", "boolean")],
-    "DisableKeyManagementServiceHostCaching": [("DisableCaching", "boolean")],
-    "DisableKeyManagementServiceActivation": [("DisableActivation", "boolean")],
-    "ClearProductKeyFromRegistry": [],
-    "AcquireGenuineTicket": [("ServerUrl", "string"), ("TemplateId", "string")],
-    "ReArmWindows": [],
-    "RefreshLicenseStatus": [],
-}
-
-# Win8+ [SLMGR10]; parameter names of these are UNCONFIRMED in §1.3 (MS doc names used).
-_SPP_SERVICE_METHODS_8: dict[str, list[Param]] = {
-    "ReArmApp": [("ApplicationId", "string")],
-    "SetKeyManagementServiceLookupDomain": [("LookupDomain", "string")],
-    "ClearKeyManagementServiceLookupDomain": [],
-    "SetVLActivationTypeEnabled": [("ActivationType", "uint32")],
-    "ClearVLActivationTypeEnabled": [],
-    "DoActiveDirectoryOnlineActivation": [("ProductKey", "string"), ("ActivationObjectName", "string")],
-    "GenerateActiveDirectoryOfflineActivationId": [("ProductKey", "string")],
-    "DepositActiveDirectoryOfflineActivationConfirmation": [
-        ("ProductKey", "string"), ("ConfirmationID", "string"), ("ActivationObjectName", "string")],
-}
-# The three AD methods' parameter names as microsoft/wmi's generated SoftwareLicensingService
-# bindings give them (GenerateActiveDirectoryOfflineActivationId has the out parameter
-# InstallationID); behaviour in models/adds.py.
-
-_PRODUCT_METHODS_7: dict[str, list[Param]] = {
-    "Activate": [],
-    "UninstallProductKey": [],
-    "DepositOfflineConfirmationId": [("InstallationId", "string"), ("ConfirmationId", "string")],
-    "SetKeyManagementServiceMachine": [("MachineName", "string")],
-    "ClearKeyManagementServiceMachine": [],
-    "SetKeyManagementServicePort": [("PortNumber", "uint32")],
-    "ClearKeyManagementServicePort": [],
-    "GetPolicyInformationDWord": [("PolicyName", "string")],
-    "GetPolicyInformationString": [("PolicyName", "string")],
-    "GetTokenActivationGrants": [],
-    "GenerateTokenActivationChallenge": [],
-    "DepositTokenActivationResponse": [("Challenge", "string"), ("Response", "string"),
-                                       ("CertificateChain", "string")],
-}
-
-_PRODUCT_METHODS_8: dict[str, list[Param]] = {
-    "ReArmSku": [],
-    "SetVLActivationTypeEnabled": [("ActivationType", "uint32")],
-    "ClearVLActivationTypeEnabled": [],
-    "SetKeyManagementServiceLookupDomain": [("LookupDomain", "string")],
-    "ClearKeyManagementServiceLookupDomain": [],
-}
-
-# OSPP15 uses only these on the OSPP service [OSPP15] (§1.3); the lab knows no others.
-_OSPP_SERVICE_METHODS: dict[str, list[Param]] = {
-    "InstallProductKey": [("ProductKey", "string")],
-    "InstallLicense": [("License", "string")],
-    "DisableKeyManagementServiceHostCaching": [("DisableCaching", "boolean")],
-    "DisableKeyManagementServiceActivation": [("DisableActivation", "boolean")],
-}
-
-_OSPP_PRODUCT_METHODS: dict[str, list[Param]] = {
-    k: v for k, v in _PRODUCT_METHODS_7.items() if not k.startswith("GetPolicy")}
+Param = tuple[str, str]  # (name, CIM type; "?" after the type of an optional parameter)
 
 NOT_SIMULATED = {
     "InstallLicense", "InstallLicensePackage", "DisableKeyManagementServiceActivation", "AcquireGenuineTicket",
-    "ReArmApp", "GetPolicyInformationDWord",
+    "GetPolicyInformationDWord",
     "GetPolicyInformationString", "GetTokenActivationGrants", "GenerateTokenActivationChallenge",
-    "DepositTokenActivationResponse", "ReArmSku",
+    "DepositTokenActivationResponse",
 }
 
 HOST_ONLY_SETTERS = {
@@ -237,21 +113,39 @@ def _check_arg(method: str, name: str, ctype: str, value: t.Any) -> t.Any:
         raise WmiError(errors.WBEM_E_TYPE_MISMATCH, f"{method}.{name} must be a boolean")
     raise AssertionError(ctype)
 
+def _versions(nts: list[str]) -> str:
+    """``6.1+`` when the newest version has it, else the versions listed."""
+    order = [x.nt for x in schema.schemas()]
+    if nts and nts[-1] == order[-1] and order[order.index(nts[0]):] == nts:
+        return f"{nts[0]}+"
+    return ", ".join(nts)
+
+
 def coverage() -> list[dict[str, t.Any]]:
-    """What the lab simulates, generated from the schemas above (moto-style coverage list):
-    one row per CIM class method with ``simulated`` (True, or False = answers 0x8004100C),
-    ``windows`` ("7+", "8+") and the parameters. Classes not listed
+    """What the lab simulates, generated from the per-version schemas (moto-style coverage
+    list): one row per licensing class method with ``simulated`` (True, or False = answers
+    0x8004100C), ``windows`` (the NT versions whose class has it, ``OSPP`` for the OSPP
+    classes), ``source`` (the schema's source tags) and the parameters. Classes not listed
     (SoftwareLicensingTokenActivationLicense, ...) answer 0x80041010; the DNS classes of a
     ``dns_server`` host are described in ``models/dnsserver.py``."""
     rows: list[dict[str, t.Any]] = []
-    tables: list[tuple[str, dict[str, list[Param]], str]] = [
-        (SPP_SERVICE, _SPP_SERVICE_METHODS_7, "7+"), (SPP_SERVICE, _SPP_SERVICE_METHODS_8, "8+"),
-        (SPP_PRODUCT, _PRODUCT_METHODS_7, "7+"), (SPP_PRODUCT, _PRODUCT_METHODS_8, "8+"),
-        (OSPP_SERVICE, _OSPP_SERVICE_METHODS, "OSPP"), (OSPP_PRODUCT, _OSPP_PRODUCT_METHODS, "OSPP")]
-    for cls, methods, when in tables:
-        for name, params in methods.items():
-            rows.append({"class": cls, "method": name, "windows": when, "simulated": name not in NOT_SIMULATED,
-                         "parameters": [f"{ptype} {pname}" for pname, ptype in params]})
+    for cls in (SPP_SERVICE, SPP_PRODUCT):
+        seen: dict[str, list[str]] = {}
+        defs: dict[str, schema.MethodDef] = {}
+        tags: dict[str, dict[str, None]] = {}
+        for sch in schema.schemas():
+            for name, m in sch.classes[cls].methods.items():
+                seen.setdefault(name, []).append(sch.nt)
+                defs[name] = m  # the newest version's parameters
+                tags.setdefault(name, {}).update(dict.fromkeys(m.source.split("+")))
+        for name, nts in seen.items():
+            m = defs[name]
+            rows.append({"class": cls, "method": name, "windows": _versions(nts), "simulated": name not in NOT_SIMULATED,
+                         "source": ", ".join(tags[name]), "parameters": [f"{p.ctype} {p.name}" for p in m.in_params]})
+    for cls, cdef in schema.ospp_classes().items():
+        for name, m in cdef.methods.items():
+            rows.append({"class": cls, "method": name, "windows": "OSPP", "simulated": name not in NOT_SIMULATED,
+                         "source": m.source, "parameters": [f"{p.ctype} {p.name}" for p in m.in_params]})
     return rows
 
 
@@ -286,39 +180,24 @@ class CimSurface:
                 return c
         raise WmiError(errors.WBEM_E_INVALID_CLASS, f"class '{class_name}' does not exist on {self.host.name}")
 
+    def class_def(self, class_name: str) -> schema.ClassDef:
+        """The definition of a class on this host's Windows version (after ``canonical_class``):
+        ``winlab/data/schema/<nt>.yml``, or ``ospp.yml`` for the OSPP classes."""
+        if class_name in (OSPP_SERVICE, OSPP_PRODUCT):
+            return schema.ospp_classes()[class_name]
+        classes = schema.for_os(self.host.os.id).classes
+        if class_name not in classes:
+            raise WmiError(errors.WBEM_E_INVALID_CLASS, class_name)
+        return classes[class_name]
+
     def class_properties(self, class_name: str) -> tuple[str, ...]:
-        """Property names of a class on this host (after ``canonical_class``)."""
-        if class_name == SPP_PRODUCT:
-            return tuple(sorted(PRODUCT_PROPS_7 + (PRODUCT_PROPS_8 if self.host.os.win8plus else ()), key=str.lower))
-        if class_name == OSPP_PRODUCT:
-            return tuple(sorted(PRODUCT_PROPS_7, key=str.lower))
-        if class_name == SPP_SERVICE:
-            return tuple(sorted(SERVICE_PROPS_7 + (SERVICE_PROPS_8 if self.host.os.win8plus else ()), key=str.lower))
-        if class_name == OSPP_SERVICE:
-            return tuple(sorted(OSPP_SERVICE_PROPS, key=str.lower))
-        if class_name == WIN32_OS:
-            return OS_PROPS
-        if class_name == WIN32_CS:
-            return CS_PROPS
-        if class_name == dnsserver.ZONE_CLASS:
-            return dnsserver.ZONE_PROPS
-        if class_name == dnsserver.SRV_CLASS:
-            return dnsserver.SRV_PROPS
-        raise WmiError(errors.WBEM_E_INVALID_CLASS, class_name)
+        """Property names of a class on this host, in the schema's order."""
+        return self.class_def(class_name).property_names()
 
     def class_methods(self, class_name: str) -> dict[str, list[Param]]:
-        """Methods (name -> parameters) of a class on this host."""
-        if class_name == SPP_SERVICE:
-            return {**_SPP_SERVICE_METHODS_7, **(_SPP_SERVICE_METHODS_8 if self.host.os.win8plus else {})}
-        if class_name == SPP_PRODUCT:
-            return {**_PRODUCT_METHODS_7, **(_PRODUCT_METHODS_8 if self.host.os.win8plus else {})}
-        if class_name == OSPP_SERVICE:
-            return dict(_OSPP_SERVICE_METHODS)
-        if class_name == OSPP_PRODUCT:
-            return dict(_OSPP_PRODUCT_METHODS)
-        if class_name == dnsserver.SRV_CLASS:
-            return dict(dnsserver.SRV_METHODS)
-        return {}
+        """Methods (name -> in-parameters) of a class on this host."""
+        cdef = self.class_def(class_name)
+        return {m: cdef.lab_params(m) for m in cdef.methods}
 
     def cim_instances(self, class_name: str, namespace: str = CIMV2) -> list[dict[str, t.Any]]:
         """All instances of a class as property dicts (documented names, WMI types)."""
@@ -332,6 +211,8 @@ class CimSurface:
             rows = [self._service_row("spp")]
         elif cls == OSPP_SERVICE:
             rows = [self._service_row("ospp")]
+        elif cls == dnsserver.SERVER_CLASS:
+            rows = dnsserver.server_rows(self.host)
         elif cls == dnsserver.ZONE_CLASS:
             rows = dnsserver.zone_rows(self.host)
         elif cls == dnsserver.SRV_CLASS:
@@ -390,7 +271,7 @@ class CimSurface:
             "ProcessorURL": "", "ProductKeyChannel": p.sku.product_key_channel if p.key else None,
             "ProductKeyID": p.product_key_id or "", "ProductKeyID2": p.product_key_id or "",
             "ProductKeyURL": "",
-            "RemainingAppReArmCount": 1001 if p.sku.product != "windows" else 0,
+            "RemainingAppReArmCount": self.host.office_rearm_remaining if p.sku.product != "windows" else 0,
             "RemainingSkuReArmCount": p.remaining_sku_rearm,
             "RequiredClientCount": ((WINDOWS_CLIENT_THRESHOLD if p.sku.product == "windows" else OFFICE_THRESHOLD)
                                     if is_host else p.required_client_count),
@@ -399,7 +280,11 @@ class CimSurface:
             "TrustedTime": now, "UseLicenseURL": "", "ValidationURL": "",
             "VLActivationInterval": p.vl_activation_interval, "VLRenewalInterval": p.vl_renewal_interval,
             "VLActivationType": p.vl_activation_type,
-            "VLActivationTypeEnabled": self.host._reg_int(self.host._sku_key(p), "VLActivationType", 0),
+            # The effective activation type: the product's own, else the service's (the service
+            # class has no such property on any version; it has only the setters) [WS2019].
+            "VLActivationTypeEnabled": self.host._reg_int(self.host._sku_key(p), "VLActivationType",
+                                                          self.host._reg_int(self.host._root(p.store),
+                                                                             "VLActivationType", 0)),
             "AutomaticVMActivationHostDigitalPid2": "",
             "AutomaticVMActivationHostMachineName": "", "AutomaticVMActivationLastActivationTime": NONE_DATE,
             "IAID": "",
@@ -466,7 +351,7 @@ class CimSurface:
             "Version": self.host.os.spp_version,
             "VLActivationInterval": self.host._reg_int(root, "VLActivationInterval", DEFAULT_ACTIVATION_INTERVAL),
             "VLRenewalInterval": self.host._reg_int(root, "VLRenewalInterval", DEFAULT_RENEWAL_INTERVAL),
-            "VLActivationTypeEnabled": self.host._reg_int(root, "VLActivationType", 0),
+            "OA2xBiosMarkerMinorVersion": 0, "OA2xBiosMarkerStatus": 0,
         }
         for name in ("KeyManagementServiceTotalRequests", "KeyManagementServiceFailedRequests",
                      "KeyManagementServiceUnlicensedRequests", "KeyManagementServiceLicensedRequests",
@@ -481,7 +366,7 @@ class CimSurface:
         return {
             "BuildNumber": self.host.os.build, "Caption": caption, "CountryCode": COUNTRY.get(self.host.locale, "1"),
             "CSName": self.host.name.upper(), "InstallDate": self.host.installed_at,
-            "LastBootUpTime": self.host.installed_at, "LocalDateTime": self.host.now,
+            "LastBootUpTime": self.host.last_boot, "LocalDateTime": self.host.now,
             "Locale": f"{LCIDS.get(self.host.locale, 1033):04x}", "Manufacturer": "Microsoft Corporation",
             "MUILanguages": [self.host.locale],
             "Name": f"{caption}|C:\\Windows|\\Device\\Harddisk0\\Partition2",
@@ -519,16 +404,33 @@ class CimSurface:
 
     # -- CIM: methods -----------------------------------------------------------------
     def check_method(self, class_name: str, method: str, args: dict[str, t.Any],
-                     namespace: str = CIMV2) -> tuple[str, str, dict[str, t.Any]]:
-        """Validate class, method and arguments as WMI would before running anything.
-        Returns (class, method, converted arguments) in canonical spelling."""
+                     namespace: str = CIMV2, via_class: bool = False) -> tuple[str, str, dict[str, t.Any]]:
+        """Validate class, method and arguments as ``Invoke-CimMethod`` and WMI would before
+        running anything; ``via_class`` when the call goes through the class (``-CimClass``, a
+        static method) rather than an instance. Returns (class, method, converted arguments) in
+        canonical spelling.
+
+        PowerShell's CimInvokeCimMethod.cs ``CreateParametersCollection`` runs first, and only
+        when arguments are given: it looks each argument up in the method's declaration from the
+        class definition and throws an ArgumentException (HResult 0x80070057) for a parameter
+        the method does not have; through ``-CimClass`` it also throws for a method the class
+        does not have. Anything else reaches WMI: an unknown method there is 0x80041030."""
         cls = self.canonical_class(class_name, namespace)
         methods = self.class_methods(cls)
         canon = next((m for m in methods if m.lower() == method.lower()), None)
+        given = {str(k).lower(): (k, v) for k, v in (args or {}).items()}
         if canon is None:
+            if via_class and given:
+                # The message is the ArgumentException's (CimCmdletStrings InvalidMethod).
+                raise WmiError(errors.E_INVALIDARG, msg=f"Can not find method '{method}' in class '{cls}'.")
             raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls} has no method '{method}'")
         params = methods[canon]
-        given = {str(k).lower(): (k, v) for k, v in (args or {}).items()}
+        declared = {pname.lower() for pname, _ in params}
+        for key, _value in given.values():
+            if key.lower() not in declared:
+                # CimCmdletStrings InvalidMethodParameter, the ArgumentException's message.
+                raise WmiError(errors.E_INVALIDARG,
+                               msg=f"Can not find Parameter '{key}' in method '{canon}' of class '{cls}'.")
         out: dict[str, t.Any] = {}
         for pname, ptype in params:
             optional = ptype.endswith("?")
@@ -537,9 +439,6 @@ class CimSurface:
                     continue
                 raise WmiError(errors.WBEM_E_INVALID_PARAMETER, f"{cls}.{canon} needs parameter '{pname}'")
             out[pname] = _check_arg(canon, pname, ptype.rstrip("?"), given.pop(pname.lower())[1])
-        if given:
-            extra = ", ".join(k for k, _ in given.values())
-            raise WmiError(errors.WBEM_E_INVALID_PARAMETER, f"{cls}.{canon} has no parameter(s) {extra}")
         return cls, canon, out
 
     def invoke(self, class_name: str, method: str, args: dict[str, t.Any] | None = None,
@@ -572,6 +471,9 @@ class CimSurface:
             return {}
         if method == "ReArmWindows":
             self.host.rearm_windows()
+            return {}
+        if method == "ReArmApp":
+            self.host.rearm_app(str(a["ApplicationId"] or ""))
             return {}
         if method == "DoActiveDirectoryOnlineActivation":
             adds.online_activation(self.host, a["ProductKey"] or "", a["ActivationObjectName"] or "")
@@ -651,6 +553,8 @@ class CimSurface:
             p.clear_key()
         elif method == "DepositOfflineConfirmationId":
             self.host.deposit_confirmation(p, a["InstallationId"] or "", a["ConfirmationId"] or "")
+        elif method == "ReArmSku":
+            self.host.rearm_sku(p)
         elif method == "SetKeyManagementServiceMachine":
             name = (a["MachineName"] or "").strip()
             if not name:

@@ -11,7 +11,7 @@ WinRS hands a command line to ``cmd.exe /c``; this module routes it:
 * ``hostname``, ``echo``;
 * anything else -> cmd.exe's "is not recognized" message, exit code 9009 — which is
   what testinfra's ``python3 -c ...`` / ``python -c ...`` encoding probe must get
-  from a Windows host (ansible-and-wsman.md).
+  from a Windows host (docs/reference/winrm-and-lab.md).
 
 Output is CRLF text encoded in the shell's code page (65001 UTF-8, 437, 932...).
 Every command is appended to ``host.request_log`` with any product key masked.

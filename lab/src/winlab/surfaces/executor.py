@@ -12,14 +12,23 @@ Lab choices where the contract is silent (also in lab/README.md):
 
 * an operation key the contract does not list for that op is a validation error (a
   typo such as ``filer`` must not silently widen a filter);
-* for ``cim_invoke`` the method and its arguments are checked against the class before
-  instances are selected, so a typo fails even when nothing matches;
 * ``changed`` counts mutating operations that succeeded, except a ``cim_invoke`` that
   matched no instance (nothing ran).
+
+``cim_invoke`` runs as the executor does on Windows: the instances are selected first (a
+query error fails the operation), then ``Invoke-CimMethod`` runs once per instance (once on
+the class for ``static``), and each call's failure is that invocation's. ``Invoke-CimMethod``
+checks the argument names against the class definition before it calls WMI and throws an
+``ArgumentException``, HRESULT 0x80070057 (PowerShell/PowerShell
+src/Microsoft.Management.Infrastructure.CimCmdlets/CimInvokeCimMethod.cs,
+``CreateParametersCollection``): see ``WindowsHost.check_method``. With no instance
+selected nothing is called, so even a misspelt method name goes unnoticed there, as on
+Windows.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import re
@@ -30,6 +39,7 @@ from winlab.models.errors import WmiError
 from winlab.models.firewall import FirewallRule, normalize_profiles, validate_addresses
 from winlab.models.host import WindowsHost
 from winlab.models.registry import OSPP_KEY, REG_TYPES, SPP_KEY, coerce, normalize_path
+from winlab.surfaces import netprobe
 from winlab.surfaces.cim import CIMV2, MSDNS, CimSurface, normalize_namespace
 
 if t.TYPE_CHECKING:
@@ -39,7 +49,7 @@ SECRET_LISTS = ("product_keys", "confirmation_ids")
 
 QUERY_CLASSES = ("SoftwareLicensingService", "SoftwareLicensingProduct", "OfficeSoftwareProtectionService",
                  "OfficeSoftwareProtectionProduct", "Win32_OperatingSystem", "MicrosoftDNS_SRVType",
-                 "MicrosoftDNS_Zone", "Win32_ComputerSystem")
+                 "MicrosoftDNS_Zone", "Win32_ComputerSystem", "MicrosoftDNS_Server")
 SERVICE_CLASSES = ("SoftwareLicensingService", "OfficeSoftwareProtectionService")
 PRODUCT_CLASSES = ("SoftwareLicensingProduct", "OfficeSoftwareProtectionProduct")
 SERVICE_METHODS = (
@@ -49,25 +59,28 @@ SERVICE_METHODS = (
     "SetVLRenewalInterval", "SetKeyManagementServiceListeningPort", "ClearKeyManagementServiceListeningPort",
     "DisableKeyManagementServiceDnsPublishing", "EnableKeyManagementServiceLowPriority",
     "DisableKeyManagementServiceHostCaching", "SetVLActivationTypeEnabled", "ClearVLActivationTypeEnabled",
+    "ReArmWindows", "ReArmApp",
     "DoActiveDirectoryOnlineActivation", "DepositActiveDirectoryOfflineActivationConfirmation")
 PRODUCT_METHODS = (
     "Activate", "UninstallProductKey", "DepositOfflineConfirmationId", "SetKeyManagementServiceMachine",
     "ClearKeyManagementServiceMachine", "SetKeyManagementServicePort", "ClearKeyManagementServicePort",
     "SetKeyManagementServiceLookupDomain", "ClearKeyManagementServiceLookupDomain", "SetVLActivationTypeEnabled",
-    "ClearVLActivationTypeEnabled")
+    "ClearVLActivationTypeEnabled", "ReArmSku")
 DNS_METHODS = {"CreateInstanceFromPropertyData": True, "Modify": False}  # name -> static
 DELETE_CLASSES = ("MicrosoftDNS_SRVType",)
 REG_ROOTS = (SPP_KEY, OSPP_KEY)
 SERVICES = ("sppsvc", "osppsvc")
 FIREWALL_BUILTIN = ("SPPSVC-In-TCP",)
 FIREWALL_PREFIX = "winops-va-"
+# Where Office 2010 keeps OSPPREARM.EXE (the OSPP folder); what the lab reports as ``path``.
+OSPPREARM_PATH = r"C:\Program Files\Common Files\Microsoft Shared\OfficeSoftwareProtectionPlatform\OSPPREARM.EXE"
 
 MUTATING = {"cim_invoke", "cim_delete", "reg_set", "reg_remove", "firewall_set", "firewall_create",
-            "firewall_remove", "service_restart", "ad_activation_object_remove"}
+            "firewall_remove", "service_restart", "os_restart", "ospp_rearm", "ad_activation_object_remove"}
 
 # op -> (required keys, optional keys)
 OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "cim_query": (("class",), ("namespace", "filter", "properties")),
+    "cim_query": (("class",), ("namespace", "filter", "properties", "optional_properties")),
     "cim_invoke": (("class", "method"), ("namespace", "filter", "arguments", "static")),
     "cim_delete": (("class", "filter"), ("namespace",)),
     "reg_get": (("path",), ("names",)),
@@ -81,9 +94,15 @@ OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "firewall_remove": (("name",), ()),
     "service_get": (("name",), ()),
     "service_restart": (("name",), ()),
+    "os_restart": ((), ("delay",)),
+    "ospp_rearm": ((), ()),
     "ad_activation_objects": ((), ()),
     "ad_installation_id": (("product_key",), ()),
     "ad_activation_object_remove": (("dn",), ()),
+    # Network probes (surfaces/netprobe.py), read-only.
+    "dns_query": (("type",), ("name", "name_from")),
+    "tcp_exchange": ((), ("targets", "configured_from", "srv_from", "default_port", "send", "frame_length",
+                          "receive_max", "connect_timeout_ms", "receive_timeout_ms", "check_ports")),
 }
 # An activation object's DN: a direct child of the container (the executor deletes nothing else).
 AO_DN_RE = re.compile(r"^CN=[^,]+,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,"
@@ -172,9 +191,12 @@ def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) 
             raise BatchValidationError(f"{where} ({kind}): class '{cls}' is not allowed")
         if op.get("filter") is not None and not isinstance(op["filter"], str):
             raise BatchValidationError(f"{where} ({kind}): 'filter' must be a string")
-        if kind == "cim_query" and op.get("properties") is not None and (
-                not isinstance(op["properties"], list) or not all(isinstance(p, str) for p in op["properties"])):
-            raise BatchValidationError(f"{where} (cim_query): 'properties' must be a list of strings")
+        for key in ("properties", "optional_properties"):
+            if kind == "cim_query" and op.get(key) is not None and (
+                    not isinstance(op[key], list) or not all(isinstance(p, str) for p in op[key])):
+                raise BatchValidationError(f"{where} (cim_query): '{key}' must be a list of strings")
+        if kind == "cim_query" and op.get("optional_properties") is not None and op.get("properties") is None:
+            raise BatchValidationError(f"{where} (cim_query): 'optional_properties' needs 'properties'")
         if kind == "cim_invoke":
             method = str(op["method"])
             static = op.get("static", False)
@@ -238,12 +260,70 @@ def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) 
             raise BatchValidationError(f"{where} (firewall_create): '{name}' is a built-in rule")
     elif kind.startswith("service_") and _canon(str(op["name"]), SERVICES) is None:
         raise BatchValidationError(f"{where} ({kind}): service '{op['name']}' is not allowed")
+    elif kind == "os_restart" and "delay" in op and (
+            isinstance(op["delay"], bool) or not isinstance(op["delay"], int) or not 0 <= op["delay"] <= 600):
+        raise BatchValidationError(f"{where} (os_restart): delay must be an integer of seconds, 0..600")
     elif kind == "ad_installation_id":
         if not _is_secret_ref(op["product_key"]):
             raise BatchValidationError(f"{where} (ad_installation_id): product_key must be a secret reference")
         _check_ref(f"{where}.product_key", op["product_key"], secrets)
+    elif kind in ("dns_query", "tcp_exchange"):
+        _validate_probe(where, kind, op)
     elif kind == "ad_activation_object_remove" and not AO_DN_RE.match(str(op["dn"])):
         raise BatchValidationError(f"{where} ({kind}): '{op['dn']}' is not an activation object's distinguished name")
+
+
+def _int_in(value: t.Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _validate_probe(where: str, kind: str, op: dict[str, t.Any]) -> None:
+    """The network operations' keys, as the executor checks them before anything runs."""
+    index = int(where.split("[", 1)[1].split("]", 1)[0])
+
+    def ref_ok(ref: t.Any, names: tuple[str, ...]) -> bool:
+        return isinstance(ref, dict) and _int_in(ref.get("result"), 0, index - 1) and all(
+            isinstance(ref.get(n), str) and re.fullmatch(r"[A-Za-z_]\w*", ref[n]) for n in names)
+
+    if kind == "dns_query":
+        if op["type"] not in ("SRV", "A"):
+            raise BatchValidationError(f"{where} (dns_query): type must be SRV or A")
+        if ("name" in op) == ("name_from" in op):
+            raise BatchValidationError(f"{where} (dns_query): give name or name_from")
+        if "name" in op and not re.fullmatch(r"[A-Za-z0-9_.-]{1,253}", str(op["name"])):
+            raise BatchValidationError(f"{where} (dns_query): '{op['name']}' is not a DNS name")
+        if "name_from" in op and not (isinstance(op["name_from"], dict) and all(
+                ref_ok(r, ("property",)) for r in op["name_from"].get("first_of") or [])):
+            raise BatchValidationError(f"{where} (dns_query): name_from.first_of must reference earlier results")
+        return
+    for key in ("connect_timeout_ms", "receive_timeout_ms"):
+        if key in op and not _int_in(op[key], 100, 10000):
+            raise BatchValidationError(f"{where} (tcp_exchange): {key} must be 100..10000")
+    if "receive_max" in op and not _int_in(op["receive_max"], 1, 65536):
+        raise BatchValidationError(f"{where} (tcp_exchange): receive_max must be 1..65536")
+    if "default_port" in op and not _int_in(op["default_port"], 1, 65535):
+        raise BatchValidationError(f"{where} (tcp_exchange): default_port must be 1..65535")
+    ports = op.get("check_ports") or []
+    if not isinstance(ports, list) or len(ports) > 8 or not all(_int_in(p, 1, 65535) for p in ports):
+        raise BatchValidationError(f"{where} (tcp_exchange): check_ports must be up to 8 ports")
+    targets = op.get("targets") or []
+    if not isinstance(targets, list) or len(targets) > 8 or not all(
+            isinstance(x, dict) and re.fullmatch(r"[A-Za-z0-9_.-]{1,253}", str(x.get("host")))
+            and _int_in(x.get("port"), 1, 65535) for x in targets):
+        raise BatchValidationError(f"{where} (tcp_exchange): each target needs a host name or address and a port")
+    if "configured_from" in op and not ref_ok(op["configured_from"], ("host_property", "port_property")):
+        raise BatchValidationError(f"{where} (tcp_exchange): configured_from must reference an earlier result")
+    if "srv_from" in op and not _int_in(op["srv_from"], 0, index - 1):
+        raise BatchValidationError(f"{where} (tcp_exchange): srv_from must be the index of an earlier dns_query")
+    frame = op.get("frame_length")
+    if frame is not None and not (isinstance(frame, dict) and _int_in(frame.get("offset"), 0, 60)
+                                  and frame.get("size") in (2, 4)):
+        raise BatchValidationError(f"{where} (tcp_exchange): frame_length needs an offset (0..60) and a size (2 or 4)")
+    if "send" in op:
+        try:
+            base64.b64decode(str(op["send"]), validate=True)
+        except ValueError:
+            raise BatchValidationError(f"{where} (tcp_exchange): send must be base64") from None
 
 
 def _as_list(v: t.Any) -> list[str]:
@@ -301,7 +381,7 @@ def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any], check_mod
                 results.append({"op": op["op"], "ok": False, "skipped": True})
                 log_ops.append({"op": op["op"], "skipped": True})
                 continue
-            res = _run_op(host, op, secrets)
+            res = _run_op(host, op, secrets, results)
             results.append(res)
             entry: dict[str, t.Any] = {"op": op["op"], "ok": res["ok"]}
             for k in ("class", "method", "path", "name"):
@@ -319,11 +399,29 @@ def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any], check_mod
     return {"changed": changed, "results": results, "_log_ops": log_ops}
 
 
-def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[str, t.Any]:
+def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets,
+            earlier: t.Sequence[t.Mapping[str, t.Any]] = ()) -> dict[str, t.Any]:
     kind = op["op"]
+    if kind == "dns_query":
+        return netprobe.dns_query(host, op, earlier)
+    if kind == "tcp_exchange":
+        return netprobe.tcp_exchange(host, op, earlier)
     try:
         if kind == "cim_query":
-            rows = CimSurface(host).query(op["class"], op.get("filter"), op.get("namespace") or CIMV2, op.get("properties"))
+            ns = op.get("namespace") or CIMV2
+            cim = CimSurface(host)
+            names = op.get("properties")
+            if names is not None and op.get("optional_properties"):
+                # The executor reads the class definition (Get-CimClass, from the WMI repository)
+                # and adds the optional names the class has on this host's version; a class the
+                # host lacks is left to the query, which fails with 0x80041010 as WMI does.
+                try:
+                    defined = {n.lower() for n in cim.class_properties(cim.canonical_class(op["class"], ns))}
+                except WmiError:
+                    defined = set()
+                names = [*names, *(n for n in op["optional_properties"]
+                                   if n.lower() in defined and n not in names)]
+            rows = cim.query(op["class"], op.get("filter"), ns, names)
             return {"op": kind, "ok": True, "instances": [to_json(r) for r in rows]}
         if kind == "cim_invoke":
             return _cim_invoke(host, op, secrets)
@@ -334,6 +432,17 @@ def _run_op(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> dict[s
             return _registry(host, op)
         if kind.startswith("firewall_"):
             return _firewall(host, op)
+        if kind == "os_restart":
+            # shutdown.exe /r /t <delay> returns at once; the restart follows [LAB: WinRM down
+            # for the control plane's restart time, then LastBootUpTime is the boot time].
+            delay = int(op.get("delay", 2))
+            host.request_restart(delay)
+            return {"op": kind, "ok": True, "delay": delay}
+        if kind == "ospp_rearm":
+            code = host.ospp_rearm()
+            if code:
+                return _fail(op, WmiError(code), path=OSPPREARM_PATH, exit_code=code)
+            return {"op": kind, "ok": True, "path": OSPPREARM_PATH, "exit_code": 0}
         if kind.startswith("ad_"):
             return _adba(host, op, secrets)
         return _service(host, op)
@@ -346,29 +455,27 @@ def _cim_invoke(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> di
     raw_args = op.get("arguments") or {}
     # Resolve secret references only here, at the call; never stored.
     call_args = {k: (secrets.resolve(v) if _is_secret_ref(v) else v) for k, v in raw_args.items()}
-    cls, method, _ = CimSurface(host).check_method(op["class"], op["method"], call_args, ns)
-    if op.get("static"):
-        if method not in dnsserver.STATIC_METHODS:
-            raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
-        try:
-            out = CimSurface(host).invoke(cls, method, call_args, None, ns)
-        except WmiError as e:
-            return {"op": "cim_invoke", "ok": False, "matched": 1,
-                    "invocations": [{"key": None, "return_value": None, "out": {}, **e.as_dict()}], **e.as_dict()}
-        return {"op": "cim_invoke", "ok": True, "matched": 1,
-                "invocations": [{"key": None, "return_value": 0, "out": to_json(out), "hresult": None, "error": None}]}
-    rows = CimSurface(host).query(cls, op.get("filter"), ns)
+    static = bool(op.get("static"))
+    cim = CimSurface(host)
+    # Get-CimClass / Get-CimInstance first: their failures (no such class, a bad filter) are the
+    # operation's, as in the executor.
+    cls = cim.canonical_class(op["class"], ns)
+    targets: list[dict[str, t.Any] | None] = [None] if static else list(cim.query(cls, op.get("filter"), ns))
     invocations = []
     first_error: WmiError | None = None
-    for row in rows:
-        key = CimSurface(host).instance_key(cls, row)
+    for row in targets:
+        key = None if row is None else cim.instance_key(cls, row)
         try:
-            out = CimSurface(host).invoke(cls, method, call_args, row, ns)
+            # Invoke-CimMethod -CimClass (static) or -InputObject (an instance).
+            _, method, _ = cim.check_method(cls, op["method"], call_args, ns, via_class=static)
+            if static and method not in dnsserver.STATIC_METHODS:
+                raise WmiError(errors.WBEM_E_INVALID_METHOD, f"{cls}.{method} is not a static method")
+            out = cim.invoke(cls, method, call_args, row, ns)
             invocations.append({"key": key, "return_value": 0, "out": to_json(out), "hresult": None, "error": None})
         except WmiError as e:
             first_error = first_error or e
             invocations.append({"key": key, "return_value": None, "out": {}, **e.as_dict()})
-    res: dict[str, t.Any] = {"op": "cim_invoke", "ok": first_error is None, "matched": len(rows),
+    res: dict[str, t.Any] = {"op": "cim_invoke", "ok": first_error is None, "matched": len(targets),
                              "invocations": invocations}
     if first_error is not None:
         res.update(first_error.as_dict())

@@ -14,6 +14,7 @@ from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest im
     KEY_STATE_READ,
     REFRESH,
     DisplayRecorder,
+    licensing_read,
     load_data,
     make_action,
 )
@@ -27,8 +28,7 @@ PHONE = load_data("product_key", "phone.json")
 
 def read_ids(*ids: str) -> list[dict[str, t.Any]]:
     flt = " OR ".join(f"ID = '{i}'" for i in ids)
-    return [*READ, {"op": "cim_query", "class": "SoftwareLicensingProduct", "filter": flt},
-            {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct", "filter": flt}]
+    return [*READ, licensing_read("SoftwareLicensingProduct", flt), licensing_read("OfficeSoftwareProtectionProduct", flt)]
 
 
 def activate(aid: str, cls: str = "SoftwareLicensingProduct") -> dict[str, t.Any]:

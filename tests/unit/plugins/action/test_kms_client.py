@@ -7,16 +7,20 @@ import typing as t
 import pytest
 
 from ansible_collections.winops.volume_activation.plugins.action.kms_client import ActionModule
-from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
+    licensing_read,
+    load_data,
+    make_action,
+)
 
 OS_QUERY = {"op": "cim_query", "class": "Win32_OperatingSystem",
             "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]}
 WINDOWS_READ = [
     OS_QUERY,
-    {"op": "cim_query", "class": "SoftwareLicensingService"},
-    {"op": "cim_query", "class": "SoftwareLicensingProduct",
-     "filter": "ApplicationID = '55c92734-d682-4d71-983e-d6ec3f16059f' AND PartialProductKey <> null AND "
-               "Description LIKE '%VOLUME_KMSCLIENT%'"},
+    licensing_read("SoftwareLicensingService"),
+    licensing_read("SoftwareLicensingProduct",
+                   "ApplicationID = '55c92734-d682-4d71-983e-d6ec3f16059f' AND PartialProductKey <> null AND "
+                   "Description LIKE '%VOLUME_KMSCLIENT%'"),
 ]
 
 
@@ -24,10 +28,10 @@ def office_read(app_id: str) -> list[dict[str, t.Any]]:
     flt = f"ApplicationID = '{app_id}' AND Description LIKE '%VOLUME_KMSCLIENT%'"
     return [
         OS_QUERY,
-        {"op": "cim_query", "class": "SoftwareLicensingService"},
-        {"op": "cim_query", "class": "SoftwareLicensingProduct", "filter": flt},
-        {"op": "cim_query", "class": "OfficeSoftwareProtectionService"},
-        {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct", "filter": flt},
+        licensing_read("SoftwareLicensingService"),
+        licensing_read("SoftwareLicensingProduct", flt),
+        licensing_read("OfficeSoftwareProtectionService"),
+        licensing_read("OfficeSoftwareProtectionProduct", flt),
     ]
 
 

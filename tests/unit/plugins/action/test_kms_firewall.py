@@ -8,11 +8,14 @@ from unittest import mock
 import pytest
 
 from ansible_collections.winops.volume_activation.plugins.action.kms_firewall import ActionModule
-from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
+    licensing_read,
+    load_data,
+    make_action,
+)
 
 READ_OPS = [
-    {"op": "cim_query", "class": "SoftwareLicensingService",
-     "properties": ["KeyManagementServiceListeningPort", "Version"]},
+    licensing_read("SoftwareLicensingService"),
     {"op": "firewall_get", "name": "SPPSVC-In-TCP"},
     {"op": "firewall_get", "name": "winops-va-kms-tcp-in"},
 ]

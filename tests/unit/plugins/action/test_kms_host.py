@@ -9,13 +9,16 @@ import pytest
 
 from ansible_collections.winops.volume_activation.plugins.action.kms_host import ActionModule
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import _errors, _kms_host
-from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
+    licensing_read,
+    load_data,
+    make_action,
+)
 
 SPP_KEY = "HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\SoftwareProtectionPlatform"
 READ_OPS = [
-    {"op": "cim_query", "class": "SoftwareLicensingService"},
-    {"op": "cim_query", "class": "SoftwareLicensingProduct",
-     "filter": "PartialProductKey <> null AND IsKeyManagementServiceMachine = 1"},
+    licensing_read("SoftwareLicensingService"),
+    licensing_read("SoftwareLicensingProduct", "PartialProductKey <> null AND IsKeyManagementServiceMachine = 1"),
     {"op": "reg_get", "path": SPP_KEY, "names": ["DnsDomainPublishList"]},
 ]
 ALL_ARGS = {"port": 1689, "dns_publishing": False, "low_priority": True, "activation_interval": 60,
@@ -140,8 +143,10 @@ def test_refused_on_a_machine_that_is_not_a_kms_host() -> None:
 def test_a_failed_setter_is_explained_and_the_state_read_back_in_the_same_round_trip() -> None:
     data = load_data("kms", "host_change.json")
     applied = copy.deepcopy(data["round_trips"][1])
-    applied["results"][0] = {"op": "cim_invoke", "ok": False, "hresult": 0x80041008, "hresult_hex": "0x80041008",
-                             "error": "Invalid parameter ", "matched": 1, "invocations": []}
+    # A port the licensing service refuses: E_INVALIDARG, as a parameter name the class lacks would be
+    # (Invoke-CimMethod's ArgumentException, PowerShell's CimInvokeCimMethod.cs).
+    applied["results"][0] = {"op": "cim_invoke", "ok": False, "hresult": 0x80070057, "hresult_hex": "0x80070057",
+                             "error": "The parameter is incorrect.", "matched": 1, "invocations": []}
     # The executor skips the mutating operations after the failure; the read-back at the end runs.
     reads = len(READ_OPS)
     for r in applied["results"][1:-reads]:
@@ -153,9 +158,8 @@ def test_a_failed_setter_is_explained_and_the_state_read_back_in_the_same_round_
     assert fake.operations[1][-reads:] == READ_OPS
     assert result["failed"] is True
     assert result["msg"] == (
-        "Failed to set the KMS listening port to 1689 (was 1688): 0x80041008 (WBEM_E_INVALID_PARAMETER): a WMI "
-        "method parameter is unknown, missing or out of range; next step: "
-        + _errors.HRESULTS[0x80041008].remedy)
+        "Failed to set the KMS listening port to 1689 (was 1688): 0x80070057 (E_INVALIDARG): "
+        + _errors.HRESULTS[0x80070057].explanation + "; next step: " + _errors.HRESULTS[0x80070057].remedy)
     assert result["restarted"] is False
     assert result["after"] == BEFORE
 

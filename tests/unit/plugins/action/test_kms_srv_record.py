@@ -30,6 +30,7 @@ READ_OPS = [
     {"op": "cim_query", "class": "MicrosoftDNS_SRVType", "namespace": NS,
      "filter": "ContainerName = 'contoso.com' AND OwnerName = '_vlmcs._tcp.contoso.com'",
      "properties": ["ContainerName", "OwnerName", "TTL", "Priority", "Weight", "Port", "SRVDomainName"]},
+    {"op": "cim_query", "class": "MicrosoftDNS_Server", "namespace": NS, "properties": ["Name"]},
 ]
 
 
@@ -54,7 +55,9 @@ def test_windows_replace_host_adds_then_deletes_the_stale_record() -> None:
     assert fake.operations == [READ_OPS, [
         {"op": "cim_invoke", "class": "MicrosoftDNS_SRVType", "method": "CreateInstanceFromPropertyData",
          "namespace": NS, "static": True,
-         "arguments": {"DnsServerName": ".", "ContainerName": "contoso.com", "OwnerName": "_vlmcs._tcp.contoso.com",
+         # the server's own FQDN, read with the records (MicrosoftDNS_Server.Name), never "."
+         "arguments": {"DnsServerName": "dc01.contoso.com", "ContainerName": "contoso.com",
+                       "OwnerName": "_vlmcs._tcp.contoso.com",
                        "TTL": 3600, "Priority": 10, "Weight": 0, "Port": 1688, "SRVDomainName": "kms2.contoso.com."}},
         {"op": "cim_delete", "class": "MicrosoftDNS_SRVType", "namespace": NS,
          "filter": "ContainerName = 'contoso.com' AND OwnerName = '_vlmcs._tcp.contoso.com' AND "
@@ -150,7 +153,7 @@ def test_windows_failed_create_stops_and_is_explained() -> None:
                                                    "error": "Access denied"}]}
     apply["results"][1] = {"op": "cim_delete", "ok": False, "skipped": True}
     # the read-back after the skipped delete still runs (executor protocol): the state as it is
-    apply["results"][2:4] = copy.deepcopy(data["round_trips"][0]["results"])
+    apply["results"][2:5] = copy.deepcopy(data["round_trips"][0]["results"])
     result, fake = run("wmi_replace_host", responses=[data["round_trips"][0], apply])
     assert fake.operations[1][2:] == READ_OPS and result["round_trips"] == 2
     assert result["failed"] is True
@@ -200,6 +203,10 @@ def test_windows_read_back_that_differs_fails() -> None:
         ({"method": "rfc2136", "zone": "contoso.com", "server": "127.0.0.1", "dns_server": "."},
          "Failed to manage the KMS SRV records of zone 'contoso.com': dns_server applies to method=windows_dns "
          "only; use server"),
+        ({"method": "windows_dns", "zone": "contoso.com", "dns_server": "."},
+         "Failed to manage the KMS SRV records of zone 'contoso.com': dns_server '.' is not a DNS server name: "
+         "CreateInstanceFromPropertyData takes the FQDN or IP address of the DNS server; leave dns_server out to use "
+         "the server's own name (MicrosoftDNS_Server.Name)"),
         ({"method": "rfc2136", "zone": "contoso.com", "server": "127.0.0.1", "server_port": 0},
          "Failed to manage the KMS SRV records of zone 'contoso.com': server_port 0 is out of range 1..65535"),
         ({"method": "rfc2136", "zone": "contoso.com", "server": "127.0.0.1", "timeout": 0},
@@ -360,8 +367,10 @@ def _compare(doc_opts: dict[str, t.Any], arg_spec: dict[str, t.Any], where: str)
 def test_documented_options_match_the_argument_spec() -> None:
     doc = yaml.safe_load(doc_stub.DOCUMENTATION)
     assert doc["module"] == "kms_srv_record"
-    assert doc["attributes"]["check_mode"]["support"] == "full"
-    assert doc["attributes"]["diff_mode"]["support"] == "full"
+    # check_mode and diff_mode support comes from the shared fragment (plugins/doc_fragments/attributes.py)
+    assert "winops.volume_activation.attributes" in doc["extends_documentation_fragment"]
+    assert "support" not in doc["attributes"]["check_mode"] and doc["attributes"]["check_mode"]["details"]
+    assert "support" not in doc["attributes"]["diff_mode"] and doc["attributes"]["diff_mode"]["details"]
     _compare(doc["options"], ActionModule.ARGUMENT_SPEC, "kms_srv_record")
     assert ActionModule.ARGUMENT_SPEC["tsig_key_secret"]["no_log"] is True
 

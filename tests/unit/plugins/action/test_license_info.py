@@ -19,6 +19,7 @@ from ansible_collections.winops.volume_activation.plugins.action.license_info im
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import _client
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import (
     DisplayRecorder,
+    licensing_read,
     load_data,
     make_action,
 )
@@ -29,21 +30,15 @@ O10 = "59a52881-a989-479d-af46-f275c6370663"
 OS_QUERY: dict[str, t.Any] = {"op": "cim_query", "class": "Win32_OperatingSystem",
                               "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU",
                                              "ProductType", "LocalDateTime"]}
-SERVICES = {"spp": {"op": "cim_query", "class": "SoftwareLicensingService"},
-            "ospp": {"op": "cim_query", "class": "OfficeSoftwareProtectionService"}}
+SERVICES = {"spp": licensing_read("SoftwareLicensingService"),
+            "ospp": licensing_read("OfficeSoftwareProtectionService")}
 
 
 def read_ops(product_filter: str | None = "PartialProductKey <> null",
              ospp_filter: str | None = "PartialProductKey <> null", ospp: bool = True) -> list[dict[str, t.Any]]:
-    spp_product: dict[str, t.Any] = {"op": "cim_query", "class": "SoftwareLicensingProduct"}
-    if product_filter:
-        spp_product["filter"] = product_filter
-    ops = [OS_QUERY, SERVICES["spp"], spp_product]
+    ops = [OS_QUERY, SERVICES["spp"], licensing_read("SoftwareLicensingProduct", product_filter)]
     if ospp:
-        ospp_product: dict[str, t.Any] = {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct"}
-        if ospp_filter:
-            ospp_product["filter"] = ospp_filter
-        ops += [SERVICES["ospp"], ospp_product]
+        ops += [SERVICES["ospp"], licensing_read("OfficeSoftwareProtectionProduct", ospp_filter)]
     return ops
 
 
@@ -330,11 +325,15 @@ def test_documented_options_match_the_argument_spec() -> None:
 
 def test_doc_header() -> None:
     assert DOC["module"] == "license_info" and DOC["version_added"] == "0.1.0"
-    assert DOC["extends_documentation_fragment"] == ["ansible.builtin.action_common_attributes"]
+    assert DOC["extends_documentation_fragment"] == [
+        "ansible.builtin.action_common_attributes",
+        "ansible.builtin.action_common_attributes.flow",
+        "winops.volume_activation.attributes",
+    ]
+    # the shared attributes come from the fragment; the module overrides diff_mode (it only reads)
     assert DOC["attributes"] == {
-        "check_mode": {"support": "full", "details": DOC["attributes"]["check_mode"]["details"]},
+        "check_mode": {"details": DOC["attributes"]["check_mode"]["details"]},
         "diff_mode": {"support": "none"},
-        "platform": {"platforms": "windows"},
     }
 
 

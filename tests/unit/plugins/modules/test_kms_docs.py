@@ -13,7 +13,7 @@ import yaml
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
 
 MODULES = ("kms_host", "kms_firewall", "kms_client", "product_key", "activation", "key_budget", "ad_activation_object",
-           "host_licensing")
+           "rearm", "host_licensing")
 PKG = "ansible_collections.winops.volume_activation.plugins"
 SCENARIOS = {
     "kms_host": ["host_change", "host_noop"],
@@ -25,6 +25,19 @@ SCENARIOS = {
 def docs(name: str) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
     mod = importlib.import_module(f"{PKG}.modules.{name}")
     return yaml.safe_load(mod.DOCUMENTATION), yaml.safe_load(mod.RETURN)
+
+
+# The attributes every module shares (plugins/doc_fragments/attributes.py); a module's own keys
+# win over the fragment's, attribute by attribute, as ansible-core merges them.
+FRAGMENT = yaml.safe_load(importlib.import_module(f"{PKG}.doc_fragments.attributes").ModuleDocFragment.DOCUMENTATION)
+
+
+def attributes(doc: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    assert "winops.volume_activation.attributes" in doc["extends_documentation_fragment"]
+    merged = {key: dict(value) for key, value in FRAGMENT["attributes"].items()}
+    for key, value in doc.get("attributes", {}).items():
+        merged.setdefault(key, {}).update(value)
+    return merged
 
 
 def spec(name: str) -> dict[str, t.Any]:
@@ -53,9 +66,11 @@ def test_documented_options_match_the_argument_spec(name: str) -> None:
     doc, _unused = docs(name)
     assert doc["module"] == name
     assert doc["version_added"] == "0.1.0"
-    assert set(doc["attributes"]) == {"check_mode", "diff_mode", "platform"}
-    assert doc["attributes"]["check_mode"]["support"] == "full"
-    assert doc["attributes"]["diff_mode"]["support"] == "full"
+    attrs = attributes(doc)
+    assert set(attrs) == {"check_mode", "diff_mode", "platform", "action", "async", "bypass_host_loop"}
+    assert attrs["check_mode"]["support"] == "full" and attrs["check_mode"]["details"]
+    assert attrs["diff_mode"]["support"] == "full" and attrs["diff_mode"]["details"]
+    assert attrs["action"]["support"] == "full"
     _compare(doc["options"], spec(name), name)
 
 

@@ -168,10 +168,25 @@ def test_host_without_port_clears_a_previous_port_as_slmgr_does() -> None:
 
 
 def test_activation_type_all_clears_the_restriction() -> None:
-    st = client_state({"VLActivationTypeEnabled": 2}, [])
+    """The service-level type is what the Windows KMS client products show (VLActivationTypeEnabled
+    is a product property; SoftwareLicensingService has only the setters, microsoft/wmi server2019)."""
+    st = client_state({}, [{"ID": "73111121-5638-40f6-bc11-f1d7b0d64300", "VLActivationTypeEnabled": 2}])
     plan = _kms_client.plan_kms_client(want(activation_type="all"), st)
     assert plan.plan.operations == [{"op": "cim_invoke", "class": "SoftwareLicensingService",
                                      "method": "ClearVLActivationTypeEnabled"}]
+
+
+@pytest.mark.parametrize(("service", "products", "ops"), [
+    # a VLActivationTypeEnabled on the service is ignored: no Windows has it there
+    ({"VLActivationTypeEnabled": 2}, [{"ID": "a", "VLActivationTypeEnabled": 0}], 1),
+    ({}, [{"ID": "a", "VLActivationTypeEnabled": 2}, {"ID": "b", "VLActivationTypeEnabled": 2}], 0),
+    ({}, [{"ID": "a", "VLActivationTypeEnabled": 2}, {"ID": "b", "VLActivationTypeEnabled": 0}], 1),
+])
+def test_service_activation_type_comes_from_the_products(service: dict[str, t.Any], products: list[dict[str, t.Any]],
+                                                         ops: int) -> None:
+    st = client_state(service, products)
+    plan = _kms_client.plan_kms_client(want(activation_type="kms"), st)
+    assert len(plan.plan.operations) == ops
 
 
 def test_windows_product_with_its_own_host_is_named_in_a_warning() -> None:

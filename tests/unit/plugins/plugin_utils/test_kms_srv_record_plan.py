@@ -291,7 +291,16 @@ def test_wmi_read_operations() -> None:
         {"op": "cim_query", "class": "MicrosoftDNS_SRVType", "namespace": "root/MicrosoftDNS",
          "filter": "ContainerName = 'contoso.com' AND OwnerName = '_vlmcs._tcp.contoso.com'",
          "properties": ["ContainerName", "OwnerName", "TTL", "Priority", "Weight", "Port", "SRVDomainName"]},
+        {"op": "cim_query", "class": "MicrosoftDNS_Server", "namespace": "root/MicrosoftDNS", "properties": ["Name"]},
     ]
+
+
+@pytest.mark.parametrize(("server_rows", "expected"), [
+    ([{"Name": "dc01.contoso.com"}], "dc01.contoso.com"), ([{"Name": "."}], None), ([], None)])
+def test_parse_wmi_state_reads_the_servers_own_name(server_rows: list[dict[str, t.Any]], expected: str | None) -> None:
+    results = [{"ok": True, "instances": [{"Name": ZONE}]}, {"ok": True, "instances": []},
+               {"ok": True, "instances": server_rows}]
+    assert _kms_srv_record.parse_wmi_state(results).server_name == expected
 
 
 def test_wql_string_escapes_quotes_and_backslashes() -> None:

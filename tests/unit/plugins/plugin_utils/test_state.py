@@ -6,7 +6,7 @@ import typing as t
 import pytest
 
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import _state
-from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data
+from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import licensing_read, load_data
 
 UTC = dt.timezone.utc
 WIN = "55c92734-d682-4d71-983e-d6ec3f16059f"
@@ -77,11 +77,47 @@ def test_default_query_operations() -> None:
     assert _state.StateQuery().operations() == [
         {"op": "cim_query", "class": "Win32_OperatingSystem",
          "properties": ["Caption", "Version", "BuildNumber", "OperatingSystemSKU", "ProductType", "LocalDateTime"]},
-        {"op": "cim_query", "class": "SoftwareLicensingService"},
-        {"op": "cim_query", "class": "SoftwareLicensingProduct", "filter": "PartialProductKey <> null"},
-        {"op": "cim_query", "class": "OfficeSoftwareProtectionService"},
-        {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct", "filter": "PartialProductKey <> null"},
+        licensing_read("SoftwareLicensingService"),
+        licensing_read("SoftwareLicensingProduct", "PartialProductKey <> null"),
+        licensing_read("OfficeSoftwareProtectionService"),
+        licensing_read("OfficeSoftwareProtectionProduct", "PartialProductKey <> null"),
     ]
+
+
+@pytest.mark.parametrize("query", [_state.StateQuery(), _state.StateQuery(application="windows"),
+                                   _state.StateQuery(activation_ids=("a",)), _state.StateQuery(include_os=False)])
+def test_every_read_names_its_columns(query: _state.StateQuery) -> None:
+    """Never SELECT * (slmgr.vbs and ospp.vbs name their columns): every query has a property list."""
+    for op in query.operations():
+        assert op.get("properties"), op
+
+
+@pytest.mark.parametrize("cls", [_state.SPP_SERVICE, _state.SPP_PRODUCT])
+def test_one_property_list_per_class_holds_everything_the_parser_reads(cls: str) -> None:
+    """Parse an instance holding only the selected columns: nothing the model fills from a
+    column outside the list (a full instance and a selected one parse the same)."""
+    selected = {n for n, _ in _state.LICENSING_PROPERTIES[cls]}
+    # Members the classes have (on some version) that the lists leave out: a parser reading one
+    # of them would see a value here and None in ``chosen``.
+    unselected: dict[str, t.Any] = {"VLActivationTypeEnabled": 2, "KeyManagementServiceActivationDisabled": True,
+                  "TrustedTime": "2026-11-01T00:00:00+00:00", "LicenseFamily": "f", "ProductKeyID2": "p2",
+                  "RemainingAppReArmCount": 5, "RemainingSkuReArmCount": 5, "ProductKeyChannel": "Volume:MAK",
+                  "KeyManagementServiceLookupDomain": "other.test", "RemainingWindowsReArmCount": 3,
+                  "KeyManagementServiceListeningPort": 1689, "KeyManagementServiceDnsPublishing": False,
+                  "OA3xOriginalProductKey": "k", "ExtendedGrace": 1, "GenuineStatus": 1}
+    full: dict[str, t.Any] = {**{n: 7 for n in selected}, "ID": "x", "Name": "n", "ApplicationID": WIN, "PartialProductKey": "ABCDE",
+            "Description": "VOLUME_KMSCLIENT", "KeyManagementServiceMachine": "kms", "Version": "v",
+            "KeyManagementServiceLookupDomain": "d", "ProductKeyChannel": "Volume:GVLK",
+            "EvaluationEndDate": None, "DiscoveredKeyManagementServiceMachineIpAddress": "1.2.3.4"}
+    full = {k: v for k, v in full.items() if k in selected} | {k: v for k, v in unselected.items() if k not in selected}
+    chosen = {k: v for k, v in full.items() if k in selected}
+    if cls.endswith("Service"):
+        source = "ospp" if cls.startswith("Office") else "spp"
+        assert _state.LicensingService.from_cim(full, source) == _state.LicensingService.from_cim(chosen, source)
+    else:
+        svc = _state.LicensingService.from_cim({"KeyManagementServiceMachine": "kms"}, "spp")
+        assert _state.LicensingProduct.from_cim(full, "spp", svc, None) == \
+            _state.LicensingProduct.from_cim(chosen, "spp", svc, None)
 
 
 @pytest.mark.parametrize(

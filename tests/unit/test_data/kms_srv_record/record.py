@@ -37,7 +37,8 @@ from ansible_collections.winops.volume_activation.plugins.plugin_utils import _k
 
 ZONE = "contoso.com"
 OWNER = "_vlmcs._tcp.contoso.com"
-SHAPED = "shaped after Microsoft's documentation (no Windows DNS server here; the lab does not model root/MicrosoftDNS)"
+DNS_SERVER = "dc01.contoso.com"
+SHAPED = "shaped after Microsoft's documentation (no Windows DNS server here)"
 
 
 def srv(target: str, port: int = 1688, priority: int = 0, weight: int = 0, ttl: int = 3600) -> dict[str, t.Any]:
@@ -50,6 +51,8 @@ def read_results(*records: dict[str, t.Any], zone: bool = True) -> list[dict[str
     return [
         {"op": "cim_query", "ok": True, "instances": [{"Name": ZONE}] if zone else []},
         {"op": "cim_query", "ok": True, "instances": list(records)},
+        # MicrosoftDNS_Server.Name: the server's FQDN (MicrosoftDocs/win32 desktop-src/DNS/microsoftdns-server.md)
+        {"op": "cim_query", "ok": True, "instances": [{"Name": DNS_SERVER}]},
     ]
 
 
