@@ -50,7 +50,7 @@ lab-tests: venv
 integration: venv link
 	$(BIN)/pytest -q tests/integration
 
-test: sysdeps lint sanity units lab-tests integration molecule build docs
+test: sysdeps lint sanity units lab-tests integration molecule bench-budget build docs
 
 build: venv
 	tools/build_check.sh

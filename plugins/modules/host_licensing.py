@@ -461,18 +461,16 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - winops.volume_activation.attributes
 attributes:
   check_mode:
-    support: full
     details:
       - Reads the host once and reports what every part would change; nothing is changed.
       - The parts after the product keys are planned on the state before the keys, since the keys are not
         installed in check mode.
   diff_mode:
-    support: full
     details: A list with one diff per part, headed by the part (C(product_keys[0]), C(kms_host), ...).
-  platform:
-    platforms: windows
 notes:
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.

@@ -10,7 +10,12 @@ import typing as t
 import pytest
 
 from ansible_collections.winops.volume_activation.plugins.action.host_licensing import ActionModule
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _action, _client, _hostplan
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
+    _action,
+    _client,
+    _hostplan,
+    _kms_host,
+)
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
 
 GVLK_W11_ENT = "NPPR9-FWDCX-D2C8J-H872K-2YT43"  # Microsoft's published GVLK (KMS client setup key)
@@ -141,18 +146,12 @@ def test_nothing_to_do_on_a_kms_host_is_one_round_trip() -> None:
     def answer(module_args: dict[str, t.Any]) -> dict[str, t.Any]:
         ops = module_args["operations"]
         ops_seen.append(ops)
-        # The host read's operations are answered from the recording; the others as empty reads.
-        host_ops = [
-            {"op": "cim_query", "class": "SoftwareLicensingService"},
-            {"op": "cim_query", "class": "SoftwareLicensingProduct",
-             "filter": "PartialProductKey <> null AND IsKeyManagementServiceMachine = 1"},
-        ]
+        # The KMS host read's operations are answered from the recording; the others as empty reads.
+        host_ops = _kms_host.KmsHostReader().operations()
         results = []
         for op in ops:
             if op in host_ops:
                 results.append(recorded["results"][host_ops.index(op)])
-            elif op["op"] == "reg_get":
-                results.append(recorded["results"][2])
             else:
                 results.append({"op": op["op"], "ok": True, "instances": []})
         return {"changed": False, "results": results}
