@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check the changelog fragments against the conventions of changelogs/README.md (``make lint``).
 
 Contract: exits 0 when every rule holds, else prints one line per problem (file and cause) and

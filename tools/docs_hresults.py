@@ -1,12 +1,11 @@
-#!/usr/bin/env python3
 """Write, or check, the HRESULT troubleshooting guide from the collection's own HRESULT table.
 
 The guide (docs/docsite/rst/guide_troubleshooting_hresults.rst) is generated from
 ``HRESULTS`` in plugins/plugin_utils/_errors.py, the table every module and the
 ``explain_hresult`` filter use, so the guide and the modules cannot disagree:
 
-    tools/docs_hresults.py --write    regenerate the guide after changing the table
-    tools/docs_hresults.py --check    exit 1 when the committed guide differs (make docs, make lint)
+    .venv/bin/python tools/docs_hresults.py --write    regenerate the guide after changing the table
+    .venv/bin/python tools/docs_hresults.py --check    exit 1 when the committed guide differs (make docs, make lint)
 
 Contract: ``render()`` returns the whole guide as text, rows in the table's order; ``--check``
 prints the first differing line.
@@ -64,7 +63,7 @@ def _rst(text: str) -> str:
 def _sources(source: str) -> str:
     parts = []
     for tag in re.findall(r"\[([^\]]+)\]", source):
-        name, _, page = tag.partition(" ")
+        name, _sep, page = tag.partition(" ")
         if name == "SUP" and page:
             parts.append(f"`{_rst(page)} <{SUPPORT}{page}>`__")
         elif name in TAGS and TAGS[name][1]:
@@ -172,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if current != text:
         diff = list(difflib.unified_diff(current.splitlines(), text.splitlines(), "committed", "from the table", lineterm="", n=0))
         print(f"docs: {GUIDE.relative_to(ROOT)} is out of date with plugins/plugin_utils/_errors.py; "
-              "run tools/docs_hresults.py --write", file=sys.stderr)
+              "run .venv/bin/python tools/docs_hresults.py --write", file=sys.stderr)
         print("\n".join(diff[:12]), file=sys.stderr)
         return 1
     print(f"docs: {GUIDE.relative_to(ROOT)} matches the HRESULT table")

@@ -47,6 +47,8 @@ def make_world() -> World:
              "domain_joined": False},
             {"name": "old01", "address": "127.0.31.5", "os": "windows-server-2008-r2",
              "edition": "ServerStandard"},
+            {"name": "w7o16", "address": "127.0.31.6", "os": "windows-7", "edition": "Enterprise",
+             "office": [{"version": "2016", "products": ["ProPlus"]}]},
         ]}))
 
 
@@ -159,6 +161,9 @@ def test_office_object_activates_office_2016_only(world: World) -> None:
     assert windows_row(world, "ws01")["LicenseStatus"] == 2  # no Windows object
     ospp = CimSurface(world.hosts["w7"]).query("OfficeSoftwareProtectionProduct", "PartialProductKey <> NULL")
     assert [r["LicenseStatus"] for r in ospp] == [2]  # Office 2010 under OSPP: never from AD
+    # Office 2016 on Windows 7 lives in OSPP [OSPP15]: no AD-based activation there either.
+    ospp = CimSurface(world.hosts["w7o16"]).query("OfficeSoftwareProtectionProduct", "PartialProductKey <> NULL")
+    assert [(r["Name"].split(",")[0], r["LicenseStatus"]) for r in ospp] == [("Office 16", 2)]
 
 
 def test_removing_the_object_stops_activation_at_the_next_renewal(world: World) -> None:

@@ -148,6 +148,7 @@ def test_decode_module_call_from_ansible_core_payload() -> None:
         args={"name": "kms", "port": 1688, "nested": {"list": [1, "two"]}},
         internal={"_ansible_check_mode": True, "_ansible_diff": False},
         actions=["module_wrapper.ps1"],
+        script=MODULE_SOURCE.decode(),  # the module's source, for the host's command resolution
     )
     assert call.check_mode is True and call.diff is False
 

@@ -99,7 +99,8 @@ def test_summarize_licensing(products: list[dict[str, t.Any]], expected: dict[st
 
 def test_fault_table_has_the_server_and_model_faults() -> None:
     assert set(FAULTS) == {"winrm_down", "drop_connection", "slow", "host_down", "kms_port_closed",
-                           "kms_service_stopped", "dns_refuse_updates", "dns_down", "kms_no_answer"}
+                           "kms_service_stopped", "dns_refuse_updates", "dns_down", "kms_no_answer",
+                           "sppsvc_restart_refused"}
     assert all(f.description for f in FAULTS.values())
 
 
@@ -166,7 +167,7 @@ def test_winrm_down_refuses_connections_until_cleared(lab: Lab) -> None:
 
 @pytest.mark.parametrize(("host", "name", "params", "message"), [
     ("ws01", "meteor", {}, "unknown fault 'meteor' (known: dns_down, dns_refuse_updates, drop_connection, "
-                           "host_down, kms_no_answer, kms_port_closed, kms_service_stopped, slow, winrm_down)"),
+                           "host_down, kms_no_answer, kms_port_closed, kms_service_stopped, slow, sppsvc_restart_refused, winrm_down)"),
     ("nosuch", "slow", {}, "no host 'nosuch' in this fleet (hosts: kms01, ws01, ws02)"),
     ("ws01", "slow", {"times": 2}, "fault 'slow' takes no parameter 'times' (it takes: delay)"),
     ("ws01", "slow", {"delay": "long"}, "fault 'slow': delay must be a number of seconds >= 0"),

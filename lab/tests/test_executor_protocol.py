@@ -213,29 +213,92 @@ def test_registry_operations(world: World) -> None:
     assert out["changed"] is True
 
 
+OWN_GROUP = "winops.volume_activation"
+
+
 def test_firewall_operations(world: World) -> None:
+    """The firewall through INetFwRule: COM's forms come back (masks, '*', bitmask profiles
+    as names), the own rule is found by Name and Grouping."""
     _rc, out, _ = run(world, [
         {"op": "firewall_get", "name": "SPPSVC-In-TCP"},
         {"op": "firewall_set", "name": "SPPSVC-In-TCP", "enabled": True, "profiles": ["Domain", "Private"],
-         "remote_addresses": ["127.0.40.0/24"]},
-        {"op": "firewall_create", "name": "winops-va-kms-1700", "display_name": "KMS 1700", "local_ports": ["1700"],
-         "remote_addresses": ["LocalSubnet"], "profiles": ["Domain", "Private", "Public"],
-         "service": "sppsvc"},
-        {"op": "firewall_get", "name": "winops-va-absent"},
-        {"op": "firewall_remove", "name": "winops-va-kms-1700"},
-        {"op": "firewall_set", "name": "winops-va-absent", "enabled": True},
+         "remote_addresses": ["127.0.40.0/24", "LocalSubnet", "10.1.2.3"]},
+        {"op": "firewall_create", "name": "winops-va-kms-1700", "group": OWN_GROUP, "local_ports": ["1700"],
+         "remote_addresses": ["Any"], "profiles": ["Domain", "Private", "Public"], "enabled": True,
+         "service": "sppsvc", "program": "%SystemRoot%\\system32\\sppextcomobj.exe"},
+        {"op": "firewall_get", "name": "winops-va-kms-1700", "group": "another group"},
+        {"op": "firewall_remove", "name": "winops-va-kms-1700", "group": OWN_GROUP},
+        {"op": "firewall_set", "name": "winops-va-absent", "group": OWN_GROUP, "enabled": True},
     ], host="kms01", stop_on_error=False)
     r = out["results"]
     assert r[0]["exists"] is True and r[0]["rule"]["enabled"] is False
+    assert r[0]["rule"]["name"] == "SPPSVC-In-TCP" and r[0]["rule"]["display_name"] == "Key Management Service (TCP-In)"
+    assert r[0]["rule"]["group"].startswith("@")  # the locale-independent indirect string
     assert r[0]["rule"]["local_ports"] == ["1688"] and r[0]["rule"]["service"] == "sppsvc"
-    assert r[0]["rule"]["profiles"] == ["Domain", "Private", "Public"]
+    assert r[0]["rule"]["profiles"] == ["Domain", "Private", "Public"] and r[0]["rule"]["remote_addresses"] == ["*"]
+    # MS-GPFAS section 4.2, learn.microsoft.com/openspecs/windows_protocols/ms-gpfas stores IPv4 subnets with a mask; a bare address has the mask 255.255.255.255
     assert (r[1]["rule"]["enabled"], r[1]["rule"]["profiles"], r[1]["rule"]["remote_addresses"]) == \
-        (True, ["Domain", "Private"], ["127.0.40.0/24"])
-    assert r[2]["rule"]["profiles"] == ["Any"] and r[2]["rule"]["enabled"] is True
-    assert r[3] == {"op": "firewall_get", "ok": True, "exists": False, "rule": None}
+        (True, ["Domain", "Private"], ["127.0.40.0/255.255.255.0", "LocalSubnet", "10.1.2.3/255.255.255.255"])
+    rule = r[2]["rule"]
+    assert (rule["name"], rule["display_name"], rule["group"]) == ("winops-va-kms-1700", "winops-va-kms-1700", OWN_GROUP)
+    assert rule["profiles"] == ["Domain", "Private", "Public"] and rule["remote_addresses"] == ["*"]
+    assert rule["program"] == "C:\\Windows\\system32\\sppextcomobj.exe" and rule["protocol"] == "TCP"
+    assert r[3] == {"op": "firewall_get", "ok": True, "exists": False, "rule": None}  # Name matches, Grouping not
     assert r[4]["existed"] is True
-    assert (r[5]["ok"], r[5]["hresult_hex"]) == (False, "0x80041002")
-    assert "No MSFT_NetFirewallRule objects found" in r[5]["error"]
+    assert (r[5]["ok"], r[5]["hresult_hex"]) == (False, "0x80070002")
+    assert [x["display_name"] for x in world.hosts["kms01"].firewall.snapshot()] == ["Key Management Service (TCP-In)"]
+
+
+@pytest.mark.parametrize("token", ["Any", "Intranet", "Internet", "10.0.0.0/33", "LocalSubnet|x"])
+def test_firewall_com_refuses_what_inetfwrule_does_not_take(world: World, token: str) -> None:
+    """RemoteAddresses takes '*', five keywords, addresses, subnets and ranges
+    [sdk-api nf-netfw-inetfwrule-get_remoteaddresses.md]; NetSecurity's keywords are not among
+    them. (The executor turns the protocol's lone 'Any' into '*', so it is sent mixed here.)"""
+    _rc, out, _ = run(world, [{"op": "firewall_set", "name": "SPPSVC-In-TCP",
+                               "remote_addresses": ["LocalSubnet", token] if token == "Any" else [token]}],
+                      host="kms01")
+    res = out["results"][0]
+    if token == "Any":  # 'Any' anywhere makes the executor send the lone '*'
+        assert res["ok"] is True and res["rule"]["remote_addresses"] == ["*"]
+        return
+    assert (res["ok"], res["hresult_hex"]) == (False, "0x80070057")
+    assert "Value does not fall within the expected range." in res["error"]
+    assert world.hosts["kms01"].firewall.get("SPPSVC-In-TCP").remote_addresses == ["Any"]
+
+
+# The executor of before the fix, in the lines that matter: NetSecurity cmdlets.
+NETSECURITY_SCRIPT = """# uses NetSecurity
+function Get-FirewallRuleState([string]$Name) {
+    $rule = Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue -ErrorVariable ruleError
+}
+"""
+COM_SCRIPT = """# Get-NetFirewallRule exists only from Windows 8 (a comment: never run)
+$policy = New-Object -ComObject HNetCfg.FwPolicy2
+"""
+
+
+@pytest.mark.parametrize(("host", "script", "works"), [
+    ("w7", NETSECURITY_SCRIPT, False),
+    ("w7", COM_SCRIPT, True),
+    ("kms01", NETSECURITY_SCRIPT, True),
+    ("kms01", COM_SCRIPT, True),
+])
+def test_netsecurity_is_not_recognized_on_windows_7(world: World, host: str, script: str, works: bool) -> None:
+    """PowerShell 5.1 on 6.1 has no NetSecurity module (MSFT_NetFirewallRule: Windows 8 / Server
+    2012 [MicrosoftDocs/win32 desktop-src/FWP/wmi/wfascimprov/msft-netfirewallrule.md]): a script
+    naming its cmdlets fails its firewall operations with CommandNotFoundException there."""
+    call = ModuleCall(EXECUTOR, SCRIPT, {"operations": [{"op": "firewall_get", "name": "SPPSVC-In-TCP"},
+                                                        {"op": "service_get", "name": "sppsvc"}]},
+                      internal={"_ansible_module_name": EXECUTOR}, script=script)
+    out = json.loads(run_module(world, world.hosts[host], call).stdout.decode())
+    fw, svc = out["results"]
+    assert svc["ok"] is True
+    if works:
+        assert fw["ok"] is True and fw["exists"] is True
+    else:
+        assert (fw["ok"], fw["hresult_hex"]) == (False, "0x80131501")
+        assert fw["error"].startswith("The term 'Get-NetFirewallRule' is not recognized as the name of a cmdlet, "
+                                      "function, script file, or operable program.")
 
 
 def test_service_operations(world: World) -> None:
@@ -333,7 +396,10 @@ def test_skip_after_failure_without_failure_runs_everything(world: World) -> Non
     ([{"op": "reg_set", "path": SPP, "name": "x", "type": "Binary", "value": [1]}], "type 'Binary'"),
     ([{"op": "reg_set", "path": SPP, "name": "x", "type": "DWord", "value": "abc"}], "must be an integer"),
     ([{"op": "firewall_set", "name": "RemoteDesktop-UserMode-In-TCP", "enabled": True}], "firewall rule"),
-    ([{"op": "firewall_create", "name": "winops-va-x", "profiles": ["Work"]}], "profile 'Work'"),
+    ([{"op": "firewall_create", "name": "winops-va-x", "group": "g", "profiles": ["Work"]}],
+     "'Work' is not a firewall profile"),
+    ([{"op": "firewall_get", "name": "winops-va-x"}], "needs its group"),
+    ([{"op": "firewall_remove", "name": "SPPSVC-In-TCP", "group": "g"}], "built-in rule"),
     ([{"op": "service_restart", "name": "wuauserv"}], "service 'wuauserv'"),
     ([{"op": "cim_query"}], "'class' is required"),
     ([{"op": "cim_query", "class": "SoftwareLicensingProduct", "filer": "x"}], "unsupported key(s) filer"),
@@ -419,3 +485,23 @@ def test_request_log_records_operations_not_values(world: World) -> None:
         ("cim_invoke", "SoftwareLicensingService", "InstallProductKey", True), ("reg_set", None, None, True)]
     assert "kms-secretish" not in json.dumps(entry) and MAK not in json.dumps(entry)
     assert entry["time"] == "2026-11-01T09:00:00+00:00"
+
+
+def test_ospp_uninstall_product_key_needs_the_product_key_id_as_ospp_vbs_passes_it(world: World) -> None:
+    """Microsoft's ospp.vbs /unpkey: instance.UninstallProductKey(instance.ProductKeyID) [OSPP15].
+    Without the argument the OSPP class refuses; with argument_property the executor passes it."""
+    office = "ApplicationID = '59a52881-a989-479d-af46-f275c6370663' AND PartialProductKey <> null"
+    call = {"op": "cim_invoke", "class": "OfficeSoftwareProtectionProduct", "method": "UninstallProductKey",
+            "filter": office}
+    _rc, out, _ = run(world, [call, {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct",
+                                     "filter": office, "properties": ["ID"]}], host="w7")
+    bare, still = out["results"]
+    # a missing parameter: WBEM_E_INVALID_PARAMETER here, E_INVALIDARG once Invoke-CimMethod's own check is modelled
+    assert bare["ok"] is False and bare["hresult_hex"] in ("0x80041008", "0x80070057")
+    assert len(still["instances"]) == 1  # the key is still there
+    _rc, out, _ = run(world, [{**call, "argument_property": "ProductKeyID"},
+                              {"op": "cim_query", "class": "OfficeSoftwareProtectionProduct", "filter": office,
+                               "properties": ["ID"]}], host="w7")
+    removed, gone = out["results"]
+    assert removed["ok"] is True and removed["matched"] == 1
+    assert gone["instances"] == []

@@ -33,7 +33,7 @@ from ansible_collections.winops.volume_activation.plugins.plugin_utils import _k
 MODULES = ("activation", "host_licensing", "kms_client", "kms_firewall", "kms_host", "kms_srv_record", "license_info",
            "product_key")
 #: The keys of one check.
-CHECK_KEYS = frozenset({"module", "args", "variables", "that", "msg", "when"})
+CHECK_KEYS = frozenset({"module", "args", "variables", "that", "msg", "when", "skip_unresolved"})
 
 
 class ActionModule(ActionBase):
@@ -103,15 +103,26 @@ class ActionModule(ActionBase):
         ))
 
     def _template_checks(self, host: str, name: str, host_vars: dict[str, t.Any]) -> list[t.Any]:
+        """The checks of ``name`` templated with ``host_vars``, one by one: a check that cannot be
+        evaluated is reported as a problem of that host, or skipped when it says ``skip_unresolved``
+        (a check that reads other hosts' variables, which may need a vault this run does not open)."""
         if name not in host_vars:
             raise AnsibleError(f"validate_args: checks_var '{name}' is not defined for host '{host}'")
         templar = Templar(loader=self._loader, variables=host_vars)
-        try:
-            checks = templar.template(host_vars[name])
-        except AnsibleError as e:
-            return [{"that": False, "msg": f"the variables could not be evaluated: {_keys.scrub_text(to_text(e))}"}]
-        if not isinstance(checks, list):
+        raw = host_vars[name]
+        if not isinstance(raw, list):
+            raw = templar.template(raw)
+        if not isinstance(raw, list):
             raise AnsibleError(f"validate_args: checks_var '{name}' is not a list for host '{host}'")
+        checks: list[t.Any] = []
+        for item in raw:
+            try:
+                checks.append(templar.template(item))
+            except AnsibleError as e:
+                if isinstance(item, dict) and _truthy(item.get("skip_unresolved", False)):
+                    continue
+                checks.append({"that": False, "msg": "the variables could not be evaluated: "
+                                                     + _keys.scrub_text(to_text(e))})
         return checks
 
     def _run_checks(self, host: str, checks: t.Sequence[t.Any], task_vars: dict[str, t.Any]) -> list[dict[str, t.Any]]:

@@ -86,6 +86,10 @@ attributes:
   diff_mode:
     details: The license status of each product to activate, before and as expected after.
 notes:
+  - With a key ledger on the controller, every installation ID / confirmation ID pair deposited by phone is kept in
+    its CID store, and a phone activation (O(method=offline)) of a product whose installation ID the store holds
+    deposits the stored confirmation ID without one in O(confirmation_ids), as VAMT's CID reuse does for a machine
+    reimaged on the same hardware with the same key.
   - With a key ledger on the controller (the C(volume_activation_ledger) variable, or C(volume_activation_ledger.json)
     beside the inventory), activating with a MAK or KMS host key reserves one activation for the host under the ledger's lock first, and is
     refused before anything is sent when the key's budget is used up; see M(winops.volume_activation.key_budget).
@@ -236,6 +240,11 @@ products:
       description: For a KMS client waiting for the threshold, the number of clients its host needs.
       type: int
       sample: 5
+    confirmation_id_reused:
+      description: True when the confirmation ID deposited came from the key ledger's CID store (an installation
+        ID seen before, as after a reimage on the same hardware), not from O(confirmation_ids).
+      type: bool
+      sample: false
     installation_id:
       description: With O(method=offline) and no confirmation ID, the installation ID to give the Microsoft
         Activation Center; null otherwise.

@@ -90,7 +90,7 @@ seealso:
     description: Reads the fleet, summarises it and calls this module.
     link: https://github.com/winops/volume_activation/blob/main/roles/activation_report/README.md
 author:
-  - winops volume activation team
+  - winops volume activation team (@winops)
 """
 
 EXAMPLES = r"""

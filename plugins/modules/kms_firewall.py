@@ -13,15 +13,19 @@ version_added: 0.1.0
 description:
   - Lets KMS clients reach a KMS host through Windows Defender Firewall, scoped to the clients'
     addresses and to the Domain and Private profiles by default, as Microsoft recommends.
-  - For port 1688 it enables and scopes the built-in inbound rule by its locale-independent name
-    C(SPPSVC-In-TCP) ("Key Management Service (TCP-In)"), the same as
-    C(Set-NetFirewallRule -Name SPPSVC-In-TCP -Profile Domain,Private -Enabled True).
+  - For port 1688 it enables and scopes the built-in inbound rule C(SPPSVC-In-TCP) ("Key Management
+    Service (TCP-In)"), the same as C(Set-NetFirewallRule -Name SPPSVC-In-TCP -Profile Domain,Private
+    -Enabled True).
+  - It works through the Windows Firewall COM API (C(HNetCfg.FwPolicy2)) on every Windows version, so
+    it also works on Windows 7 and Windows Server 2008 R2, which have no NetSecurity cmdlets. The
+    built-in rule is recognised by what Windows ships and never translates (its indirect-string group,
+    inbound TCP 1688, service sppsvc), never by its display name, which is localized.
   - The built-in rule opens 1688 only, so for another port the module manages a rule of its own named
     C(winops-va-kms-tcp-in) (TCP, inbound, program C(sppextcomobj.exe), service C(sppsvc)), and removes
     that rule again when the host goes back to 1688.
   - O(state=absent) closes the port, disabling the built-in rule (it is never deleted) and removing the
     module's own rule.
-  - Warns loudly when asked to open the port to everyone, in any spelling - V(Any), V(*), V(Internet),
+  - Warns loudly when asked to open the port to everyone, in any spelling - V(Any), V(*),
     V(0.0.0.0/0), V(::/0), V(0.0.0.0-255.255.255.255), or subnets and ranges that together cover every IPv4
     or IPv6 address - and when the rule would apply in the Public profile (V(Any) includes it).
   - One WinRM round trip when nothing changes, two when something does.
@@ -47,16 +51,15 @@ options:
     version_added: 0.1.0
   remote_addresses:
     description:
-      - Who may connect, as C(Set-NetFirewallRule -RemoteAddress) takes it.
+      - Who may connect, as the Windows Firewall COM API (C(INetFwRule.RemoteAddresses)) takes it.
       - IPv4 or IPv6 addresses (V(10.1.2.3), V(fd00::10)), subnets (V(10.20.0.0/16),
-        V(10.20.0.0/255.255.0.0), V(fd00::/64)), ranges (V(10.20.0.1-10.20.0.99)), or the keywords
-        V(LocalSubnet), V(DNS), V(DHCP), V(WINS), V(DefaultGateway), V(Internet), V(Intranet),
-        V(IntranetRemoteAccess), V(PlayToDevice) - each may end in V(4) or V(6) to match one address family,
-        such as V(LocalSubnet4) - or V(Any), as Microsoft's C(Set-NetFirewallRule) reference lists them.
-        V(RmtIntranet) and V(Ply2Renders), the spellings the registry stores, are taken as
-        V(IntranetRemoteAccess) and V(PlayToDevice).
-      - V(Any), V(Internet) (every address outside the intranet) and every other way of naming all addresses
-        let anyone reach the KMS host and be counted by it; the module warns.
+        V(10.20.0.0/255.255.0.0), V(fd00::/64)), ranges (V(10.20.0.1-10.20.0.99)), the keywords
+        V(LocalSubnet), V(DNS), V(DHCP), V(WINS), V(DefaultGateway), or V(Any) (V(*)).
+      - The other keywords of C(Set-NetFirewallRule -RemoteAddress) (V(Internet), V(Intranet),
+        V(IntranetRemoteAccess), V(PlayToDevice), and the V(4)/V(6) forms such as V(LocalSubnet4)) are
+        refused before anything changes, because the COM API, used on every Windows version, does not take them.
+      - V(Any) and every other way of naming all addresses (V(0.0.0.0/0), V(::/0), ranges or subnets that
+        together cover every address) let anyone reach the KMS host and be counted by it; the module warns.
     type: list
     elements: str
     default: [LocalSubnet]
@@ -83,15 +86,20 @@ notes:
     C(winops.volume_activation.licensing_batch) module on the target.
   - Windows reports an IPv4 subnet with a mask (V(10.20.0.0/255.255.0.0)); the module compares subnets
     in either form, so the same request is not a change the second time.
+  - Ansible supports Windows Server 2016 and Windows 10 or newer as managed nodes. Windows 7 and Windows
+    Server 2008 R2 with WMF 5.1 (the Office 2010 KMS host OS) are simulated in the collection's lab and
+    supported on a best-effort basis.
+  - The module's own rule is named C(winops-va-kms-tcp-in) in the group C(winops.volume_activation)
+    (the COM API gives a rule one name, shown as its display name); it is found by both.
   - If the built-in rule C(SPPSVC-In-TCP) is missing, the module uses its own rule for 1688 too, with a warning.
 seealso:
   - module: winops.volume_activation.kms_host
   - name: Create a KMS host
     description: Microsoft's steps, including the firewall rule.
     link: https://learn.microsoft.com/windows-server/get-started/kms-create-host
-  - name: Set-NetFirewallRule
-    description: The remote address forms Windows accepts.
-    link: https://learn.microsoft.com/powershell/module/netsecurity/set-netfirewallrule
+  - name: INetFwRule RemoteAddresses
+    description: The remote address forms the Windows Firewall COM API accepts.
+    link: https://learn.microsoft.com/windows/win32/api/netfw/nf-netfw-inetfwrule-get_remoteaddresses
   - module: community.windows.win_firewall_rule
     description: General-purpose firewall rules; this module manages only the KMS rule, scoped and with the built-in rule kept in step.
 author:

@@ -129,6 +129,9 @@ attributes:
   diff_mode:
     details: The settings before and after.
 notes:
+  - Ansible supports Windows Server 2016 and Windows 10 or newer as managed nodes. Windows 7 and Windows
+    Server 2008 R2 with WMF 5.1, the only OSes the Office 2010 KMS host license pack installs on, are
+    simulated in the collection's lab and supported on a best-effort basis.
   - This module runs through its action plugin, which executes the collection's
     C(winops.volume_activation.licensing_batch) module on the target.
   - Every option is validated before the host is contacted; a value out of range fails with the
@@ -356,7 +359,12 @@ requests:
 restart_required:
   description:
     - Whether settings the KMS host reads at start were changed without restarting C(sppsvc)
-      (O(restart_service=false), or an operation failed before the restart).
+      (O(restart_service=false), an operation failed before the restart, or Windows refused the
+      restart).
+    - When Windows refuses the restart (on Windows 8 and later C(sppsvc) is trigger-started and may
+      refuse a stop requested over WinRM) the settings already applied are not a failure; the task
+      succeeds with V(true) here and a warning saying they take effect at the next start of
+      C(sppsvc). C(slmgr.vbs) never restarts it either; it says a restart is needed.
   returned: success
   version_added: 0.1.0
   type: bool

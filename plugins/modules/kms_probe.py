@@ -95,7 +95,7 @@ seealso:
     description: The connection-oriented RPC bind and bind_ack PDUs (chapter 12).
     link: https://pubs.opengroup.org/onlinepubs/9629399/
 author:
-  - winops volume activation team
+  - winops volume activation team (@winops)
 """
 
 EXAMPLES = r"""

@@ -231,7 +231,9 @@ seealso:
   - module: ansible.windows.win_dns_record
     description: Any record on a Windows DNS server, SRV included, one record at a time and without removing stale hosts.
   - module: community.general.nsupdate
-    description: Any record by RFC 2136 dynamic update; this module adds the KMS semantics (one update, prerequisite on what was read, exclusive removal of stale hosts).
+    description: >-
+      Any record by RFC 2136 dynamic update; this module adds the KMS semantics (one update, a prerequisite
+      on what was read, exclusive removal of stale hosts).
 author:
   - winops volume activation team (@winops)
 """

@@ -28,18 +28,18 @@ $ErrorActionPreference = 'Stop'
 # op -> keys it requires / may carry; any other key fails validation (a typo is never ignored).
 $Ops = @{
     cim_query = @{ req = @('class'); opt = @('namespace', 'filter', 'properties', 'optional_properties') }
-    cim_invoke = @{ req = @('class', 'method'); opt = @('namespace', 'filter', 'arguments', 'static') }
+    cim_invoke = @{ req = @('class', 'method'); opt = @('namespace', 'filter', 'arguments', 'static', 'argument_property') }
     cim_delete = @{ req = @('class', 'filter'); opt = @('namespace') }
     reg_get = @{ req = @('path'); opt = @('names') }
     reg_set = @{ req = @('path', 'name', 'type', 'value'); opt = @() }
     reg_remove = @{ req = @('path', 'name'); opt = @() }
-    firewall_get = @{ req = @('name'); opt = @() }
-    firewall_set = @{ req = @('name'); opt = @('enabled', 'profiles', 'remote_addresses', 'local_ports') }
+    firewall_get = @{ req = @('name'); opt = @('group') }
+    firewall_set = @{ req = @('name'); opt = @('group', 'enabled', 'profiles', 'remote_addresses', 'local_ports') }
     firewall_create = @{
-        req = @('name', 'display_name')
-        opt = @('description', 'group', 'direction', 'action', 'protocol', 'local_ports', 'remote_addresses', 'profiles', 'enabled', 'program', 'service')
+        req = @('name', 'group')
+        opt = @('description', 'direction', 'action', 'protocol', 'local_ports', 'remote_addresses', 'profiles', 'enabled', 'program', 'service')
     }
-    firewall_remove = @{ req = @('name'); opt = @() }
+    firewall_remove = @{ req = @('name', 'group'); opt = @() }
     service_get = @{ req = @('name'); opt = @() }
     service_restart = @{ req = @('name'); opt = @() }
     os_restart = @{ req = @(); opt = @('delay') }
@@ -97,6 +97,22 @@ $RegistryRoots = @('HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\SoftwareP
 $RegistryTypes = @('String', 'ExpandString', 'DWord', 'QWord', 'MultiString')
 $FirewallRules = @('SPPSVC-In-TCP')
 $FirewallPrefix = 'winops-va-'
+# The firewall is driven through its COM API (HNetCfg.FwPolicy2 / INetFwRule, FirewallAPI.dll,
+# Windows Vista / Server 2008 and later [MicrosoftDocs/sdk-api sdk-api-src/content/netfw/
+# nn-netfw-inetfwrule.md]) on every Windows version, not through the NetSecurity cmdlets
+# (Get-NetFirewallRule...), which exist only from Windows 8 / Server 2012: one code path for
+# every target, the one community.windows' win_firewall_rule.ps1 also uses. INetFwRule has no
+# locale-independent rule ID: its Name is the rule's friendly (display) name, localized for
+# the rules Windows ships. So a built-in rule is recognised by what Windows ships and never
+# translates: an indirect-string Grouping ('@<dll>,-<id>'), the direction (1 inbound),
+# protocol (6 TCP), local port and service. The collection's own rules are found by Name and
+# Grouping, both set by the collection.
+$BuiltinRuleIdentity = @{
+    'SPPSVC-In-TCP' = @{ Direction = 1; Protocol = 6; LocalPorts = '1688'; ServiceName = 'sppsvc' }
+}
+# NET_FW_PROFILE_TYPE2 bits and NET_FW_PROFILE2_ALL [sdk-api netfw ne-netfw-net_fw_profile_type2.md]
+$FirewallProfileBits = [ordered]@{ Domain = 1; Private = 2; Public = 4 }
+$FirewallAllProfiles = 2147483647  # 0x7FFFFFFF
 $Services = @('sppsvc', 'osppsvc')
 $SecretLists = @('product_keys', 'confirmation_ids')
 # Active Directory-based activation: the activation objects container of the computer's forest,
@@ -137,8 +153,10 @@ function Get-ErrorInfo($Record) {
         $e = $e.InnerException
     }
     $e = $Record.Exception
-    # a .NET method called from PowerShell wraps its exception; the HRESULT is the inner one's
-    if ($e -is [Management.Automation.MethodInvocationException] -and $null -ne $e.InnerException) { $e = $e.InnerException }
+    # a .NET method called (or a COM property set) from PowerShell wraps its exception; the
+    # HRESULT is the inner one's
+    if (($e -is [Management.Automation.MethodInvocationException] -or $e -is [Management.Automation.SetValueInvocationException]) -and
+        $null -ne $e.InnerException) { $e = $e.InnerException }
     # Invoke-CimMethod checks method and parameter names against the class definition before it
     # calls WMI and throws an ArgumentException ("Can not find Parameter 'X' in method 'M' of class
     # 'C'."; PowerShell/PowerShell CimInvokeCimMethod.cs CreateParametersCollection). The engine
@@ -146,6 +164,16 @@ function Get-ErrorInfo($Record) {
     # (CommandProcessorBase.cs, ExecutionExceptions.cs); unwrap in case a host hands us the wrapper.
     # ArgumentException.HResult is COR_E_ARGUMENT = 0x80070057 (E_INVALIDARG).
     if ($e -is [Management.Automation.CmdletInvocationException] -and $null -ne $e.InnerException) { $e = $e.InnerException }
+    # A Win32 error deeper in the chain (Restart-Service -> InvalidOperationException ->
+    # Win32Exception 5) is the real cause: HRESULT_FROM_WIN32 of its NativeErrorCode, as Windows
+    # reports it (Win32Exception.HResult itself is the generic E_FAIL).
+    $inner = $Record.Exception
+    while ($null -eq $code -and $null -ne $inner) {
+        if ($inner -is [ComponentModel.Win32Exception] -and $inner.NativeErrorCode -ne 0) {
+            $code = 0x80070000 -bor ($inner.NativeErrorCode -band 0xFFFF)
+        }
+        $inner = $inner.InnerException
+    }
     if ($null -eq $code) { $code = $e.HResult }
     $hresult = ConvertTo-UInt32 $code
     [ordered]@{ hresult = $hresult; hresult_hex = '0x{0:X8}' -f $hresult; error = "$($e.Message)".Trim() }
@@ -207,7 +235,7 @@ function Test-RegistryPath([string]$Path) {
 }
 
 function Test-FirewallName([string]$Name) {
-    # the character class also keeps wildcards away from Get-NetFirewallRule -Name
+    # only the built-in rules the executor knows, and the collection's own (plain names, no wildcards)
     ($FirewallRules -contains $Name) -or ($Name -match "^$([regex]::Escape($FirewallPrefix))[A-Za-z0-9._-]+$")
 }
 
@@ -255,6 +283,11 @@ function Get-OperationError($Op, [int]$Index) {
         if (-not $static -and -not $Op.ContainsKey('filter') -and $SingletonClasses -notcontains $class) {
             return "${where}: method '$method' on class '$class' needs a filter"
         }
+        if ($Op.ContainsKey('argument_property')) {
+            if ($static -or $KeyProperty[$class] -ne 'ID') { return "${where}: argument_property is only for product instances" }
+            if ("$($Op['argument_property'])" -notmatch '^[A-Za-z_][A-Za-z0-9_]*$') { return "${where}: '$($Op['argument_property'])' is not a property name" }
+            if ($Op.ContainsKey('arguments')) { return "${where}: argument_property and arguments exclude each other" }
+        }
         if ($Op.ContainsKey('arguments')) {
             if ($Op['arguments'] -isnot [Collections.IDictionary]) { return "${where}: arguments must be a dict" }
             foreach ($arg in $Op['arguments'].Keys) {
@@ -280,7 +313,17 @@ function Get-OperationError($Op, [int]$Index) {
     }
     elseif ($name -like 'firewall_*') {
         if (-not (Test-FirewallName "$($Op['name'])")) { return "${where}: firewall rule '$($Op['name'])' is not allowed" }
-        if ($name -eq 'firewall_create' -and $FirewallRules -contains "$($Op['name'])") { return "${where}: '$($Op['name'])' is a built-in rule" }
+        $builtin = $FirewallRules -contains "$($Op['name'])"
+        if ($builtin -and $name -in @('firewall_create', 'firewall_remove')) { return "${where}: '$($Op['name'])' is a built-in rule" }
+        # a built-in rule is recognised by what Windows ships; the collection's own by Name and Grouping
+        if ($builtin -and $Op.ContainsKey('group')) { return "${where}: a built-in rule takes no group" }
+        if (-not $builtin -and "$($Op['group'])".Trim() -eq '') { return "${where}: the rule '$($Op['name'])' needs its group" }
+        if ($Op.ContainsKey('profiles')) {
+            foreach ($p in @($Op['profiles'])) {
+                if (@('Any', 'Domain', 'Private', 'Public') -cnotcontains "$p") { return "${where}: '$p' is not a firewall profile" }
+            }
+        }
+        if ($Op.ContainsKey('protocol') -and @('TCP', 'UDP', 'Any') -cnotcontains $Op['protocol']) { return "${where}: protocol must be TCP, UDP or Any" }
         # [bool]'no' is $true in PowerShell: insist on a real boolean
         if ($Op.ContainsKey('enabled') -and $Op['enabled'] -isnot [bool]) { return "${where}: enabled must be a bool" }
         if ($Op.ContainsKey('direction') -and @('Inbound', 'Outbound') -cnotcontains $Op['direction']) { return "${where}: direction must be Inbound or Outbound" }
@@ -562,48 +605,82 @@ function Get-RegistryValue($Key, [string]$Name) {
     [ordered]@{ type = $kind; value = ConvertTo-ResultValue $value }
 }
 
-function Get-FirewallRuleState([string]$Name) {
-    $rule = Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue -ErrorVariable ruleError
-    if ($null -eq $rule) {
-        # "no such rule" is an answer; any other failure is raised as Windows reported it
-        if ($ruleError.Count -gt 0 -and "$($ruleError[0].CategoryInfo.Category)" -ne 'ObjectNotFound') { throw $ruleError[0] }
-        return $null
+function Get-FirewallPolicy {
+    New-Object -ComObject HNetCfg.FwPolicy2
+}
+
+function Find-FirewallRule($Policy, [string]$Name, $Group) {
+    # The INetFwRule that is the protocol's rule $Name, or $null; more than one is an error.
+    $identity = $BuiltinRuleIdentity[$Name]
+    $found = [Collections.Generic.List[object]]::new()
+    foreach ($rule in $Policy.Rules) {
+        if ($null -ne $identity) {
+            $hit = "$($rule.Grouping)".StartsWith('@') -and [int]$rule.Direction -eq $identity.Direction -and
+                [int]$rule.Protocol -eq $identity.Protocol -and "$($rule.LocalPorts)" -eq $identity.LocalPorts -and
+                "$($rule.serviceName)" -eq $identity.ServiceName
+        }
+        else {
+            $hit = ("$($rule.Name)" -eq $Name) -and ("$($rule.Grouping)" -eq "$Group")
+        }
+        if ($hit) { $found.Add($rule) }
     }
-    $ports = $rule | Get-NetFirewallPortFilter
-    $addresses = $rule | Get-NetFirewallAddressFilter
+    if ($found.Count -gt 1) { throw "$($found.Count) firewall rules are the rule '$Name'; remove the duplicates by hand" }
+    if ($found.Count -eq 0) { return $null }
+    return $found[0]
+}
+
+function Split-FirewallList($Value) {
+    # INetFwRule lists are comma-separated strings ('LocalSubnet,10.0.0.0/255.0.0.0', '*')
+    if ([string]::IsNullOrEmpty("$Value")) { return }
+    foreach ($item in "$Value".Split(',')) { if ($item.Trim() -ne '') { $item.Trim() } }
+}
+
+function Get-FirewallRuleState([string]$Name, $Rule) {
+    if ($null -eq $Rule) { return $null }
+    $mask = [int]$Rule.Profiles
+    $protocols = @{ 6 = 'TCP'; 17 = 'UDP'; 256 = 'Any' }  # NET_FW_IP_PROTOCOL
+    $protocol = $protocols[[int]$Rule.Protocol]
+    if ($null -eq $protocol) { $protocol = "$($Rule.Protocol)" }
     [ordered]@{
-        name = $rule.Name
-        display_name = $rule.DisplayName
-        group = $rule.Group  # the locale-independent group (often an @resource string), not DisplayGroup
-        description = $rule.Description
-        enabled = "$($rule.Enabled)" -eq 'True'  # an enum with members True/False, not a bool
-        direction = "$($rule.Direction)"
-        action = "$($rule.Action)"
-        profiles = @("$($rule.Profile)" -split ', ')  # flags enum: 'Any' or e.g. 'Domain, Private'
-        protocol = "$($ports.Protocol)"
-        local_ports = @($ports.LocalPort | ForEach-Object { "$_" })
-        remote_addresses = @($addresses.RemoteAddress | ForEach-Object { "$_" })
-        program = "$(($rule | Get-NetFirewallApplicationFilter).Program)"
-        service = "$(($rule | Get-NetFirewallServiceFilter).Service)"
+        name = $Name
+        display_name = "$($Rule.Name)"  # localized for built-in rules: informative only
+        group = "$($Rule.Grouping)"
+        description = "$($Rule.Description)"
+        enabled = [bool]$Rule.Enabled
+        direction = @{ 1 = 'Inbound'; 2 = 'Outbound' }[[int]$Rule.Direction]  # NET_FW_RULE_DIRECTION
+        action = @{ 0 = 'Block'; 1 = 'Allow' }[[int]$Rule.Action]  # NET_FW_ACTION
+        profiles = @(foreach ($p in $FirewallProfileBits.Keys) { if ($mask -band $FirewallProfileBits[$p]) { $p } })
+        protocol = $protocol
+        local_ports = @(Split-FirewallList $Rule.LocalPorts)
+        remote_addresses = @(Split-FirewallList $Rule.RemoteAddresses)  # as the COM API returns them ('*' = any)
+        program = "$($Rule.ApplicationName)"
+        service = "$($Rule.serviceName)"
     }
 }
 
-function Get-FirewallParameters($Op) {
-    $names = [ordered]@{
-        name = 'Name'; display_name = 'DisplayName'; description = 'Description'; group = 'Group'
-        direction = 'Direction'; action = 'Action'; protocol = 'Protocol'; local_ports = 'LocalPort'
-        remote_addresses = 'RemoteAddress'; profiles = 'Profile'; enabled = 'Enabled'; program = 'Program'; service = 'Service'
+function Set-FirewallRuleProperty($Rule, $Op) {
+    # Protocol before ports: INetFwRule takes ports only on a TCP or UDP rule, and checks each
+    # property as it is set [sdk-api nn-netfw-inetfwrule.md, Remarks].
+    if ($Op.ContainsKey('protocol')) {
+        $numbers = @{ TCP = 6; UDP = 17; Any = 256 }
+        $Rule.Protocol = $numbers["$($Op['protocol'])"]
     }
-    $params = @{ ErrorAction = 'Stop' }
-    foreach ($key in $names.Keys) {
-        if (-not $Op.ContainsKey($key)) { continue }
-        $value = $Op[$key]
-        if ($key -eq 'enabled') { $value = "$([bool]$value)" }  # -Enabled takes the strings True/False
-        elseif ($key -eq 'profiles') { $value = @($value) -join ',' }  # 'Domain,Private' converts to the flags enum
-        elseif ($key -in @('local_ports', 'remote_addresses')) { $value = [string[]]@($value) }
-        $params[$names[$key]] = $value
+    if ($Op.ContainsKey('local_ports')) { $Rule.LocalPorts = @($Op['local_ports']) -join ',' }
+    if ($Op.ContainsKey('remote_addresses')) {
+        # the protocol's 'Any' is the COM API's '*', which must then be the only token
+        $addresses = @(foreach ($a in @($Op['remote_addresses'])) { if ("$a" -eq 'Any') { '*' } else { "$a" } })
+        if ($addresses -contains '*') { $addresses = @('*') }
+        $Rule.RemoteAddresses = $addresses -join ','
     }
-    $params
+    if ($Op.ContainsKey('profiles')) {
+        $mask = 0
+        foreach ($p in @($Op['profiles'])) {
+            if ("$p" -eq 'Any') { $mask = 7 } else { $mask = $mask -bor $FirewallProfileBits["$p"] }
+        }
+        if ($mask -eq 7) { $mask = $FirewallAllProfiles }
+        $Rule.Profiles = [int]$mask  # an [int]: the COM binder refuses a uint32 here (community.windows win_firewall_rule.ps1)
+    }
+    if ($Op.ContainsKey('enabled')) { $Rule.Enabled = [bool]$Op['enabled'] }
 }
 
 function Get-AdContainer {
@@ -667,13 +744,28 @@ $Handlers = @{
             # declared types here too. DNS records keep '*' (Modify needs the whole record).
             $select = '*'
             if ($KeyProperty[$class] -in @('ID', 'Version')) { $select = $KeyProperty[$class] }
+            if ($op.ContainsKey('argument_property')) { $select = "ID, $($op['argument_property'])" }
             $targets = @(Get-CimInstance -Namespace (Get-Namespace $op) -Query (Get-WqlQuery $op $select))
+        }
+        $byPosition = $null
+        if ($op.ContainsKey('argument_property')) {
+            # ospp.vbs passes the product's own ProductKeyID to OfficeSoftwareProtectionProduct.
+            # UninstallProductKey by position ("instance.UninstallProductKey(instance.ProductKeyID)",
+            # Microsoft's ospp.vbs): do the same, naming the argument as the class declares its only
+            # in-parameter.
+            $declared = (Get-CimClass -Namespace (Get-Namespace $op) -ClassName $class).CimClassMethods[$op['method']]
+            $inputs = @($declared.Parameters | Where-Object { $null -ne $_.Qualifiers['In'] })
+            if ($inputs.Count -ne 1) { throw "$class.$($op['method']) declares $($inputs.Count) in-parameters, not one" }
+            $byPosition = $inputs[0].Name
         }
         $r.matched = $targets.Count
         $r.invocations = [Collections.Generic.List[object]]::new()
         foreach ($target in $targets) {
             $inv = [ordered]@{ key = $null; return_value = $null; out = $null; hresult = $null; error = $null }
             if (-not $static) { $inv.key = @{ $KeyProperty[$class] = ConvertTo-ResultValue $target.CimInstanceProperties[$KeyProperty[$class]].Value } }
+            if ($null -ne $byPosition) {
+                $arguments = @{ $byPosition = $target.CimInstanceProperties[$op['argument_property']].Value }
+            }
             try {
                 if ($static) { $result = Invoke-CimMethod -CimClass $target -MethodName $op['method'] -Arguments $arguments }
                 else { $result = Invoke-CimMethod -InputObject $target -MethodName $op['method'] -Arguments $arguments }
@@ -752,27 +844,52 @@ $Handlers = @{
     }
     firewall_get = {
         param($op, $r)
-        $r.rule = Get-FirewallRuleState $op['name']
+        $r.rule = Get-FirewallRuleState $op['name'] (Find-FirewallRule (Get-FirewallPolicy) $op['name'] $op['group'])
         $r.exists = $null -ne $r.rule
     }
     firewall_set = {
         param($op, $r)
-        $params = Get-FirewallParameters $op
-        Set-NetFirewallRule @params  # a missing rule fails here with the Windows error
-        $r.rule = Get-FirewallRuleState $op['name']
+        $rule = Find-FirewallRule (Get-FirewallPolicy) $op['name'] $op['group']
+        if ($null -eq $rule) {
+            throw [ComponentModel.Win32Exception]::new(2, "No firewall rule '$($op['name'])' was found")  # ERROR_FILE_NOT_FOUND
+        }
+        Set-FirewallRuleProperty $rule $op
+        $r.rule = Get-FirewallRuleState $op['name'] $rule
     }
     firewall_create = {
         param($op, $r)
-        $params = @{ Direction = 'Inbound'; Action = 'Allow'; Protocol = 'TCP' }  # protocol defaults
-        $given = Get-FirewallParameters $op
-        foreach ($k in $given.Keys) { $params[$k] = $given[$k] }
-        New-NetFirewallRule @params | Out-Null
-        $r.rule = Get-FirewallRuleState $op['name']
+        $policy = Get-FirewallPolicy
+        if ($null -ne (Find-FirewallRule $policy $op['name'] $op['group'])) {
+            throw [ComponentModel.Win32Exception]::new(183, "The firewall rule '$($op['name'])' already exists")  # ERROR_ALREADY_EXISTS
+        }
+        $rule = New-Object -ComObject HNetCfg.FWRule
+        $rule.Name = $op['name']
+        $rule.Grouping = $op['group']
+        if ($op.ContainsKey('description')) { $rule.Description = $op['description'] }
+        $direction = 'Inbound'
+        if ($op.ContainsKey('direction')) { $direction = $op['direction'] }
+        $rule.Direction = @{ Inbound = 1; Outbound = 2 }[$direction]  # NET_FW_RULE_DIRECTION
+        $action = 'Allow'
+        if ($op.ContainsKey('action')) { $action = $op['action'] }
+        $rule.Action = @{ Block = 0; Allow = 1 }[$action]  # NET_FW_ACTION
+        $given = @{ protocol = 'TCP' }  # the protocol default; set before the ports
+        foreach ($k in $op.Keys) { $given[$k] = $op[$k] }
+        Set-FirewallRuleProperty $rule $given
+        if ($op.ContainsKey('program')) { $rule.ApplicationName = [Environment]::ExpandEnvironmentVariables($op['program']) }
+        if ($op.ContainsKey('service')) { $rule.serviceName = $op['service'] }
+        $policy.Rules.Add($rule)
+        $r.rule = Get-FirewallRuleState $op['name'] (Find-FirewallRule $policy $op['name'] $op['group'])
     }
     firewall_remove = {
         param($op, $r)
-        $r.existed = $null -ne (Get-FirewallRuleState $op['name'])
-        if ($r.existed) { Remove-NetFirewallRule -Name $op['name'] }
+        $policy = Get-FirewallPolicy
+        $r.existed = $null -ne (Find-FirewallRule $policy $op['name'] $op['group'])
+        if ($r.existed) {
+            # INetFwRules.Remove takes a Name: refuse when a rule of another group has the same one
+            $namesake = @(foreach ($rule in $policy.Rules) { if ("$($rule.Name)" -eq $op['name']) { $rule } }).Count
+            if ($namesake -gt 1) { throw "Another firewall rule is also named '$($op['name'])'; nothing was removed" }
+            $policy.Rules.Remove($op['name'])
+        }
     }
     service_get = {
         param($op, $r)

@@ -116,6 +116,9 @@ attributes:
   diff_mode:
     details: The masked keys of each target before and after.
 notes:
+  - Ansible supports Windows Server 2016 and Windows 10 or newer as managed nodes. Windows 7 and Windows
+    Server 2008 R2 with WMF 5.1, the only OSes the Office 2010 KMS host license pack installs on, are
+    simulated in the collection's lab and supported on a best-effort basis.
   - With a key ledger on the controller (the C(volume_activation_ledger) variable, or C(volume_activation_ledger.json)
     beside the inventory), installing a MAK or KMS host key reserves one activation for the host under the ledger's lock first, and is
     refused before anything is sent when the key's budget is used up; see M(winops.volume_activation.key_budget).
@@ -124,6 +127,9 @@ notes:
   - The licensing service decides which product a key belongs to. When it installs the key on another product
     than O(product) names (a Windows MAK given as an Office key, for example), the task fails and says where the
     key went.
+  - O(state=absent) removes an Office 2010 key (Office Software Protection Platform) as Microsoft's C(ospp.vbs /unpkey)
+    does, passing the product's C(ProductKeyID) to C(OfficeSoftwareProtectionProduct.UninstallProductKey); Windows and
+    Office 2013+ keys are removed with C(SoftwareLicensingProduct.UninstallProductKey) as C(slmgr.vbs /upk <ID>) does.
   - The Office 2010 KMS host license pack installs only on Windows Server 2003, Windows 7 volume editions and
     Windows Server 2008 R2; one Office 2010 KMS host key covers every Office 2010 product, while MAKs are per
     product. Office 2013 to LTSC 2024 host packs need Windows Server 2008 R2 / Windows 7 (2013, 2016), Windows

@@ -52,6 +52,12 @@ options:
         description: Skip the check when false.
         type: bool
         default: true
+      skip_unresolved:
+        description:
+          - With O(checks_var), skip the check when it cannot be evaluated for a host (for example when it
+            reads other hosts' variables that need a vault this run does not open), instead of reporting it.
+        type: bool
+        default: false
   checks_var:
     description:
       - The name of a variable holding the checks (as O(checks)), templated per host of O(hosts).

@@ -55,6 +55,9 @@ DNS_CODES = frozenset({0x8007232B, 0x8007232A, 0x8007251D, 0x8007007B})
 
 _GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}?$")
 _CID_RE = re.compile(r"^[0-9][0-9 \-]*$")
+#: A confirmation ID is eight blocks of six digits; Windows refuses another length with
+#: 0xC004F02F (SL_E_CIDIID_INVALID_DATA_LENGTH), which the check below anticipates.
+CID_DIGITS = 48
 
 #: Offline-activation HRESULTs that _errors.HRESULTS does not carry yet (names and texts from
 #: the SDK header [SLERROR.H]); requested from the engine owner, used until they are there.
@@ -145,6 +148,12 @@ def parse_request(params: t.Mapping[str, t.Any]) -> ActivationRequest:
                                   "but is not in activation_ids")
     if cids and not ids:
         ids = tuple(cids)
+    for aid, digits in cids.items():
+        if len(digits) != CID_DIGITS:
+            raise ActivationPlanError(
+                f"Failed to activate the product '{aid}' by phone: its confirmation ID has {len(digits)} digits, "
+                f"a confirmation ID has {CID_DIGITS} (eight blocks of six); nothing was sent. Next step: type it "
+                "again exactly as the Microsoft Activation Center gave it")
     return ActivationRequest(
         activation_ids=ids,
         product=params.get("product") or "all",
@@ -194,13 +203,50 @@ def _label(p: _state.LicensingProduct) -> str:
     return f"'{p.name or p.id}' ({p.id})"
 
 
-def _claim(plan: _action.Plan, p: _state.LicensingProduct, index: int, method: str, description: str) -> None:
+def _claim(plan: _action.Plan, p: _state.LicensingProduct, index: int, method: str, description: str, *,
+           cid: str | None = None) -> None:
     """Key ledger hook: an activation with a MAK or a KMS host key is reserved before it is sent
-    (refused when the key's budget is used up), recorded when it succeeds, released when not."""
+    (refused when the key's budget is used up), recorded when it succeeds, released when not; a
+    phone activation's installation ID / confirmation ID pair goes to the CID store."""
     if p.channel in _ledger.KINDS and p.partial_product_key:
         plan.claims.append(_ledger.Claim(kind="activate", op_index=index, partial_key=p.partial_product_key,
                                          description=description, activation_id=p.id, product=p.name,
-                                         method=method))
+                                         method=method, installation_id=p.offline_installation_id if cid else None,
+                                         confirmation_id=cid))
+
+
+def check_against_store(req: ActivationRequest, state: _state.HostState,
+                        owners: t.Mapping[str, t.Mapping[str, t.Any]]) -> None:
+    """Refuse, before anything is sent, a confirmation ID that the CID store holds for another
+    installation ID than the one the product shows (a CID of another machine, or of this one
+    before its key was installed again). ``owners``: CID (digits) -> the store's entry."""
+    for aid, cid in req.confirmation_ids.items():
+        owner = owners.get(cid)
+        p = state.product(aid)
+        iid = "".join(ch for ch in ((p.offline_installation_id if p else "") or "") if ch.isdigit())
+        if owner is not None and iid and owner.get("installation_id") != iid:
+            raise ActivationPlanError(
+                f"Failed to activate the product '{aid}' by phone: its confirmation ID was issued for another "
+                f"installation ID (deposited on {owner.get('host')} on {owner.get('date')}), not for the one this "
+                "product shows now; nothing was sent. Next step: give the Microsoft Activation Center this "
+                "product's installation ID (method=offline without confirmation_ids returns it)")
+
+
+def with_stored_cids(req: ActivationRequest, state: _state.HostState,
+                     stored: t.Mapping[str, str]) -> tuple[ActivationRequest, set[str]]:
+    """VAMT's CID reuse: for a phone activation, a product that has no confirmation ID in the
+    options but whose installation ID the CID store holds gets the stored one. Returns the request
+    to plan and the activation IDs that reuse a stored confirmation ID."""
+    if req.method != "offline" or not stored:
+        return req, set()
+    cids = dict(req.confirmation_ids)
+    reused: set[str] = set()
+    for p in state.products:
+        iid = "".join(ch for ch in (p.offline_installation_id or "") if ch.isdigit())
+        if p.id not in cids and iid in stored and (not req.activation_ids or p.id in req.activation_ids):
+            cids[p.id] = stored[iid]
+            reused.add(p.id)
+    return dataclasses.replace(req, confirmation_ids=cids), reused
 
 
 def plan_activation(req: ActivationRequest, state: _state.HostState) -> ActivationPlan:
@@ -258,7 +304,7 @@ def plan_activation(req: ActivationRequest, state: _state.HostState) -> Activati
             index = plan.add(_client.cim_invoke(cls, "DepositOfflineConfirmationId", filter=flt, arguments={
                 "InstallationId": p.offline_installation_id, "ConfirmationId": ref}),
                 f"deposit the confirmation ID for {_label(p)}")
-            _claim(plan, p, index, "phone", f"deposit the confirmation ID for {_label(p)}")
+            _claim(plan, p, index, "phone", f"deposit the confirmation ID for {_label(p)}", cid=cid)
             items.append(Item(p, "deposit", op_index=index, confirmation_ref=True))
         else:
             index = plan.add(_client.cim_invoke(cls, "Activate", filter=flt), f"activate {_label(p)}")

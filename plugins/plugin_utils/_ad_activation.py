@@ -260,7 +260,8 @@ def plan_activation_object(req: AoRequest, state: AdState) -> AoPlan:
                      f"remove the activation object '{existing.name}' ({existing.dn})")
         plan.diff = {"before": existing.view() if existing else {}, "after": {}}
         return out
-    assert req.product_key is not None
+    if req.product_key is None:  # parse_request guarantees a key for state=present
+        raise AdActivationError(f"Failed to {_what(req)}: product_key is required with state=present")
     if state.iid_error is not None:
         raise AdActivationError(
             f"Failed to {_what(req)} with the key '{req.masked_key}': Windows refused the key: "
@@ -312,4 +313,3 @@ def result(ao: AoPlan, before: AdState, after: AdState | None) -> dict[str, t.An
         "awaiting_confirmation_id": ao.awaiting_confirmation,
     }
     return out
-

@@ -164,8 +164,11 @@ def cim_invoke(
     arguments: t.Mapping[str, t.Any] | None = None,
     static: bool = False,
     namespace: str | None = None,
+    argument_property: str | None = None,
 ) -> dict[str, t.Any]:
-    """A ``cim_invoke`` operation. Product-class invocations need a ``filter`` (protocol rule)."""
+    """A ``cim_invoke`` operation. Product-class invocations need a ``filter`` (protocol rule).
+    ``argument_property``: pass that property of each selected instance as the method's only
+    in-parameter, by position (docs/executor-protocol.md)."""
     op: dict[str, t.Any] = {"op": "cim_invoke", "class": class_name, "method": method}
     if namespace:
         op["namespace"] = namespace
@@ -173,6 +176,8 @@ def cim_invoke(
         op["filter"] = filter
     if arguments:
         op["arguments"] = dict(arguments)
+    if argument_property:
+        op["argument_property"] = argument_property
     if static:
         op["static"] = True
     return op

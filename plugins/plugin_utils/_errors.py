@@ -219,6 +219,15 @@ HRESULTS: dict[int, HResultInfo] = dict(
            "access is denied: the operation needs administrative rights",
            "connect as an administrator (elevated)",
            "[WSD-ERR]"),
+        _e(0x800700B7, "ERROR_ALREADY_EXISTS",
+           "the object already exists (for a firewall operation: a rule with this name and group)",
+           "manage the existing rule instead of creating it",
+           "winerror.h, HRESULT_FROM_WIN32(183)"),
+        _e(0x80131501, "COR_E_SYSTEM",
+           "a PowerShell error on the target with no more specific code; on Windows 7 / Server 2008 R2 "
+           "this is how a command the OS does not have (a NetSecurity cmdlet) fails",
+           "read Windows' message; check that the target has what the module needs (PowerShell 5.1)",
+           "PowerShell/PowerShell src/System.Management.Automation/utils/RuntimeException.cs (a SystemException)"),
         # --- WMI (facility ITF, 0x8004xxxx), as named by the executor protocol --------
         _e(0x80041010, "WBEM_E_INVALID_CLASS",
            "the WMI class does not exist on this machine",

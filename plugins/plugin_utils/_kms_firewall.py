@@ -13,25 +13,26 @@ TCP 1688, program ``%SystemRoot%\\system32\\sppextcomobj.exe``, service sppsvc),
 Microsoft enables it with ``Set-NetFirewallRule -Name SPPSVC-In-TCP -Profile
 Domain,Private -Enabled True``. The rule opens 1688 only, so a KMS host listening on
 another port (``slmgr.vbs /sprt``) needs a rule of its own: the collection's is
-:data:`OWN_RULE` (the executor allows rule names starting ``winops-va-``). Its name does
-not carry the port so that the read batch can ask for it before the port is known
-(the port defaults to the host's configured KMS port, read in the same batch): one
-round trip when nothing changes.
+:data:`OWN_RULE` in the group :data:`OWN_GROUP` (the executor allows rule names starting
+``winops-va-`` and finds them by name and group). Its name does not carry the port so
+that the read batch can ask for it before the port is known (the port defaults to the
+host's configured KMS port, read in the same batch): one round trip when nothing changes.
 
-Remote addresses are what ``Set-NetFirewallRule -RemoteAddress`` accepts (the executor sets
-them with it): IPv4/IPv6 addresses, subnets (``10.0.0.0/8`` or ``10.0.0.0/255.0.0.0``),
-ranges (``a-b``) and the keywords ``Any``, ``LocalSubnet``, ``DNS``, ``DHCP``, ``WINS``,
-``DefaultGateway``, ``Internet``, ``Intranet``, ``IntranetRemoteAccess``, ``PlayToDevice``,
-each of which may end in ``4`` or ``6`` to match one address family only (``LocalSubnet4``).
-Source: Microsoft's cmdlet reference, MicrosoftDocs/windows-powershell-docs
-docset/winserver2022-ps/netsecurity/Set-NetFirewallRule.md and New-NetFirewallRule.md
-(-RemoteAddress). The older COM property INetFwRule::RemoteAddresses
-(MicrosoftDocs/sdk-api sdk-api-src/content/netfw/nf-netfw-inetfwrule-get_remoteaddresses.md)
-lists fewer keywords (``*``, Defaultgateway, DHCP, DNS, WINS, LocalSubnet); the collection
-does not use it. ``RmtIntranet`` and ``Ply2Renders`` are the spellings the rule's registry
-value stores for IntranetRemoteAccess and PlayToDevice ([MS-FASP] FW_ADDRESS_KEYWORD); they are
-accepted and sent in the cmdlet's spelling. Windows reports IPv4 subnets in mask form, so
-both sides are normalized before comparing.
+Remote addresses are parsed as ``Set-NetFirewallRule -RemoteAddress`` takes them: IPv4/IPv6
+addresses, subnets (``10.0.0.0/8`` or ``10.0.0.0/255.0.0.0``), ranges (``a-b``) and the keywords
+``Any``, ``LocalSubnet``, ``DNS``, ``DHCP``, ``WINS``, ``DefaultGateway``, ``Internet``,
+``Intranet``, ``IntranetRemoteAccess``, ``PlayToDevice``, each of which may end in ``4`` or ``6``
+(Microsoft's cmdlet reference, MicrosoftDocs/windows-powershell-docs
+docset/winserver2022-ps/netsecurity/Set-NetFirewallRule.md, -RemoteAddress; ``RmtIntranet`` and
+``Ply2Renders`` are the registry's spellings, [MS-FASP] FW_ADDRESS_KEYWORD). But the executor
+sets them through the firewall COM API (``INetFwRule.RemoteAddresses``) on every Windows version,
+because the NetSecurity cmdlets do not exist on Windows 7 / Server 2008 R2, the Office 2010 KMS
+host OS (docs/executor-protocol.md, "Firewall operations"); that property takes ``*`` and only the
+keywords ``LocalSubnet``, ``DNS``, ``DHCP``, ``WINS`` and ``DefaultGateway`` (MicrosoftDocs/sdk-api
+sdk-api-src/content/netfw/nf-netfw-inetfwrule-get_remoteaddresses.md). The other keywords
+(:data:`COM_KEYWORDS` lists those sent) are refused, naming the value, before anything is sent.
+Windows reports IPv4 subnets in mask form (a single address as ``/255.255.255.255``), so both
+sides are normalized before comparing.
 
 "Everywhere": ``Any``/``*``, ``Internet`` (every address outside the intranet, so the
 internet), a zero-length prefix (``0.0.0.0/0``, ``0.0.0.0/0.0.0.0``, ``::/0``), a full range
@@ -50,7 +51,6 @@ from . import _action, _errors, _state
 
 BUILTIN_RULE = "SPPSVC-In-TCP"
 OWN_RULE = "winops-va-kms-tcp-in"
-OWN_DISPLAY_NAME = "Key Management Service, custom port (TCP-In) [winops.volume_activation]"
 OWN_GROUP = "winops.volume_activation"
 OWN_DESCRIPTION = (
     "Inbound rule for a Key Management Service host listening on a port other than 1688. "
@@ -73,6 +73,8 @@ KEYWORDS: dict[str, str] = {
 KEYWORD_ALIASES: dict[str, str] = {
     ("rmtintranet" + suffix): "IntranetRemoteAccess" + suffix for suffix in ("", "4", "6")
 } | {("ply2renders" + suffix): "PlayToDevice" + suffix for suffix in ("", "4", "6")}
+#: The keywords INetFwRule.RemoteAddresses takes (get_remoteaddresses.md), the only ones the executor can send.
+COM_KEYWORDS = ("LocalSubnet", "DNS", "DHCP", "WINS", "DefaultGateway")
 #: Values that open the port to everybody; they get a loud warning.
 _OPEN_TO_ALL = {"any", "*", "internet", "internet4", "internet6"}
 
@@ -96,10 +98,14 @@ def normalize_address(value: str) -> str:
     low = text.lower()
     if low in ("any", "*"):
         return "Any"
-    if low in KEYWORDS:
-        return KEYWORDS[low]
-    if low in KEYWORD_ALIASES:
-        return KEYWORD_ALIASES[low]
+    keyword = KEYWORDS.get(low) or KEYWORD_ALIASES.get(low)
+    if keyword is not None:
+        if keyword not in COM_KEYWORDS:
+            raise FirewallSettingError(
+                f"remote address '{value}' is a keyword of the NetSecurity cmdlets that the Windows Firewall COM "
+                "API (INetFwRule.RemoteAddresses), which this module uses on every Windows version, does not "
+                "accept; use subnets, ranges, Any or one of " + ", ".join(COM_KEYWORDS))
+        return keyword
     try:
         if "-" in text:
             a_text, b_text = (x.strip() for x in text.split("-", 1))
@@ -120,7 +126,7 @@ def normalize_address(value: str) -> str:
     except ValueError:
         raise FirewallSettingError(
             f"remote address '{value}' is not an IPv4 or IPv6 address, subnet, range, Any or one of the keywords "
-            + ", ".join(KEYWORD_NAMES) + " (optionally ending in 4 or 6)"
+            + ", ".join(COM_KEYWORDS)
         ) from None
 
 
@@ -264,7 +270,7 @@ class FirewallReader:
         return [
             _state.licensing_query(_state.SPP_SERVICE),
             {"op": "firewall_get", "name": BUILTIN_RULE},
-            {"op": "firewall_get", "name": OWN_RULE},
+            {"op": "firewall_get", "name": OWN_RULE, "group": OWN_GROUP},
         ]
 
     def parse(self, results: t.Sequence[t.Mapping[str, t.Any]]) -> FirewallState:
@@ -403,7 +409,7 @@ def plan_firewall(want: FirewallWant, st: FirewallState) -> FirewallPlan:
                 after[BUILTIN_RULE] = dataclasses.replace(cur, enabled=True, profiles=want.profiles,
                                                           remote_addresses=want.remote_addresses)
             if st.own.exists:
-                plan.add({"op": "firewall_remove", "name": OWN_RULE},
+                plan.add({"op": "firewall_remove", "name": OWN_RULE, "group": OWN_GROUP},
                          f"remove the firewall rule {OWN_RULE} (ports {', '.join(st.own.local_ports)}), which the "
                          f"KMS host no longer needs on port {port}")
                 after[OWN_RULE] = RuleView(name=OWN_RULE, exists=False)
@@ -411,8 +417,8 @@ def plan_firewall(want: FirewallWant, st: FirewallState) -> FirewallPlan:
             cur = st.own
             if not cur.exists:
                 plan.add(
-                    {"op": "firewall_create", "name": OWN_RULE, "display_name": OWN_DISPLAY_NAME,
-                     "description": OWN_DESCRIPTION, "group": OWN_GROUP, "direction": "Inbound", "action": "Allow",
+                    {"op": "firewall_create", "name": OWN_RULE, "group": OWN_GROUP,
+                     "description": OWN_DESCRIPTION, "direction": "Inbound", "action": "Allow",
                      "protocol": "TCP", "local_ports": list(ports), "remote_addresses": list(want.remote_addresses),
                      "profiles": list(want.profiles), "enabled": True, "program": KMS_PROGRAM,
                      "service": KMS_SERVICE},
@@ -430,7 +436,7 @@ def plan_firewall(want: FirewallWant, st: FirewallState) -> FirewallPlan:
                 if cur.remote_addresses != want.remote_addresses:
                     changes["remote_addresses"] = list(want.remote_addresses)
                 if changes:
-                    plan.add({"op": "firewall_set", "name": OWN_RULE, **changes},
+                    plan.add({"op": "firewall_set", "name": OWN_RULE, "group": OWN_GROUP, **changes},
                              f"open TCP {port} with the firewall rule {OWN_RULE} ({_summary(changes)})")
             after[OWN_RULE] = RuleView(name=OWN_RULE, exists=True, enabled=True, profiles=want.profiles,
                                        remote_addresses=want.remote_addresses, local_ports=ports)
@@ -440,7 +446,7 @@ def plan_firewall(want: FirewallWant, st: FirewallState) -> FirewallPlan:
                      f"close TCP {port}: disable the firewall rule {BUILTIN_RULE}")
             after[BUILTIN_RULE] = dataclasses.replace(st.builtin, enabled=False)
         if st.own.exists:
-            plan.add({"op": "firewall_remove", "name": OWN_RULE},
+            plan.add({"op": "firewall_remove", "name": OWN_RULE, "group": OWN_GROUP},
                      f"close TCP {', '.join(st.own.local_ports)}: remove the firewall rule {OWN_RULE}")
             after[OWN_RULE] = RuleView(name=OWN_RULE, exists=False)
     return FirewallPlan(plan=plan, port=port, port_source=source, rule_name=rule_name, before=before, after=after,

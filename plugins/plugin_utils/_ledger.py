@@ -37,6 +37,12 @@ JSON file directly:
   activated -> one record (counted once), the key still installed -> the hold stays, the
   key gone -> released.
 
+* **CID store.** Every installation ID / confirmation ID pair deposited by phone (proxy)
+  activation is kept (``cids``: IID -> CID, host, product, partial key, date), as VAMT keeps
+  them: a reimaged machine with the same hardware and key shows the same installation ID, and
+  its confirmation ID is deposited again without asking Microsoft (:meth:`Ledger.stored_cids`).
+  Confirmation IDs are secrets: the file is created mode 0600 and they are never returned.
+
 Not modelled: the KMS host key's limit of 10 activations per host (only the 6 hosts are
 counted); two ansible-playbook runs working on the same host at the same time.
 """
@@ -94,6 +100,10 @@ class Claim:
     activation_id: str | None = None
     product: str | None = None
     method: str | None = None
+    #: For a phone activation: the installation ID and the confirmation ID deposited for it,
+    #: kept in the CID store when the deposit succeeds.
+    installation_id: str | None = None
+    confirmation_id: str | None = dataclasses.field(default=None, repr=False)
 
     def shifted(self, offset: int) -> Claim:
         """The same claim for a batch where this plan's operations start at ``offset``."""
@@ -119,6 +129,10 @@ def ledger_path(task_vars: t.Mapping[str, t.Any]) -> str | None:
     return None
 
 
+def _digits(text: str) -> str:
+    return "".join(ch for ch in str(text) if ch.isdigit())
+
+
 def _masked(partial: str) -> str:
     return f"XXXXX-XXXXX-XXXXX-XXXXX-{partial}"
 
@@ -131,6 +145,7 @@ class LedgerDoc:
     keys: dict[str, dict[str, t.Any]] = dataclasses.field(default_factory=dict)
     holds: dict[str, dict[str, dict[str, t.Any]]] = dataclasses.field(default_factory=dict)
     activations: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
+    cids: dict[str, dict[str, t.Any]] = dataclasses.field(default_factory=dict)
     dirty: bool = False
 
     # ------------------------------------------------------------------ (de)serialise
@@ -144,11 +159,11 @@ class LedgerDoc:
             raise LedgerError(f"Failed to read the key ledger '{path}': it is not a format {FORMAT} ledger "
                               "(no 'format' or 'salt')")
         return cls(salt=data["salt"], keys=dict(data.get("keys") or {}), holds=dict(data.get("holds") or {}),
-                   activations=list(data.get("activations") or []))
+                   activations=list(data.get("activations") or []), cids=dict(data.get("cids") or {}))
 
     def to_json(self) -> dict[str, t.Any]:
         return {"format": FORMAT, "salt": self.salt, "keys": self.keys, "holds": self.holds,
-                "activations": self.activations}
+                "activations": self.activations, "cids": self.cids}
 
     # ------------------------------------------------------------------ identity
     def key_id(self, key: str) -> str:
@@ -248,6 +263,15 @@ class LedgerDoc:
         self.activations.append({"key": kid, "host": host, "cmid": cmid, "activation_id": activation_id,
                                  "product": product, "method": method, "date": now})
         self.dirty = True
+
+    def store_cid(self, iid: str, cid: str, *, host: str, activation_id: str | None, partial_key: str,
+                  now: str) -> None:
+        """Keep an installation ID / confirmation ID pair (digits only) for reuse."""
+        iid, cid = _digits(iid), _digits(cid)
+        entry = {"cid": cid, "host": host, "activation_id": activation_id, "partial_key": partial_key, "date": now}
+        if self.cids.get(iid, {}).get("cid") != cid:
+            self.cids[iid] = entry
+            self.dirty = True
 
     def resolve_partial(self, partial: str, host: str) -> str | None:
         """The budgeted key an activation of a product showing ``partial`` uses: the only
@@ -355,13 +379,31 @@ class Ledger:
         with self._locked(exclusive=True):
             doc = self._load()
             yield doc
-            if doc.dirty and (doc.keys or doc.holds or doc.activations or os.path.exists(self.path)):
+            if doc.dirty and (doc.keys or doc.holds or doc.activations or doc.cids or os.path.exists(self.path)):
                 self._write(doc)
 
     def read(self) -> LedgerDoc:
         """A snapshot under a shared lock (never written back)."""
         with self._locked(exclusive=False):
             return self._load()
+
+    def stored_cids(self, iids: t.Iterable[str]) -> dict[str, str]:
+        """The confirmation IDs the CID store holds for these installation IDs (digits only);
+        an installation ID the store does not hold is left out."""
+        wanted = {_digits(i) for i in iids if i}
+        if not wanted or not os.path.exists(self.path):
+            return {}
+        doc = self.read()
+        return {i: str(doc.cids[i]["cid"]) for i in wanted if i in doc.cids}
+
+    def cid_owners(self, cids: t.Iterable[str]) -> dict[str, dict[str, t.Any]]:
+        """For confirmation IDs (digits) the CID store holds: CID -> its entry, with
+        ``installation_id`` added (the installation ID it was deposited for)."""
+        wanted = {_digits(c) for c in cids if c}
+        if not wanted or not os.path.exists(self.path):
+            return {}
+        doc = self.read()
+        return {e["cid"]: {**e, "installation_id": iid} for iid, e in doc.cids.items() if e.get("cid") in wanted}
 
     # ------------------------------------------------------------------ the hooks
     def check(self, host: str, claims: t.Sequence[Claim]) -> None:
@@ -407,6 +449,9 @@ class Ledger:
         with self.transaction() as doc:
             now = now_iso()
             for c, held, ok in zip(claims, ids, outcomes, strict=True):
+                if ok and c.installation_id and c.confirmation_id:
+                    doc.store_cid(c.installation_id, c.confirmation_id, host=host, activation_id=c.activation_id,
+                                  partial_key=c.partial_key, now=now)
                 if c.kind == "activate" and ok:
                     kid = held if held is not None else doc.resolve_partial(c.partial_key, host)
                     if kid is None:

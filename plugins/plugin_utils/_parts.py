@@ -28,7 +28,18 @@ import dataclasses
 import re
 import typing as t
 
-from . import _action, _activation, _client, _kms_client, _kms_firewall, _kms_host, _product_key, _state
+from . import (
+    _action,
+    _activation,
+    _client,
+    _keys,
+    _kms_client,
+    _kms_firewall,
+    _kms_host,
+    _ledger,
+    _product_key,
+    _state,
+)
 from ._products import OFFICE_VERSIONS
 
 _GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\}?$")
@@ -256,6 +267,25 @@ class KmsHostPart(Part):
     def reader(self) -> _action.StateReader:
         return _kms_host.KmsHostReader()
 
+    def apply_failure(self, ctx: _action.ActionContext, plan: _action.Plan,
+                      applied: t.Sequence[_client.OpResult]) -> str | None:
+        """A refused sppsvc restart is not a failure: the settings before it were applied.
+
+        slmgr.vbs never restarts sppsvc after /sprt and co.; it says "a KMS reboot is needed for
+        this setting to take effect" (Microsoft's slmgr.vbs, L_MsgWarningKmsReboot). On Windows 8
+        and later sppsvc is trigger-started and may refuse a restart requested over WinRM. So when
+        every setting succeeded and only the restart failed, the task succeeds with
+        ``restart_required: true`` and a warning (:meth:`result`). Any other failure is reported
+        as usual (the default hook).
+        """
+        self.restart_refused: str | None = None
+        failed = [r for r in applied if r.failed]
+        if len(failed) == 1 and failed[0].op == "service_restart":
+            said = f" (Windows said: {failed[0].error.strip()})" if failed[0].error else ""
+            self.restart_refused = f"{failed[0].message}{said}"
+            return None
+        return super().apply_failure(ctx, plan, applied)
+
     def plan(self, ctx: _action.ActionContext, before: _kms_host.KmsHostState) -> _action.Plan:
         self.host_plan = hp = _kms_host.plan_kms_host(self.want, before, self.params.get("restart_service", True),
                                                      check_mode=ctx.check_mode)
@@ -286,12 +316,14 @@ class KmsHostPart(Part):
             required = service.required_count if service else None
             requests = _state.kms_requests_dict(service.requests) if service else None
         applied = after is not None
+        refused = getattr(self, "restart_refused", None) if applied else None
         out: dict[str, t.Any] = {
             "before": hp.before.as_dict(),
             "after": settings_after.as_dict(),
             "changed_settings": list(hp.changed_settings),
-            "restarted": hp.restart and applied and ctx.apply_failure is None,
-            "restart_required": hp.restart_required or (hp.restart and applied and ctx.apply_failure is not None),
+            "restarted": hp.restart and applied and ctx.apply_failure is None and refused is None,
+            "restart_required": hp.restart_required
+            or (hp.restart and applied and (ctx.apply_failure is not None or refused is not None)),
             "current_count": count,
             "required_count": required,
             "requests": requests,
@@ -302,6 +334,14 @@ class KmsHostPart(Part):
             warnings.append(
                 "The KMS host applies " + ", ".join(c for c in hp.changed_settings if _kms_host.HOST_SETTINGS[c])
                 + " at the next start of the Software Protection service (sppsvc); restart_service is false"
+            )
+        if refused is not None:
+            warnings.append(
+                "The KMS host settings " + ", ".join(c for c in hp.changed_settings if _kms_host.HOST_SETTINGS[c])
+                + " are saved, but Windows refused to restart the Software Protection service (sppsvc): "
+                + refused + ". The KMS host applies them the next time sppsvc starts: restart it on the host "
+                "(Restart-Service sppsvc in an elevated session) or reboot the host. On Windows 8 and later sppsvc "
+                "also stops by itself when idle and starts again on demand."
             )
         if warnings:
             out["warnings"] = warnings
@@ -398,7 +438,19 @@ class ActivationPart(Part):
         return _product_key.KeyStateReader(activation_ids=self.request.activation_ids)
 
     def plan(self, ctx: _action.ActionContext, before: _state.HostState) -> _action.Plan:
-        self.act_plan = _activation.plan_activation(self.request, before)
+        """With a key ledger, a phone activation reuses the confirmation IDs its CID store holds
+        for the installation IDs the products show (VAMT's CID reuse after a reimage)."""
+        request = self.request
+        self.reused: set[str] = set()
+        self.reused_cids: list[str] = []
+        path = _ledger.ledger_path(ctx.task_vars)
+        if path is not None and request.method == "offline":
+            ledger = _ledger.Ledger(path)
+            _activation.check_against_store(request, before, ledger.cid_owners(request.confirmation_ids.values()))
+            stored = ledger.stored_cids(p.offline_installation_id or "" for p in before.products)
+            request, self.reused = _activation.with_stored_cids(request, before, stored)
+            self.reused_cids = [request.confirmation_ids[a] for a in self.reused]
+        self.act_plan = _activation.plan_activation(request, before)
         return self.act_plan.plan
 
     def apply_failure(self, ctx: _action.ActionContext, plan: _action.Plan,
@@ -414,6 +466,11 @@ class ActivationPart(Part):
     def result(self, ctx: _action.ActionContext, before: _state.HostState, after: _state.HostState | None,
                plan: _action.Plan) -> dict[str, t.Any]:
         rows, failures = _activation.outcomes(self.act_plan, ctx.applied, after)
+        for row in rows:
+            row["confirmation_id_reused"] = row["activation_id"] in self.reused
+            if row["confirmation_id_reused"] and row["outcome"] == "confirmation_deposited":
+                row["message"] = ("activated by phone with the confirmation ID the CID store kept for this "
+                                  "installation ID (CID reuse: Microsoft was not asked again)")
         out: dict[str, t.Any] = {"products": rows, "summary": _activation.summary(rows)}
         if ctx.applied is not None:
             # RefreshLicenseStatus succeeds even when every Activate() failed: only a product
@@ -421,7 +478,8 @@ class ActivationPart(Part):
             out["changed"] = any(r["outcome"] in ("activated", "confirmation_deposited") for r in rows)
         if failures:
             out.update(failed=True, msg="; ".join(failures))
-        return out
+        # stored confirmation IDs are secrets like the ones given in the options
+        return t.cast(dict[str, t.Any], _keys.scrub(out, self.reused_cids))
 
 
 # --------------------------------------------------------------------------- license_info

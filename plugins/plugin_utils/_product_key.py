@@ -18,6 +18,10 @@ Facts used (tags of docs/reference/licensing-api.md and existing-tools.md, and t
   ``SoftwareLicensingProduct.UninstallProductKey()`` on that product, followed by
   ``RefreshLicenseStatus()``; **without an ID every key, Windows' included, is removed**,
   so this module always names the product [MS-SLS] [MS-SLP] [SLMGR10] (§1.3, §2).
+* ``OfficeSoftwareProtectionProduct.UninstallProductKey`` is given the product's
+  ``ProductKeyID``, by position, as ``ospp.vbs /unpkey`` does
+  (``instance.UninstallProductKey(instance.ProductKeyID)`` [OSPP15]); the executor names
+  the argument from the class definition (``argument_property``).
 * The OSPP service (``OfficeSoftwareProtectionService``) has ``InstallProductKey`` but no
   ``RefreshLicenseStatus`` [OSPP15] (§1.3). Office 2010 keys go to OSPP on every OS;
   Office 2013+ client keys go to OSPP on Windows 7 / 2008 R2 (6.1) and to SPP on
@@ -925,8 +929,13 @@ def plan_keys(req: KeyRequest, state: _state.HostState) -> KeyPlan:
             spp_touched = spp_touched or tg.source == "spp"
         elif tg.action == "remove":
             for p in tg.remove:
+                # OfficeSoftwareProtectionProduct.UninstallProductKey takes the product's own
+                # ProductKeyID, by position: Microsoft's ospp.vbs /unpkey calls
+                # "instance.UninstallProductKey(instance.ProductKeyID)" [OSPP15]. The SPP class's
+                # method takes no parameter [MS-SLP], as slmgr.vbs /upk calls it.
                 plan.add(_client.cim_invoke(_product_of(p.source), "UninstallProductKey",
-                                            filter=f"ID = {_state.wql_string(p.id)}"),
+                                            filter=f"ID = {_state.wql_string(p.id)}",
+                                            argument_property="ProductKeyID" if p.source == "ospp" else None),
                          f"remove the product key '{_keys.mask_product_key(p.partial_product_key)}' of "
                          f"'{p.name}' ({p.id})")
                 spp_touched = spp_touched or p.source == "spp"

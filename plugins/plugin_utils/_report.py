@@ -130,10 +130,10 @@ def build(summary: t.Mapping[str, t.Any], probes: t.Mapping[str, t.Any] | None =
             "probe_verdict": probe["verdict"] if probe and p.get("product") else None,
             "probe_next_step": probe["next_step"] if probe and p.get("product") else None,
         })
-    kms_hosts = [{k: k_row.get(k) for k in ("host", "product", "activation_id", "family", "office_version",
-                                             "activated", "status", "current_count", "required_count",
-                                             "threshold_met", "listening_port", "dns_publishing", "in_dns")}
-                 | {"clients": list(k_row.get("clients") or [])} for k_row in summary["kms_hosts"]]
+    kms_keys = ("host", "product", "activation_id", "family", "office_version", "activated", "status",
+                "current_count", "required_count", "threshold_met", "listening_port", "dns_publishing", "in_dns")
+    kms_hosts = [{**{k: k_row.get(k) for k in kms_keys}, "clients": list(k_row.get("clients") or [])}
+                 for k_row in summary["kms_hosts"]]
     return {
         "schema": SCHEMA_NAME,
         "schema_version": SCHEMA_VERSION,
@@ -227,8 +227,9 @@ def _svg_status(doc: t.Mapping[str, t.Any]) -> str:
     height = len(overview) * (bar_h + gap) + 4
     parts = [f'<svg id="status-chart" role="img" aria-label="Hosts by status, per product family" '
              f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
-    for i, (family, counts) in enumerate(sorted(overview.items(), key=lambda kv: list(FAMILY_LABELS).index(kv[0])
-                                                  if kv[0] in FAMILY_LABELS else 9)):
+    order = list(FAMILY_LABELS)
+    families = sorted(overview.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    for i, (family, counts) in enumerate(families):
         y = i * (bar_h + gap) + 4
         total = sum(counts.values())
         parts.append(f'<text x="0" y="{y + 18}" class="label">{_e(FAMILY_LABELS.get(family, family))} ({total})</text>')

@@ -119,7 +119,7 @@ def _ospp(props: PropertyList, confirmed: t.Collection[str], kms_host_only: bool
     """The SPP list for an OSPP class: required only where ospp.vbs shows the member on OSPP;
     the Windows 8+ members (optional in SPP) and, for the service, the KMS host settings and
     counters (OSPP is never a KMS host: Office KMS host licenses live in SPP) are left out."""
-    host_only = {n for n, _ in _KMS_COUNTER_PROPS} | {
+    host_only = {name for name, _everywhere in _KMS_COUNTER_PROPS} | {
         "RemainingWindowsReArmCount", "KeyManagementServiceListeningPort", "KeyManagementServiceDnsPublishing",
         "KeyManagementServiceLowPriority"}
     return tuple((name, name in confirmed) for name, everywhere in props

@@ -126,7 +126,7 @@ def test_phone_activation_and_removal(lab: LabHandle, ansible: Ansible) -> None:
     assert objects(lab) == []
 
 
-@pytest.mark.parametrize(("host", "args", "message"), [
+REFUSALS: list[tuple[str, dict[str, t.Any], str]] = [
     ("mgmt01", {"name": "AO", "product_key": WIN11_GVLK},
      "Failed to create the activation object 'AO' with the key 'XXXXX-XXXXX-XXXXX-XXXXX-2YT43': it is the public "
      "KMS client setup key (GVLK) of "),
@@ -139,24 +139,44 @@ def test_phone_activation_and_removal(lab: LabHandle, ansible: Ansible) -> None:
      "Failed to create the activation object 'AO': the host runs Microsoft Windows 7 Enterprise (version 6.1.7601); "
      "Active Directory-based activation needs Windows 8 / Windows Server 2012 or later"),
     ("mgmt01", {"name": "A,O", "product_key": CSVLK}, "Failed to manage the activation object 'A,O': the name "),
-])
-def test_bad_input_is_refused_before_anything_changes(lab: LabHandle, ansible: Ansible, host: str,
-                                                      args: dict[str, t.Any], message: str) -> None:
-    run = ansible.run(play(host, task("AO", "ad_activation_object", args)), lab)
-    result = run.result("AO", host)
-    assert result["_status"] == "failed"
-    assert result["msg"].startswith(message), result["msg"]
-    assert result["changed"] is False and result["round_trips"] <= 1
+]
+
+
+def test_bad_input_is_refused_before_anything_changes(lab: LabHandle, ansible: Ansible) -> None:
+    """Each refusal in one playbook (one task per case, on its host, errors ignored so that every case runs)."""
+    tasks = "".join(
+        f"    - name: Case {i}\n      winops.volume_activation.ad_activation_object: {json.dumps(args)}\n"
+        f"      when: inventory_hostname == '{host}'\n      ignore_errors: true\n"
+        for i, (host, args, _message) in enumerate(REFUSALS))
+    run = ansible.run(play("mgmt01:wg01:w7", tasks), lab)
+    for i, (host, args, message) in enumerate(REFUSALS):
+        result = run.result(f"Case {i}", host)
+        assert result["_status"] == "failed", (i, result)
+        assert result["msg"].startswith(message), (i, result["msg"])
+        assert result["changed"] is False and result["round_trips"] <= 1, (i, result)
+        assert args["product_key"] not in run.stdout + json.dumps(run.records), i
     assert objects(lab) == [] and csvlk_uses(lab, "ws22-csvlk") == 0 and csvlk_uses(lab, "w11-mak") == 0
-    assert args["product_key"] not in run.stdout + json.dumps(run.records)
 
 
 def test_clients_activate_from_ad_and_license_info_reports_it(lab: LabHandle, ansible: Ansible) -> None:
     run = ansible.run(play("mgmt01", task("AO", "ad_activation_object", {"name": "WS2022", "product_key": CSVLK})), lab)
     assert run.rc == 0, run.stdout
     lab.lab.advance("3h")  # the clients' first activation attempt (2 h after install)
-    run = ansible.run(play("ws01:w7:wg01", task("Info", "license_info", {"application": "windows"})), lab)
+    summary_task = ("    - name: Summary\n      ansible.builtin.debug:\n        msg: \"{{ hostvars | "
+                    "winops.volume_activation.fleet_summary(hosts=ansible_play_hosts, key='info') }}\"\n"
+                    "      run_once: true\n")
+    run = ansible.run(play("ws01:w7:wg01", task("Info", "license_info", {"application": "windows"})
+                           + "      register: info\n" + summary_task), lab)
     info = run.results("Info")
+    # fleet_summary: ws01 activates through AD, the others still need a KMS host.
+    fleet = run.result("Summary", "ws01")["msg"]
+    assert fleet["activation_paths"] == {
+        "active_directory": [{"host": "ws01", "products": ["Windows(R), Enterprise edition"]}],
+        "kms": [{"host": "w7", "products": ["Windows(R) 7, Enterprise edition"]},
+                {"host": "wg01", "products": ["Windows(R), Enterprise edition"]}]}
+    assert fleet["hosts"][0]["windows"]["activated_by"] == "Active Directory (WS2022)"
+    assert "  through Active Directory: ws01 (1)" in fleet["lines"]
+    assert "  still need a KMS host: w7 (1), wg01 (1)" in fleet["lines"]
     ws01 = info["ws01"]["products"][0]
     assert ws01["activated"] is True
     assert ws01["ad_activation"] == {
@@ -241,9 +261,12 @@ def test_role_creates_objects_and_clients_activate_through_ad(lab: LabHandle, an
     states = {p["name"]: (p["license_status"], p["key_kind"]) for p in lab.lab.host_state("ws01")["products"]
               if p["partial_product_key"]}
     assert all(status == 1 for status, _kind in states.values()), states
-    # Second run: nothing to do.
+    # Second run: nothing to do, one round trip per module call: on ws01 license_info, kms_client,
+    # activation, license_info; on mgmt01 also two objects checked (check mode) and two found in place.
+    marks = {h: lab.log_mark(h) for h in ("mgmt01", "ws01")}
     run = ansible.run(ROLE_PLAY, lab, extra_vars=extra)
     assert run.rc == 0
+    assert {h: lab.round_trips(h, since=m) for h, m in marks.items()} == {"mgmt01": 8, "ws01": 4}
     changed = [r["task"] for r in run.records if r["result"].get("changed")
                and not r["task"].startswith((ROLE + "Record", ROLE + "Start", ROLE + "Note"))]
     assert changed == []

@@ -147,9 +147,9 @@ def test_budget_of_four_under_forks_20(handle: LabHandle, ansible: Ansible, monk
 
 
 @pytest.mark.parametrize("kill_at", ["reserved", "activated"])
-def test_kill_mid_run_loses_nothing_counts_nothing_twice(handle: LabHandle, ansible: Ansible,
-                                                          tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch,
-                                                          kill_at: str) -> None:
+def test_kill_mid_run_loses_nothing_counts_nothing_twice(
+        handle: LabHandle, ansible: Ansible, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch,
+        kill_at: str) -> None:
     """SIGKILL to ansible-playbook and every fork while its 20 forks install and activate;
     then the same playbook again. Afterwards the ledger's records are exactly the activation
     service's activations, no reservation is left, and the service never went over the budget.

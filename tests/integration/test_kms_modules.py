@@ -52,7 +52,10 @@ def registry(handle: LabHandle, host: str, path: str) -> dict[str, t.Any]:
 
 
 def firewall(handle: LabHandle, host: str) -> dict[str, dict[str, t.Any]]:
-    return {r["name"]: r for r in handle.lab.host_state(host)["firewall"]}
+    """The host's rules by rule ID (``SPPSVC-In-TCP``) and by display name: a rule created through
+    the firewall COM API has a GUID for ID and its COM ``Name`` as display name."""
+    rules = handle.lab.host_state(host)["firewall"]
+    return {**{r["display_name"]: r for r in rules}, **{r["name"]: r for r in rules}}
 
 
 def triad(ansible: Ansible, handle: LabHandle, host: str, module: str, args: dict[str, t.Any], *,
@@ -121,7 +124,8 @@ def test_kms_firewall_triad_on_1688(lab: LabHandle, ansible: Ansible) -> None:
     rule = firewall(lab, "kms01")["SPPSVC-In-TCP"]
     assert rule["enabled"] is True
     assert rule["profiles"] == ["Domain", "Private"]
-    assert sorted(rule["remote_addresses"]) == ["10.20.0.0/16", "LocalSubnet"]
+    # as the firewall stores them (INetFwRule reads IPv4 subnets back with a mask)
+    assert sorted(rule["remote_addresses"]) == ["10.20.0.0/255.255.0.0", "LocalSubnet"]
 
 
 def test_kms_firewall_custom_port_and_absent(lab: LabHandle, ansible: Ansible) -> None:
@@ -129,6 +133,7 @@ def test_kms_firewall_custom_port_and_absent(lab: LabHandle, ansible: Ansible) -
     assert [r[k]["changed"] for k in ("check", "real", "repeat")] == [True, True, False]
     rule = firewall(lab, "kms01")["winops-va-kms-tcp-in"]
     assert (rule["enabled"], rule["local_ports"], rule["remote_addresses"]) == (True, ["1689"], ["LocalSubnet"])
+    assert rule["group"] == "winops.volume_activation"
     assert firewall(lab, "kms01")["SPPSVC-In-TCP"]["enabled"] is False
     r = triad(ansible, lab, "kms01", "kms_firewall", {"port": 1689, "state": "absent"})
     assert [r[k]["changed"] for k in ("check", "real", "repeat")] == [True, True, False]

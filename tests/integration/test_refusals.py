@@ -164,6 +164,8 @@ MODULE_CASES: list[Case] = [
     c("fw-mask", "kms_firewall", {"remote_addresses": ["10.0.0.0/255.0.255.0"]}, "10.0.0.0/255.0.255.0", host=K),
     c("fw-v6", "kms_firewall", {"remote_addresses": ["fe80::zz"]}, "fe80::zz", host=K),
     c("fw-mixed-range", "kms_firewall", {"remote_addresses": ["10.0.0.1-fe80::1"]}, "10.0.0.1-fe80::1", host=K),
+    # issue 11 item 10: the executor sets rules through the firewall COM API, which takes no Internet keyword
+    c("fw-internet", "kms_firewall", {"remote_addresses": ["Internet"]}, "'Internet'", "COM"),
     c("fw-unknown", "kms_firewall", {"scope": "LocalSubnet"}, "scope", "Unsupported", host=K),
     # kms_srv_record (rfc2136 against the lab's BIND, windows_dns against kms01)
     c("srv-zone-empty", "kms_srv_record", {**SRV, "zone": ""}, "zone", "non-empty"),

@@ -56,7 +56,7 @@ def module_executions(run: PlaybookRun, host: str) -> int:
         if r["host"] != host or not r["action"].startswith(COLLECTION) or r["status"] == "skipped":
             continue
         if r["action"] in (COLLECTION + "validate_args", COLLECTION + "fleet_report"):
-            continue  # they run on the controller and contact no host
+            continue  # run on the controller, contact no host
         res = r["result"]
         if res.get("round_trips") == 0:
             continue  # ran on the controller only (fleet_report, kms_srv_record over RFC 2136)

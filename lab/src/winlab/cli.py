@@ -4,7 +4,8 @@
     winlab status
     winlab advance 31d
     winlab fault kms01 winrm_down ; winlab clear
-    winlab phone <installation id>
+    winlab phone <installation id> | winlab phone --file installation_ids.json
+    winlab reimage <host>
     winlab log kms01
     winlab down
 
@@ -285,8 +286,39 @@ def cmd_clear(args: argparse.Namespace) -> int:
     return 0
 
 
+def fill_confirmation_ids(lab: t.Any, path: str | pathlib.Path) -> int:
+    """Phone activation of a whole file: for every row of the JSON list at ``path`` (the
+    collection's ``installation_ids.json``: ``installation_id``, ``confirmation_id``) whose
+    confirmation ID is empty, ask the activation service's phone line (``lab.phone``) and write
+    the answer in; the file is rewritten in place (mode 0600). Returns the number filled."""
+    file = pathlib.Path(path)
+    rows = json.loads(file.read_text(encoding="utf-8"))
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and r.get("installation_id") for r in rows):
+        raise LabError(f"{file}: expected a JSON list of rows with an installation_id")
+    filled = 0
+    for row in rows:
+        if not row.get("confirmation_id"):
+            row["confirmation_id"] = lab.phone(str(row["installation_id"]))
+            filled += 1
+    file.write_text(json.dumps(rows, indent=4) + "\n", encoding="utf-8")
+    file.chmod(0o600)
+    return filled
+
+
 def cmd_phone(args: argparse.Namespace) -> int:
+    if args.file:
+        n = fill_confirmation_ids(_client(args), args.file)
+        _say(f"{args.file}: {n} confirmation ID(s) filled in")
+        return 0
+    if not args.iid:
+        raise LabError("give an installation ID or --file FILE")
     _say(_client(args).phone(args.iid))
+    return 0
+
+
+def cmd_reimage(args: argparse.Namespace) -> int:
+    state = _client(args).reimage(args.host)
+    _say(f"{state['name']}: reinstalled on the same hardware (new CMID {state['cmid']})")
     return 0
 
 
@@ -389,8 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("phone", parents=[common],
                        help="phone activation: print the confirmation ID for an installation ID")
-    p.add_argument("iid")
+    p.add_argument("iid", nargs="?")
+    p.add_argument("--file", help="fill the empty confirmation IDs of an installation_ids.json file")
     p.set_defaults(func=cmd_phone)
+
+    p = sub.add_parser("reimage", parents=[common],
+                       help="reinstall a host from the fleet file on the same hardware (same installation IDs)")
+    p.add_argument("host")
+    p.set_defaults(func=cmd_reimage)
 
     p = sub.add_parser("log", parents=[common], help="the request log (module calls, operations, commands)")
     p.add_argument("host", nargs="?")

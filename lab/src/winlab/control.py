@@ -262,6 +262,16 @@ def _sppsvc_start(lab: Lab, host: str) -> None:
         lab.world.host(host).restart_service("sppsvc")
 
 
+def _sppsvc_refuse_restart(lab: Lab, host: str) -> None:
+    with lab.world.lock:
+        lab.world.host(host).services["sppsvc"].refuse_restart = True
+
+
+def _sppsvc_allow_restart(lab: Lab, host: str) -> None:
+    with lab.world.lock:
+        lab.world.host(host).services["sppsvc"].refuse_restart = False
+
+
 def _host_down_apply(lab: Lab, host: str) -> None:
     FAULTS["winrm_down"].apply(lab, host)
     lab.world.host(host).reachable = False
@@ -290,6 +300,11 @@ register_fault(Fault("dns_down",
                      _dns_down_apply, _dns_down_clear))
 register_fault(Fault("host_down", "the host is off: WinRM refuses connections and it answers no KMS client",
                      _host_down_apply, _host_down_clear))
+register_fault(Fault("sppsvc_restart_refused",
+                     "sppsvc refuses to be restarted over WinRM (Restart-Service fails with access denied, "
+                     "0x80070005), as a trigger-started sppsvc may on Windows 8 and later; it keeps running "
+                     "with the settings it read at its last start",
+                     _sppsvc_refuse_restart, _sppsvc_allow_restart))
 
 #: Windows' TCP connect timeout: SYN plus two retransmissions (3 s, then 6 s), given up after ~21 s
 #: (TcpMaxConnectRetransmissions defaults to 2 since Vista; learn.microsoft.com troubleshoot
@@ -710,6 +725,27 @@ class Lab:
         with self._lock:
             return {self.world.hosts[k].name: sorted(v) for k, v in self._faults.items() if v}
 
+    def reimage(self, host: str) -> dict[str, t.Any]:
+        """A fresh install of the fleet file's image on the same hardware (VAMT's CID-reuse case):
+        the host is built again from its spec (keys, activation, registry, firewall, CMID, rearm
+        counts as installed), keeping its name, address and listener. The machine identity the
+        activation service derives installation IDs from is the hardware, so the same key gives the
+        same installation ID again. Returns the new host's snapshot."""
+        from winlab.models.host import WindowsHost
+
+        h = self._host(host)
+        with self._lock:
+            timer = self._restarts.pop(h.name.lower(), None)
+            if timer is not None:
+                timer.cancel()
+            with self.world.lock:
+                fresh = WindowsHost(self.world, h.spec)
+                self.world.hosts[h.name.lower()] = fresh
+                self._runners = {k: v for k, v in self._runners.items() if k[0] != h.name.lower()}
+                snapshot = fresh.snapshot()
+        self.reconcile_network()
+        return t.cast(dict[str, t.Any], snapshot)
+
     def phone(self, iid: str) -> str:
         """The simulated activation service's phone line: installation ID in, confirmation ID out."""
         from winlab.models.errors import WmiError
@@ -941,6 +977,10 @@ class ControlClient:
     def phone(self, iid: str) -> str:
         """Confirmation ID for an installation ID."""
         return str(self._call("POST", "/v1/phone", {"iid": iid})["cid"])
+
+    def reimage(self, host: str) -> dict[str, t.Any]:
+        """Reinstall a host on the same hardware; its new state."""
+        return t.cast(dict[str, t.Any], self._call("POST", "/v1/reimage", {"host": host})["state"])
 
     def reset(self) -> None:
         """Reset models, clock and logs; clear faults."""

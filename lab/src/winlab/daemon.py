@@ -21,6 +21,7 @@ Control API (JSON bodies and answers; every request needs
     POST /v1/fault    {host, name, params?} {"ok": true}
     POST /v1/clear    {host?}         {"cleared": ["host:fault"...]}
     POST /v1/phone    {iid}           {"cid"}
+    POST /v1/reimage  {host}          {"state"} (a fresh install on the same hardware)
     POST /v1/reset    {}              {"ok": true}
     GET  /v1/dns                      {"dns": {server, port, zone, tsig_key_name, tsig_algorithm,
                                                tsig_key_secret, running}} (400 without the network)
@@ -124,6 +125,8 @@ def dispatch(lab: Lab, method: str, path: str, body: dict[str, t.Any]) -> t.Any:
         return {"cleared": lab.clear(_str_arg(body, "host", required=False))}
     if route == ("POST", "phone"):
         return {"cid": lab.phone(t.cast(str, _str_arg(body, "iid")))}
+    if route == ("POST", "reimage"):
+        return {"state": lab.reimage(t.cast(str, _str_arg(body, "host")))}
     if route == ("POST", "reset"):
         lab.reset()
         return {"ok": True}

@@ -30,7 +30,8 @@ class ModuleCall:
     or ``ansible.windows.win_ping``; ``script_name`` is the manifest's name for it
     (``ansible_collections.winops.volume_activation.plugins.modules.licensing_batch.ps1``).
     ``args`` holds the module arguments with the internal ``_ansible_*`` keys removed;
-    those are in ``internal``.
+    those are in ``internal``. ``script`` is the module's source as shipped in the exec
+    manifest ("" when not known): PowerShell on the host resolves the commands it names.
     """
 
     name: str
@@ -38,6 +39,7 @@ class ModuleCall:
     args: dict[str, t.Any]
     internal: dict[str, t.Any] = dataclasses.field(default_factory=dict)
     actions: list[str] = dataclasses.field(default_factory=list)
+    script: str = dataclasses.field(default="", repr=False)
 
     @property
     def check_mode(self) -> bool:

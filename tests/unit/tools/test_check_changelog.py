@@ -58,14 +58,22 @@ def test_the_repository_follows_its_conventions() -> None:
 
 
 def test_a_clean_first_release_passes(tmp_path: pathlib.Path) -> None:
-    root = _collection(tmp_path, {"release.yml": {"release_summary": "First release.", **PLAYBOOKS}, "x.yml": {"minor_changes": ["kms_host - returns the request counters."]}})
+    fragments = {
+        "release.yml": {"release_summary": "First release.", **PLAYBOOKS},
+        "x.yml": {"minor_changes": ["kms_host - returns the request counters."]},
+    }
+    root = _collection(tmp_path, fragments)
     assert _problems(root) == []
 
 
 @pytest.mark.parametrize(
     ("fragment", "expected"),
     [
-        pytest.param({"bugfixes": ["product_key - gvlk=auto no longer replaces the KMS host key."]}, "section 'bugfixes' before the first release", id="bugfix-of-unreleased"),
+        pytest.param(
+            {"bugfixes": ["product_key - gvlk=auto no longer replaces the KMS host key."]},
+            "section 'bugfixes' before the first release",
+            id="bugfix-of-unreleased",
+        ),
         pytest.param({"breaking_changes": ["kms_host - renamed an option."]}, "section 'breaking_changes' before the first release", id="breaking-unreleased"),
         pytest.param({"minor_changes": ["kms_host - new module that sets the KMS host's port."]}, "announces a 'new module'", id="module-twice"),
         pytest.param({"minor_changes": ["kms_srv_records - New lookup that reads SRV records."]}, "announces a 'New lookup'", id="lookup-twice"),

@@ -54,5 +54,6 @@ def test_check_mode_reports_drift(tmp_path: pathlib.Path, monkeypatch: pytest.Mo
 def test_the_awx_guide_shows_the_shipped_execution_environment() -> None:
     # the guide quotes ee/execution-environment.yml in full; a change to one must reach the other
     guide = (ROOT / "docs" / "docsite" / "rst" / "guide_awx_execution_environment.rst").read_text(encoding="utf-8")
-    quoted = "".join(("    " + line if line.strip() else "\n") for line in (ROOT / "ee" / "execution-environment.yml").read_text(encoding="utf-8").splitlines(True))
+    lines = (ROOT / "ee" / "execution-environment.yml").read_text(encoding="utf-8").splitlines(True)
+    quoted = "".join(("    " + line if line.strip() else "\n") for line in lines)
     assert ".. code-block:: yaml\n\n" + quoted in guide

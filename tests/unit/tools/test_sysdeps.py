@@ -79,7 +79,7 @@ def _calls(tmp_path: pathlib.Path) -> list[str]:
 
 
 def test_everything_present_installs_nothing(tmp_path: pathlib.Path) -> None:
-    _, env = _machine(tmp_path, set(COMMANDS))
+    _bindir, env = _machine(tmp_path, set(COMMANDS))
     result = _run(env)
     assert result.returncode == 0, result.stderr
     assert "present" in result.stdout
@@ -96,7 +96,7 @@ def test_a_non_executable_file_does_not_count(tmp_path: pathlib.Path) -> None:
 
 def test_named_in_sbin_counts_as_present(tmp_path: pathlib.Path) -> None:
     # Debian puts named in /usr/sbin, which a normal user's PATH may not hold; the lab looks there too.
-    _, env = _machine(tmp_path, set(COMMANDS) - {"bind9"})
+    _bindir, env = _machine(tmp_path, set(COMMANDS) - {"bind9"})
     _stub(tmp_path / "sbin" / "named", "exit 0\n")
     assert _run(env).returncode == 0
     assert _calls(tmp_path) == []
@@ -113,7 +113,7 @@ def test_named_in_sbin_counts_as_present(tmp_path: pathlib.Path) -> None:
 def test_installs_exactly_the_missing_packages(
     tmp_path: pathlib.Path, missing: set[str], uid: int, sudo_ok: bool, prefix: str
 ) -> None:
-    _, env = _machine(tmp_path, set(COMMANDS) - missing, uid=uid, sudo_ok=sudo_ok)
+    _bindir, env = _machine(tmp_path, set(COMMANDS) - missing, uid=uid, sudo_ok=sudo_ok)
     result = _run(env)
     assert result.returncode == 0, result.stdout + result.stderr
     calls = [c for c in _calls(tmp_path) if not c.startswith("sudo -n true")]
@@ -130,7 +130,7 @@ def test_installs_exactly_the_missing_packages(
 
 
 def test_user_without_sudo_gets_the_exact_command_and_nothing_runs(tmp_path: pathlib.Path) -> None:
-    _, env = _machine(tmp_path, {"shellcheck", "chromium"}, uid=1000, sudo_ok=False)
+    _bindir, env = _machine(tmp_path, {"shellcheck", "chromium"}, uid=1000, sudo_ok=False)
     result = _run(env)
     assert result.returncode == 1
     assert "sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends bind9 bind9-utils bind9-dnsutils'" in result.stderr
@@ -138,7 +138,7 @@ def test_user_without_sudo_gets_the_exact_command_and_nothing_runs(tmp_path: pat
 
 
 def test_python_without_venv_support_adds_python3_venv(tmp_path: pathlib.Path) -> None:
-    _, env = _machine(tmp_path, set(COMMANDS), venv_ok=False)
+    _bindir, env = _machine(tmp_path, set(COMMANDS), venv_ok=False)
     result = _run(env)
     # apt-get (a stand-in) cannot fix the stand-in python3, but the package was asked for
     assert "apt-get install -y -qq --no-install-recommends python3-venv (uid 0, DEBIAN_FRONTEND=noninteractive)" in _calls(tmp_path)
@@ -148,7 +148,7 @@ def test_python_without_venv_support_adds_python3_venv(tmp_path: pathlib.Path) -
 
 
 def test_an_install_that_does_not_bring_the_command_fails(tmp_path: pathlib.Path) -> None:
-    _, env = _machine(tmp_path, set(COMMANDS) - {"bind9"}, apt_installs=False)
+    _bindir, env = _machine(tmp_path, set(COMMANDS) - {"bind9"}, apt_installs=False)
     result = _run(env)
     assert result.returncode == 1
     assert "still not found: bind9 (named)" in result.stderr

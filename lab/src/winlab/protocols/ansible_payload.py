@@ -279,6 +279,7 @@ def module_call_from_payload(payload: ExecPayload) -> ModuleCall:
         args=args,
         internal=internal,
         actions=payload.action_names,
+        script=payload.script_text(script_name),
     )
 
 

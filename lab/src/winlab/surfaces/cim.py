@@ -550,6 +550,9 @@ class CimSurface:
         elif method == "UninstallProductKey":
             if p.key is None:
                 raise WmiError(errors.SL_E_PKEY_NOT_INSTALLED, f"{p.id} has no key")
+            if p.store == "ospp" and (a.get("ProductKeyID") or "") != (p.product_key_id or ""):
+                # [LAB] another product's key ID: the OSPP answer is not documented
+                raise WmiError(errors.SL_E_PKEY_NOT_INSTALLED, f"{p.id} has no key '{a.get('ProductKeyID')}'")
             p.clear_key()
         elif method == "DepositOfflineConfirmationId":
             self.host.deposit_confirmation(p, a["InstallationId"] or "", a["ConfirmationId"] or "")

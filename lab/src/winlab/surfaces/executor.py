@@ -24,6 +24,14 @@ src/Microsoft.Management.Infrastructure.CimCmdlets/CimInvokeCimMethod.cs,
 ``CreateParametersCollection``): see ``WindowsHost.check_method``. With no instance
 selected nothing is called, so even a misspelt method name goes unnoticed there, as on
 Windows.
+
+Firewall operations go through the firewall COM API (``winlab.models.firewall.ComRule``),
+as the executor does: the built-in KMS rule is recognised by what Windows ships (an
+indirect-string Grouping, inbound, TCP, local port 1688, service sppsvc), the
+collection's own rules by Name and Grouping. Before anything runs, the shipped executor
+script is checked against the host's PowerShell (``winlab.models.powershell``): on a
+Windows 7 / Server 2008 R2 host a script that uses the NetSecurity cmdlets fails its
+firewall operations with PowerShell's CommandNotFoundException, as it would there.
 """
 
 from __future__ import annotations
@@ -34,9 +42,9 @@ import datetime as dt
 import re
 import typing as t
 
-from winlab.models import adds, dnsserver, errors
+from winlab.models import adds, dnsserver, errors, powershell
 from winlab.models.errors import WmiError
-from winlab.models.firewall import FirewallRule, normalize_profiles, validate_addresses
+from winlab.models.firewall import ComRule, com_add, com_remove, com_rules
 from winlab.models.host import WindowsHost
 from winlab.models.registry import OSPP_KEY, REG_TYPES, SPP_KEY, coerce, normalize_path
 from winlab.surfaces import netprobe
@@ -81,17 +89,16 @@ MUTATING = {"cim_invoke", "cim_delete", "reg_set", "reg_remove", "firewall_set",
 # op -> (required keys, optional keys)
 OP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cim_query": (("class",), ("namespace", "filter", "properties", "optional_properties")),
-    "cim_invoke": (("class", "method"), ("namespace", "filter", "arguments", "static")),
+    "cim_invoke": (("class", "method"), ("namespace", "filter", "arguments", "static", "argument_property")),
     "cim_delete": (("class", "filter"), ("namespace",)),
     "reg_get": (("path",), ("names",)),
     "reg_set": (("path", "name", "type", "value"), ()),
     "reg_remove": (("path", "name"), ()),
-    "firewall_get": (("name",), ()),
-    "firewall_set": (("name",), ("enabled", "profiles", "remote_addresses", "local_ports")),
-    "firewall_create": (("name",), ("display_name", "description", "group", "direction", "action", "protocol",
-                                    "local_ports", "remote_addresses", "profiles", "enabled", "program",
-                                    "service")),
-    "firewall_remove": (("name",), ()),
+    "firewall_get": (("name",), ("group",)),
+    "firewall_set": (("name",), ("group", "enabled", "profiles", "remote_addresses", "local_ports")),
+    "firewall_create": (("name", "group"), ("description", "direction", "action", "protocol", "local_ports",
+                                            "remote_addresses", "profiles", "enabled", "program", "service")),
+    "firewall_remove": (("name", "group"), ()),
     "service_get": (("name",), ()),
     "service_restart": (("name",), ()),
     "os_restart": ((), ("delay",)),
@@ -215,6 +222,13 @@ def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) 
             if canon in PRODUCT_CLASSES and not static and not (op.get("filter") or "").strip():
                 raise BatchValidationError(
                     f"{where} (cim_invoke): a filter is required to invoke {method} on {canon} instances")
+            if op.get("argument_property") is not None:
+                if static or canon not in PRODUCT_CLASSES:
+                    raise BatchValidationError(f"{where} (cim_invoke): argument_property is only for product instances")
+                if not re.fullmatch(r"[A-Za-z_]\w*", str(op["argument_property"])):
+                    raise BatchValidationError(f"{where} (cim_invoke): '{op['argument_property']}' is not a property name")
+                if op.get("arguments") is not None:
+                    raise BatchValidationError(f"{where} (cim_invoke): argument_property and arguments exclude each other")
             arguments = op.get("arguments") or {}
             if not isinstance(arguments, dict):
                 raise BatchValidationError(f"{where} (cim_invoke): 'arguments' must be a dict")
@@ -239,13 +253,18 @@ def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) 
         name = str(op["name"])
         if not _fw_name_allowed(name):
             raise BatchValidationError(f"{where} ({kind}): firewall rule '{name}' is not allowed")
-        try:
-            if op.get("profiles") is not None:
-                normalize_profiles(_as_list(op["profiles"]))
-            if op.get("remote_addresses") is not None:
-                validate_addresses(_as_list(op["remote_addresses"]))
-        except ValueError as e:
-            raise BatchValidationError(f"{where} ({kind}): {e}") from None
+        builtin = name in FIREWALL_BUILTIN
+        if builtin and kind in ("firewall_create", "firewall_remove"):
+            raise BatchValidationError(f"{where} ({kind}): '{name}' is a built-in rule")
+        if builtin and op.get("group") is not None:
+            raise BatchValidationError(f"{where} ({kind}): a built-in rule takes no group")
+        if not builtin and not str(op.get("group") or "").strip():
+            raise BatchValidationError(f"{where} ({kind}): the rule '{name}' needs its group")
+        for prof in _as_list(op["profiles"]) if op.get("profiles") is not None else []:
+            if prof not in ("Any", "Domain", "Private", "Public"):
+                raise BatchValidationError(f"{where} ({kind}): '{prof}' is not a firewall profile")
+        if op.get("protocol") not in (None, "TCP", "UDP", "Any"):
+            raise BatchValidationError(f"{where} ({kind}): protocol must be TCP, UDP or Any")
         if op.get("enabled") is not None and not isinstance(op["enabled"], bool):
             raise BatchValidationError(f"{where} ({kind}): 'enabled' must be a boolean")
         if op.get("local_ports") is not None:
@@ -256,8 +275,6 @@ def _validate_op(where: str, kind: str, op: dict[str, t.Any], secrets: Secrets) 
             raise BatchValidationError(f"{where} ({kind}): direction '{op['direction']}' is not Inbound|Outbound")
         if op.get("action") not in (None, "Allow", "Block"):
             raise BatchValidationError(f"{where} ({kind}): action '{op['action']}' is not Allow|Block")
-        if kind == "firewall_create" and name in FIREWALL_BUILTIN:
-            raise BatchValidationError(f"{where} (firewall_create): '{name}' is a built-in rule")
     elif kind.startswith("service_") and _canon(str(op["name"]), SERVICES) is None:
         raise BatchValidationError(f"{where} ({kind}): service '{op['name']}' is not allowed")
     elif kind == "os_restart" and "delay" in op and (
@@ -354,16 +371,20 @@ def _fail(op: dict[str, t.Any], e: WmiError, **extra: t.Any) -> dict[str, t.Any]
     return {"op": op["op"], "ok": False, **extra, **e.as_dict()}
 
 
-def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any], check_mode: bool = False) -> dict[str, t.Any]:
+def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any], check_mode: bool = False,
+              script: str = "") -> dict[str, t.Any]:
     """Validate and execute a batch; returns ``{"changed", "results"}``.
     ``BatchValidationError`` when the batch is invalid (nothing executed), or when it holds
-    a mutating operation and the task runs in check mode."""
+    a mutating operation and the task runs in check mode. ``script`` is the executor's
+    source as shipped ("" when not known): operations that would run a command this
+    host's PowerShell lacks fail as PowerShell fails them there."""
     secrets = Secrets(list(args.get("product_keys") or []), list(args.get("confirmation_ids") or []))
     ops = validate(args, secrets)
     if check_mode:
         for i, op in enumerate(ops):
             if op["op"] in MUTATING:
                 raise BatchValidationError(f"operation {i} ({op['op']}) changes the host and the task runs in check mode")
+    missing = powershell.missing_commands(host.os_version, script) if script else {}
     stop_on_error = args.get("stop_on_error", True)
     results: list[dict[str, t.Any]] = []
     changed = False
@@ -381,7 +402,10 @@ def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any], check_mod
                 results.append({"op": op["op"], "ok": False, "skipped": True})
                 log_ops.append({"op": op["op"], "skipped": True})
                 continue
-            res = _run_op(host, op, secrets, results)
+            if op["op"] in missing:
+                res = {"op": op["op"], "ok": False, **powershell.command_not_found(missing[op["op"]])}
+            else:
+                res = _run_op(host, op, secrets, results)
             results.append(res)
             entry: dict[str, t.Any] = {"op": op["op"], "ok": res["ok"]}
             for k in ("class", "method", "path", "name"):
@@ -460,11 +484,28 @@ def _cim_invoke(host: WindowsHost, op: dict[str, t.Any], secrets: Secrets) -> di
     # Get-CimClass / Get-CimInstance first: their failures (no such class, a bad filter) are the
     # operation's, as in the executor.
     cls = cim.canonical_class(op["class"], ns)
+    by_position: str | None = None
+    if op.get("argument_property") is not None:
+        # The executor passes the property by position, as ospp.vbs does
+        # (instance.UninstallProductKey(instance.ProductKeyID)), naming it after the class's
+        # only in-parameter (Get-CimClass ... CimClassMethods[method].Parameters); a method that
+        # does not declare exactly one fails the operation (the executor's throw).
+        methods = {m.lower(): params for m, params in cim.class_methods(cls).items()}
+        declared = methods.get(str(op["method"]).lower(), [])
+        if len(declared) != 1:
+            raise WmiError(HR_COR_E_SYSTEM, msg=f"{cls}.{op['method']} declares {len(declared)} in-parameters, not one")
+        by_position = declared[0][0]
+        prop = str(op["argument_property"])
+        if prop.lower() not in {x.lower() for x in cim.class_properties(cls)}:
+            raise WmiError(errors.WBEM_E_INVALID_QUERY, msg=f"{cls} has no property '{prop}'")
     targets: list[dict[str, t.Any] | None] = [None] if static else list(cim.query(cls, op.get("filter"), ns))
     invocations = []
     first_error: WmiError | None = None
     for row in targets:
         key = None if row is None else cim.instance_key(cls, row)
+        if by_position is not None and row is not None:
+            prop = next(k for k in row if k.lower() == str(op["argument_property"]).lower())
+            call_args = {by_position: row[prop]}
         try:
             # Invoke-CimMethod -CimClass (static) or -InputObject (an instance).
             _, method, _ = cim.check_method(cls, op["method"], call_args, ns, via_class=static)
@@ -500,48 +541,104 @@ def _registry(host: WindowsHost, op: dict[str, t.Any]) -> dict[str, t.Any]:
     return {"op": kind, "ok": True, "existed": reg.remove(op["path"], op["name"])}
 
 
-def _not_found_rule(name: str) -> WmiError:
-    return WmiError(errors.WBEM_E_NOT_FOUND, msg=(
-        f"No MSFT_NetFirewallRule objects found with property 'Name' equal to '{name}'.  "
-        "Verify the value of the property and retry."))
+#: The built-in rule as the executor recognises it through INetFwRule (its $BuiltinRuleIdentity).
+BUILTIN_IDENTITY = {"SPPSVC-In-TCP": {"Direction": 1, "Protocol": 6, "LocalPorts": "1688", "serviceName": "sppsvc"}}
+HR_COR_E_SYSTEM = 0x80131501  # a PowerShell `throw "text"` (RuntimeException)
+
+
+def _find_rule(host: WindowsHost, name: str, group: str | None) -> ComRule | None:
+    identity = BUILTIN_IDENTITY.get(name)
+    found = []
+    for rule in com_rules(host.firewall):
+        if identity is not None:
+            hit = (str(rule.get("Grouping")).startswith("@") and rule.get("Direction") == identity["Direction"]
+                   and rule.get("Protocol") == identity["Protocol"] and rule.get("LocalPorts") == identity["LocalPorts"]
+                   and str(rule.get("serviceName")).lower() == identity["serviceName"])
+        else:
+            hit = (str(rule.get("Name")).lower() == name.lower()
+                   and str(rule.get("Grouping")).lower() == str(group or "").lower())
+        if hit:
+            found.append(rule)
+    if len(found) > 1:
+        raise WmiError(HR_COR_E_SYSTEM, msg=f"{len(found)} firewall rules are the rule '{name}'; remove the duplicates by hand")
+    return found[0] if found else None
+
+
+def _rule_state(name: str, rule: ComRule | None) -> dict[str, t.Any] | None:
+    """What the executor returns for a rule (its Get-FirewallRuleState), from INetFwRule values."""
+    if rule is None:
+        return None
+    mask = int(rule.get("Profiles"))
+    protocol = {6: "TCP", 17: "UDP", 256: "Any"}.get(rule.get("Protocol"), str(rule.get("Protocol")))
+    return {
+        "name": name, "display_name": rule.get("Name"), "group": rule.get("Grouping"),
+        "description": rule.get("Description"), "enabled": bool(rule.get("Enabled")),
+        "direction": {1: "Inbound", 2: "Outbound"}[rule.get("Direction")],
+        "action": {0: "Block", 1: "Allow"}[rule.get("Action")],
+        "profiles": [p for p, bit in (("Domain", 1), ("Private", 2), ("Public", 4)) if mask & bit],
+        "protocol": protocol,
+        "local_ports": [x.strip() for x in str(rule.get("LocalPorts")).split(",") if x.strip()],
+        "remote_addresses": [x.strip() for x in str(rule.get("RemoteAddresses")).split(",") if x.strip()],
+        "program": rule.get("ApplicationName"), "service": rule.get("serviceName"),
+    }
+
+
+def _set_properties(rule: ComRule, op: dict[str, t.Any]) -> None:
+    """The executor's Set-FirewallRuleProperty: protocol before ports, 'Any' as '*'."""
+    if op.get("protocol") is not None:
+        rule.put("Protocol", {"TCP": 6, "UDP": 17, "Any": 256}[op["protocol"]])
+    if op.get("local_ports") is not None:
+        rule.put("LocalPorts", ",".join(_as_list(op["local_ports"])))
+    if op.get("remote_addresses") is not None:
+        tokens = ["*" if a == "Any" else a for a in _as_list(op["remote_addresses"])]
+        rule.put("RemoteAddresses", "*" if "*" in tokens else ",".join(tokens))
+    if op.get("profiles") is not None:
+        mask = 0
+        for p in _as_list(op["profiles"]):
+            mask = 7 if p == "Any" else mask | {"Domain": 1, "Private": 2, "Public": 4}[p]
+        rule.put("Profiles", 0x7FFFFFFF if mask == 7 else mask)
+    if op.get("enabled") is not None:
+        rule.put("Enabled", bool(op["enabled"]))
 
 
 def _firewall(host: WindowsHost, op: dict[str, t.Any]) -> dict[str, t.Any]:
-    fw = host.firewall
     kind = op["op"]
     name = op["name"]
+    group = op.get("group")
     if kind == "firewall_get":
-        rule = fw.get(name)
-        return {"op": kind, "ok": True, "exists": rule is not None, "rule": rule.as_dict() if rule else None}
+        state = _rule_state(name, _find_rule(host, name, group))
+        return {"op": kind, "ok": True, "exists": state is not None, "rule": state}
     if kind == "firewall_remove":
-        return {"op": kind, "ok": True, "existed": fw.remove(name)}
+        existed = _find_rule(host, name, group) is not None
+        if existed:
+            namesakes = [r for r in com_rules(host.firewall) if str(r.get("Name")).lower() == name.lower()]
+            if len(namesakes) > 1:
+                raise WmiError(HR_COR_E_SYSTEM, msg=f"Another firewall rule is also named '{name}'; nothing was removed")
+            com_remove(host.firewall, name)
+        return {"op": kind, "ok": True, "existed": existed}
     if kind == "firewall_set":
-        rule = fw.get(name)
+        rule = _find_rule(host, name, group)
         if rule is None:
-            raise _not_found_rule(name)
-        _apply_rule_fields(rule, op)
-        return {"op": kind, "ok": True, "rule": rule.as_dict()}
-    if fw.get(name) is not None:
-        raise WmiError(HR_ALREADY_EXISTS, f"rule '{name}' exists")
-    rule = FirewallRule(name=name, display_name=op.get("display_name") or name,
-                        group=op.get("group") or "", description=op.get("description") or "",
-                        direction=op.get("direction") or "Inbound", action=op.get("action") or "Allow",
-                        protocol=op.get("protocol") or "TCP", program=op.get("program") or "Any",
-                        service=op.get("service") or "Any", enabled=True)
-    _apply_rule_fields(rule, op)
-    fw.add(rule)
-    return {"op": kind, "ok": True, "rule": rule.as_dict()}
-
-
-def _apply_rule_fields(rule: FirewallRule, op: dict[str, t.Any]) -> None:
-    if op.get("enabled") is not None:
-        rule.enabled = bool(op["enabled"])
-    if op.get("profiles") is not None:
-        rule.profiles = normalize_profiles(_as_list(op["profiles"]))
-    if op.get("remote_addresses") is not None:
-        rule.remote_addresses = validate_addresses(_as_list(op["remote_addresses"]))
-    if op.get("local_ports") is not None:
-        rule.local_ports = _as_list(op["local_ports"])
+            raise WmiError(errors.HR_ERROR_FILE_NOT_FOUND, msg=f"No firewall rule '{name}' was found")
+        _set_properties(rule, op)
+        return {"op": kind, "ok": True, "rule": _rule_state(name, rule)}
+    if _find_rule(host, name, group) is not None:
+        raise WmiError(HR_ALREADY_EXISTS, msg=f"The firewall rule '{name}' already exists")
+    rule = ComRule.new()
+    rule.put("Name", name)
+    rule.put("Grouping", group)
+    if op.get("description") is not None:
+        rule.put("Description", op["description"])
+    rule.put("Direction", {"Inbound": 1, "Outbound": 2}[op.get("direction") or "Inbound"])
+    rule.put("Action", {"Block": 0, "Allow": 1}[op.get("action") or "Allow"])
+    _set_properties(rule, {"protocol": "TCP", **op})
+    if op.get("program") is not None:
+        # [Environment]::ExpandEnvironmentVariables, as the executor does
+        rule.put("ApplicationName", re.sub(r"(?i)%SystemRoot%", r"C:\\Windows", str(op["program"])))
+    if op.get("service") is not None:
+        rule.put("serviceName", op["service"])
+    com_add(host.firewall, rule)
+    return {"op": kind, "ok": True, "rule": _rule_state(name, _find_rule(host, name, group))}
 
 
 def _service(host: WindowsHost, op: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -553,6 +650,11 @@ def _service(host: WindowsHost, op: dict[str, t.Any]) -> dict[str, t.Any]:
         return {"op": "service_get", "ok": True, "exists": True, "status": svc.status, "start_type": svc.start_type}
     if svc is None:
         raise WmiError(HR_SERVICE_DOES_NOT_EXIST, msg=f"Cannot find any service with service name '{op['name']}'.")
+    if svc.refuse_restart:
+        # Restart-Service stops first; the SCM refuses the stop (models.services), nothing changes.
+        raise WmiError(errors.E_ACCESSDENIED, msg=(
+            f"Service '{svc.display_name} ({svc.name})' cannot be stopped due to the following error: "
+            f"Cannot open {svc.name} service on computer '.'."))
     svc = host.restart_service(name)
     return {"op": "service_restart", "ok": True, "status": svc.status}
 

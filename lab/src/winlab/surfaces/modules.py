@@ -158,7 +158,7 @@ def _run_executor(world: World, host: WindowsHost, call: ModuleCall, module_name
     try:
         # The executor declares supports_check_mode; in check mode it runs read-only batches
         # and refuses any mutating operation before running anything.
-        out = run_batch(world, host, params, check_mode=call.check_mode)
+        out = run_batch(world, host, params, check_mode=call.check_mode, script=call.script)
     except BatchValidationError as e:
         with world.lock:
             host.log({"module": call.name, "check_mode": call.check_mode, "failed": True, "ops": []})

@@ -17,7 +17,7 @@ from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest im
 READ_OPS = [
     licensing_read("SoftwareLicensingService"),
     {"op": "firewall_get", "name": "SPPSVC-In-TCP"},
-    {"op": "firewall_get", "name": "winops-va-kms-tcp-in"},
+    {"op": "firewall_get", "name": "winops-va-kms-tcp-in", "group": "winops.volume_activation"},
 ]
 BUILTIN_CLOSED = {"exists": True, "enabled": False, "profiles": ["Any"], "remote_addresses": ["Any"],
                   "local_ports": ["1688"]}
@@ -71,11 +71,10 @@ def test_open_rule_is_left_alone_in_one_round_trip() -> None:
 def test_custom_port_read_from_the_host_gets_the_collections_own_rule() -> None:
     result, fake, _unused = run("fw_custom_port_from_host")
     assert fake.operations[1] == [
-        {"op": "firewall_create", "name": "winops-va-kms-tcp-in",
-         "display_name": "Key Management Service, custom port (TCP-In) [winops.volume_activation]",
+        {"op": "firewall_create", "name": "winops-va-kms-tcp-in", "group": "winops.volume_activation",
          "description": "Inbound rule for a Key Management Service host listening on a port other than 1688. "
                         "Managed by winops.volume_activation.kms_firewall.",
-         "group": "winops.volume_activation", "direction": "Inbound", "action": "Allow", "protocol": "TCP",
+         "direction": "Inbound", "action": "Allow", "protocol": "TCP",
          "local_ports": ["1689"], "remote_addresses": ["10.20.0.0/16", "LocalSubnet"],
          "profiles": ["Domain", "Private"], "enabled": True,
          "program": "%SystemRoot%\\system32\\sppextcomobj.exe", "service": "sppsvc"},
@@ -89,7 +88,8 @@ def test_custom_port_read_from_the_host_gets_the_collections_own_rule() -> None:
 
 def test_absent_removes_the_own_rule() -> None:
     result, fake, _unused = run("fw_absent", diff=True)
-    assert fake.operations[1] == [{"op": "firewall_remove", "name": "winops-va-kms-tcp-in"}, *READ_OPS]
+    assert fake.operations[1] == [{"op": "firewall_remove", "name": "winops-va-kms-tcp-in",
+                                   "group": "winops.volume_activation"}, *READ_OPS]
     assert result["changed"] is True
     assert result["rule"] == {"exists": False}
     assert result["diff"]["before"]["winops-va-kms-tcp-in"] == OWN_1689
@@ -106,7 +106,7 @@ def test_absent_on_1688_disables_the_builtin_rule() -> None:
     assert result["rule"] == {**BUILTIN_OPEN, "enabled": False}
 
 
-@pytest.mark.parametrize("everyone", ["Any", "0.0.0.0/0", "Internet", "::/0", "*"])
+@pytest.mark.parametrize("everyone", ["Any", "0.0.0.0/0", "::/0", "*"])
 def test_opening_to_everyone_warns_loudly(everyone: str) -> None:
     data = load_data("kms", "fw_builtin_open.json")
     result, fake, display = run("fw_builtin_open", {"remote_addresses": [everyone]},
@@ -121,8 +121,11 @@ def test_opening_to_everyone_warns_loudly(everyone: str) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     ({"remote_addresses": ["10.0.0.300"]},
      "remote address '10.0.0.300' is not an IPv4 or IPv6 address, subnet, range, Any or one of the keywords "
-     "LocalSubnet, DNS, DHCP, WINS, DefaultGateway, Internet, Intranet, IntranetRemoteAccess, PlayToDevice "
-     "(optionally ending in 4 or 6)"),
+     "LocalSubnet, DNS, DHCP, WINS, DefaultGateway"),
+    ({"remote_addresses": ["LocalSubnet", "Internet"]},
+     "remote address 'Internet' is a keyword of the NetSecurity cmdlets that the Windows Firewall COM API "
+     "(INetFwRule.RemoteAddresses), which this module uses on every Windows version, does not accept; use subnets, "
+     "ranges, Any or one of LocalSubnet, DNS, DHCP, WINS, DefaultGateway"),
     ({"remote_addresses": ["10.0.0.9-10.0.0.1"]}, "remote address range '10.0.0.9-10.0.0.1' ends before it starts"),
     ({"remote_addresses": ["10.0.0.1-fd00::1"]}, "remote address range '10.0.0.1-fd00::1' mixes IPv4 and IPv6"),
     ({"remote_addresses": []},

@@ -259,6 +259,21 @@ def test_absent_removes_only_the_named_products_key_by_id() -> None:
                               "after": {"product_keys": {"office2016": []}}}
 
 
+def test_absent_office_2010_passes_the_product_key_id_as_ospp_vbs_does() -> None:
+    """ospp.vbs /unpkey calls instance.UninstallProductKey(instance.ProductKeyID) on
+    OfficeSoftwareProtectionProduct (Microsoft's ospp.vbs, OSPP15): the executor is asked to pass the
+    product's ProductKeyID as the method's argument, by position. (Before: no argument at all.)"""
+    result, fake = run("pk_absent_office2010_ospp", diff=True)
+    flt = "ID = '6f327760-8c5c-417c-9b61-836a98287e0c'"
+    assert fake.operations[1][0] == {"op": "cim_invoke", "class": "OfficeSoftwareProtectionProduct",
+                                     "method": "UninstallProductKey", "filter": flt,
+                                     "argument_property": "ProductKeyID"}
+    # OSPP has no RefreshLicenseStatus [OSPP15]: only the read-back follows.
+    assert fake.operations[1][1:] == READ
+    assert result["changed"] is True
+    assert result["targets"][0]["action"] == "removed" and result["targets"][0]["after"] == []
+
+
 @pytest.mark.parametrize("scenario", ["pk_mak_install", "pk_landed_elsewhere", "pk_host_rejects",
                                       "pk_office2010_host_on_2008r2", "pk_home_csvlk_refused"])
 def test_no_full_key_in_results_or_display_at_vvvv(scenario: str, display_recorder: DisplayRecorder) -> None:

@@ -151,3 +151,13 @@ def test_office_client_refused_by_a_host_without_its_host_key_gets_the_office_re
     assert _activation.office_host_remedy(None).startswith(
         "the KMS host has no KMS host key for this Office version: on that host install the KMS Host License Pack "
         "of this Office version and")
+
+
+@pytest.mark.parametrize(("cid", "digits"), [("123456-123456", 12), ("1" * 49, 49)])
+def test_a_confirmation_id_of_another_length_is_refused(cid: str, digits: int) -> None:
+    aid = "2ffd8952-423e-4903-b993-72a1aa44cf82"
+    with pytest.raises(_activation.ActivationPlanError) as e:
+        _activation.parse_request({"method": "offline", "confirmation_ids": {aid: cid}})
+    assert str(e.value) == (f"Failed to activate the product '{aid}' by phone: its confirmation ID has {digits} digits, "
+                            "a confirmation ID has 48 (eight blocks of six); nothing was sent. Next step: type it "
+                            "again exactly as the Microsoft Activation Center gave it")

@@ -20,10 +20,10 @@ CID = "1" * 48
 def read(*, version: str = "10.0.20348", joined: bool = True, objects: list[dict[str, t.Any]] | None = None,
          iid: dict[str, t.Any] | None = None) -> ad.AdState:
     results: list[dict[str, t.Any]] = [
-        {"op": "cim_query", "ok": True, "instances": [{"Caption": "Microsoft Windows Server 2022 Standard",
-                                                        "Version": version}]},
-        {"op": "cim_query", "ok": True, "instances": [{"Domain": "corp.example.test" if joined else "WORKGROUP",
-                                                        "PartOfDomain": joined}]},
+        {"op": "cim_query", "ok": True,
+         "instances": [{"Caption": "Microsoft Windows Server 2022 Standard", "Version": version}]},
+        {"op": "cim_query", "ok": True,
+         "instances": [{"Domain": "corp.example.test" if joined else "WORKGROUP", "PartOfDomain": joined}]},
         ({"op": "ad_activation_objects", "ok": True, "domain": "corp.example.test", "container": CONTAINER,
           "objects": objects or []} if joined else
          {"op": "ad_activation_objects", "ok": False, "hresult": 0x8007054B, "hresult_hex": "0x8007054B",
@@ -90,8 +90,8 @@ def test_online_creates_with_the_key_as_a_secret() -> None:
     assert ap.plan.batch.product_keys == [CSVLK]
     assert ap.plan.changes == ["create the activation object 'WS2022' with the KMS host key "
                                "'XXXXX-XXXXX-XXXXX-XXXXX-H4D3N' online"]
-    assert ap.plan.diff == {"before": {}, "after": {"name": "WS2022", "dn": f"CN=WS2022,{CONTAINER}",
-                                                     "masked_product_key": "XXXXX-XXXXX-XXXXX-XXXXX-H4D3N"}}
+    after = {"name": "WS2022", "dn": f"CN=WS2022,{CONTAINER}", "masked_product_key": "XXXXX-XXXXX-XXXXX-XXXXX-H4D3N"}
+    assert ap.plan.diff == {"before": {}, "after": after}
 
 
 @pytest.mark.parametrize("name", ["WS2022", "ws2022"])

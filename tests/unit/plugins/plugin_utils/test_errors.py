@@ -78,3 +78,16 @@ def test_table_rows_are_complete(info: _errors.HResultInfo) -> None:
 def test_facility() -> None:
     assert _errors.facility(0xC004F038) == 4
     assert _errors.facility(0x8007232B) == 7
+
+
+def test_e_invalidarg_explains_invoke_cim_methods_argument_check() -> None:
+    """A parameter (or, through the class, a method) the class definition lacks fails in
+    Invoke-CimMethod before WMI with an ArgumentException, 0x80070057 (PowerShell/PowerShell
+    src/Microsoft.Management.Infrastructure.CimCmdlets/CimInvokeCimMethod.cs); the same code is
+    the licensing service's answer to a bad value. Both causes are named."""
+    info = _errors.HRESULTS[0x80070057]
+    assert info.symbol == "E_INVALIDARG"
+    assert "Invoke-CimMethod" in info.explanation and "licensing service refused a value" in info.explanation
+    assert "Can not find Parameter" in info.remedy
+    assert _errors.explain(0x80070057, "Can not find Parameter 'Key' in method 'InstallProductKey' of class "
+                                       "'SoftwareLicensingService'.").startswith("0x80070057 (E_INVALIDARG): ")

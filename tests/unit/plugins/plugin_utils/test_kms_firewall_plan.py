@@ -16,6 +16,7 @@ from ansible_collections.winops.volume_activation.plugins.plugin_utils import _k
     ("10.20.0.0/255.255.0.0", "10.20.0.0/16"),  # the form Windows reports
     ("10.20.1.5/16", "10.20.0.0/16"),
     ("10.1.2.3/32", "10.1.2.3"),
+    ("10.1.2.3/255.255.255.255", "10.1.2.3"),  # a bare address as the COM API may read it back
     ("FD00:0::10", "fd00::10"),
     ("fd00::/64", "fd00::/64"),
     ("10.0.0.1 - 10.0.0.9", "10.0.0.1-10.0.0.9"),
@@ -25,7 +26,7 @@ def test_normalize_address(value: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("Any", True), ("Internet", True), ("0.0.0.0/0", True), ("::/0", True), ("LocalSubnet", False),
+    ("Any", True), ("*", True), ("0.0.0.0/0", True), ("::/0", True), ("LocalSubnet", False),
     ("10.0.0.0/8", False),
 ])
 def test_opens_to_everyone(value: str, expected: bool) -> None:
@@ -42,11 +43,27 @@ def test_normalize_profiles(values: list[str], expected: tuple[str, ...]) -> Non
     assert fw.normalize_profiles(values) == expected
 
 
+@pytest.mark.parametrize("keyword", ["Intranet", "rmtintranet", "Internet", "internet4", "Ply2Renders",
+                                     "PlayToDevice", "IntranetRemoteAccess", "LocalSubnet4", "dns6"])
+def test_netsecurity_only_keywords_are_refused(keyword: str) -> None:
+    """INetFwRule.RemoteAddresses takes *, five keywords, addresses, subnets and ranges only
+    [MicrosoftDocs/sdk-api sdk-api-src/content/netfw/nf-netfw-inetfwrule-get_remoteaddresses.md]."""
+    with pytest.raises(fw.FirewallSettingError, match=f"remote address '{keyword}' is a keyword of the NetSecurity"):
+        fw.normalize_address(keyword)
+
+
+def test_com_forms_read_back_are_no_change() -> None:
+    """What the executor returns through the COM API ('*', mask subnets, /255.255.255.255) equals
+    what the module asked for."""
+    read_back = ["10.20.0.0/255.255.0.0", "10.1.2.3/255.255.255.255", "LocalSubnet"]
+    st = state(0, rule("SPPSVC-In-TCP", remote_addresses=read_back), ABSENT)
+    plan = fw.plan_firewall(fw.desired_firewall({"remote_addresses": ["10.1.2.3", "LocalSubnet", "10.20.0.0/16"]}), st)
+    assert not plan.plan
+
+
 @pytest.mark.parametrize(("addresses", "wide"), [
     (["Any"], ["Any"]),
     (["*"], ["Any"]),
-    (["Internet"], ["Internet"]),
-    (["internet4"], ["Internet4"]),
     (["0.0.0.0/0"], ["0.0.0.0/0"]),
     (["0.0.0.0/0.0.0.0"], ["0.0.0.0/0"]),
     (["::/0"], ["::/0"]),
@@ -56,7 +73,7 @@ def test_normalize_profiles(values: list[str], expected: tuple[str, ...]) -> Non
      ["0.0.0.0-127.255.255.255 + 128.0.0.0/1 (every IPv4 address)"]),
     (["::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"], ["::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff (every IPv6 address)"]),
     (["0.0.0.0/1"], []),
-    (["10.0.0.0/8", "LocalSubnet", "Intranet"], []),
+    (["10.0.0.0/8", "LocalSubnet", "DNS"], []),
     (["1.0.0.0-255.255.255.255"], []),
 ])
 def test_everywhere_in_every_spelling(addresses: list[str], wide: list[str]) -> None:
@@ -82,13 +99,10 @@ def test_empty_profiles_are_refused_not_any() -> None:
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    # Set-NetFirewallRule -RemoteAddress keywords (MicrosoftDocs/windows-powershell-docs,
-    # docset/winserver2022-ps/netsecurity/Set-NetFirewallRule.md), with the 4/6 family suffix.
-    ("internet", "Internet"), ("Intranet", "Intranet"), ("intranetremoteaccess", "IntranetRemoteAccess"),
-    ("PlayToDevice", "PlayToDevice"), ("LocalSubnet4", "LocalSubnet4"), ("dns6", "DNS6"),
-    ("DefaultGateway", "DefaultGateway"),
-    # The registry's spellings ([MS-FASP] FW_ADDRESS_KEYWORD) are sent in the cmdlet's spelling.
-    ("RmtIntranet", "IntranetRemoteAccess"), ("Ply2Renders", "PlayToDevice"),
+    # The keywords INetFwRule.RemoteAddresses takes (MicrosoftDocs/sdk-api
+    # sdk-api-src/content/netfw/nf-netfw-inetfwrule-get_remoteaddresses.md), in the cmdlet's spelling.
+    ("localsubnet", "LocalSubnet"), ("DNS", "DNS"), ("dhcp", "DHCP"), ("WINS", "WINS"),
+    ("DefaultGateway", "DefaultGateway"), ("defaultgateway", "DefaultGateway"),
 ])
 def test_remote_address_keywords(value: str, expected: str) -> None:
     assert fw.normalize_address(value) == expected
@@ -129,7 +143,8 @@ def test_subnet_in_mask_form_is_no_change() -> None:
 def test_back_to_1688_removes_the_own_rule_left_from_another_port() -> None:
     st = state(0, rule("SPPSVC-In-TCP"), rule("winops-va-kms-tcp-in", local_ports=["1689"]))
     plan = fw.plan_firewall(fw.desired_firewall({"remote_addresses": ["LocalSubnet"]}), st)
-    assert plan.plan.operations == [{"op": "firewall_remove", "name": "winops-va-kms-tcp-in"}]
+    assert plan.plan.operations == [{"op": "firewall_remove", "name": "winops-va-kms-tcp-in",
+                                     "group": "winops.volume_activation"}]
     assert plan.plan.changes == ["remove the firewall rule winops-va-kms-tcp-in (ports 1689), which the KMS host "
                                  "no longer needs on port 1688"]
 
@@ -137,7 +152,8 @@ def test_back_to_1688_removes_the_own_rule_left_from_another_port() -> None:
 def test_port_change_updates_the_own_rule() -> None:
     st = state(1690, rule("SPPSVC-In-TCP", enabled=False), rule("winops-va-kms-tcp-in", local_ports=["1689"]))
     plan = fw.plan_firewall(fw.desired_firewall({"remote_addresses": ["LocalSubnet"]}), st)
-    assert plan.plan.operations == [{"op": "firewall_set", "name": "winops-va-kms-tcp-in", "local_ports": ["1690"]}]
+    assert plan.plan.operations == [{"op": "firewall_set", "name": "winops-va-kms-tcp-in",
+                                     "group": "winops.volume_activation", "local_ports": ["1690"]}]
     assert plan.rule_name == "winops-va-kms-tcp-in"
 
 

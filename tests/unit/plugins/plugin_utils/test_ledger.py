@@ -3,6 +3,7 @@ lock shared by processes (real files in tmp_path, real fork()ed processes; no ho
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -54,7 +55,7 @@ def test_same_key_other_salt_other_id(tmp_path: pathlib.Path) -> None:
     a = make(tmp_path / "a").read()
     b = make(tmp_path / "b").read()
     assert a.key_id(MAK) != b.key_id(MAK)
-    assert a.key_id(MAK).split(":")[0] == b.key_id(MAK).split(":")[0] == "3V66T"
+    assert a.key_id(MAK).partition(":")[0] == b.key_id(MAK).partition(":")[0] == "3V66T"
 
 
 def test_budget_refuses_the_third_host(tmp_path: pathlib.Path) -> None:
@@ -87,7 +88,7 @@ def test_settle_records_or_releases(tmp_path: pathlib.Path, ok: bool, used: int,
 
 def test_same_host_again_consumes_nothing(tmp_path: pathlib.Path) -> None:
     ledger = make(tmp_path, remaining=1)
-    for _ in range(2):
+    for _attempt in range(2):
         ids = ledger.reserve("ws01", [activate()])
         ledger.settle("ws01", [activate()], ids, [True], "cmid-1")
     doc = ledger.read()
@@ -205,7 +206,7 @@ def test_twenty_processes_never_exceed_the_budget(tmp_path: pathlib.Path) -> Non
         p.start()
     for p in procs:
         p.join(60)
-    outcomes = [out.get(timeout=5) for _ in procs]
+    outcomes = [out.get(timeout=5) for _proc in procs]
     assert sum(1 for _h, o in outcomes if o == "ok") == 7
     doc = ledger.read()
     assert len(doc.activations) == 7 and doc.holds == {}
@@ -217,3 +218,16 @@ def test_temporary_file_of_a_killed_writer_is_cleared(tmp_path: pathlib.Path) ->
     (tmp_path / ".ledger.json.abc123.tmp").write_text("{half a")
     ledger.reserve("ws01", [install()])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.json", "ledger.json.lock"]
+
+
+def test_cid_store_keeps_pairs_of_successful_deposits_only(tmp_path: pathlib.Path) -> None:
+    ledger = make(tmp_path)
+    iid, cid = "1" * 63, "2" * 48
+    deposit = _ledger.Claim(kind="activate", op_index=0, partial_key="3V66T", description="deposit",
+                            activation_id=WIN, method="phone", installation_id=iid, confirmation_id=cid)
+    failed = dataclasses.replace(deposit, installation_id="9" * 63, confirmation_id="8" * 48)
+    ids = ledger.reserve("ws01", [deposit, failed])
+    ledger.settle("ws01", [deposit, failed], ids, [True, False], None)
+    assert ledger.stored_cids([iid, "9" * 63, "5" * 63]) == {iid: cid}
+    assert cid not in repr(deposit)
+    assert oct(os.stat(tmp_path / "ledger.json").st_mode & 0o777) == "0o600"

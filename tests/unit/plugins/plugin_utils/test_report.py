@@ -34,6 +34,7 @@ JA_HOST, JA_PRODUCT, PROBE, SRV = FLEET["ja_host"], FLEET["ja_product"], FLEET["
 def results() -> dict[str, t.Any]:
     return t.cast(dict[str, t.Any], json.loads(json.dumps(FLEET["results"])))
 
+
 SCHEMA = json.loads((ROOT / "docs" / "fleet-report.schema.json").read_text(encoding="utf-8"))
 WHEN = _dt.datetime(2026, 12, 2, 3, 0, tzinfo=_dt.timezone.utc)
 

@@ -78,7 +78,7 @@ def test_optional_properties_are_exactly_those_windows_7_lacks(cls: str) -> None
     """The split is the sources', not a guess: what 6.1 lacks is optional, nothing else is."""
     win7 = SCHEMAS["6.1"]["classes"][cls]["properties"]
     assert {n for n, everywhere in _state.LICENSING_PROPERTIES[cls] if not everywhere} == \
-        {n for n, _ in _state.LICENSING_PROPERTIES[cls] if n not in win7}
+        {n for n, _everywhere in _state.LICENSING_PROPERTIES[cls] if n not in win7}
 
 
 def test_no_version_has_vl_activation_type_enabled_on_the_service() -> None:

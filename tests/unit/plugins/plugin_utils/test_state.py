@@ -96,19 +96,23 @@ def test_every_read_names_its_columns(query: _state.StateQuery) -> None:
 def test_one_property_list_per_class_holds_everything_the_parser_reads(cls: str) -> None:
     """Parse an instance holding only the selected columns: nothing the model fills from a
     column outside the list (a full instance and a selected one parse the same)."""
-    selected = {n for n, _ in _state.LICENSING_PROPERTIES[cls]}
+    selected = {name for name, _everywhere in _state.LICENSING_PROPERTIES[cls]}
     # Members the classes have (on some version) that the lists leave out: a parser reading one
     # of them would see a value here and None in ``chosen``.
-    unselected: dict[str, t.Any] = {"VLActivationTypeEnabled": 2, "KeyManagementServiceActivationDisabled": True,
-                  "TrustedTime": "2026-11-01T00:00:00+00:00", "LicenseFamily": "f", "ProductKeyID2": "p2",
-                  "RemainingAppReArmCount": 5, "RemainingSkuReArmCount": 5, "ProductKeyChannel": "Volume:MAK",
-                  "KeyManagementServiceLookupDomain": "other.test", "RemainingWindowsReArmCount": 3,
-                  "KeyManagementServiceListeningPort": 1689, "KeyManagementServiceDnsPublishing": False,
-                  "OA3xOriginalProductKey": "k", "ExtendedGrace": 1, "GenuineStatus": 1}
-    full: dict[str, t.Any] = {**{n: 7 for n in selected}, "ID": "x", "Name": "n", "ApplicationID": WIN, "PartialProductKey": "ABCDE",
-            "Description": "VOLUME_KMSCLIENT", "KeyManagementServiceMachine": "kms", "Version": "v",
-            "KeyManagementServiceLookupDomain": "d", "ProductKeyChannel": "Volume:GVLK",
-            "EvaluationEndDate": None, "DiscoveredKeyManagementServiceMachineIpAddress": "1.2.3.4"}
+    unselected: dict[str, t.Any] = {
+        "VLActivationTypeEnabled": 2, "KeyManagementServiceActivationDisabled": True,
+        "TrustedTime": "2026-11-01T00:00:00+00:00", "LicenseFamily": "f", "ProductKeyID2": "p2",
+        "RemainingAppReArmCount": 5, "RemainingSkuReArmCount": 5, "ProductKeyChannel": "Volume:MAK",
+        "KeyManagementServiceLookupDomain": "other.test", "RemainingWindowsReArmCount": 3,
+        "KeyManagementServiceListeningPort": 1689, "KeyManagementServiceDnsPublishing": False,
+        "OA3xOriginalProductKey": "k", "ExtendedGrace": 1, "GenuineStatus": 1,
+    }
+    full: dict[str, t.Any] = {
+        **{n: 7 for n in selected}, "ID": "x", "Name": "n", "ApplicationID": WIN, "PartialProductKey": "ABCDE",
+        "Description": "VOLUME_KMSCLIENT", "KeyManagementServiceMachine": "kms", "Version": "v",
+        "KeyManagementServiceLookupDomain": "d", "ProductKeyChannel": "Volume:GVLK",
+        "EvaluationEndDate": None, "DiscoveredKeyManagementServiceMachineIpAddress": "1.2.3.4",
+    }
     full = {k: v for k, v in full.items() if k in selected} | {k: v for k, v in unselected.items() if k not in selected}
     chosen = {k: v for k, v in full.items() if k in selected}
     if cls.endswith("Service"):

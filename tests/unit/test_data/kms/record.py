@@ -115,6 +115,12 @@ def main() -> None:
     scenario("host_caching_only", "kms01: only host caching changes, so sppsvc is not restarted",
              "kms01", "kms_host", {"host_caching": False}, setup=make_kms_host)
 
+    def refusing_restart(w: World) -> None:
+        make_kms_host(w)
+        w.host("kms01").services["sppsvc"].refuse_restart = True  # lab fault sppsvc_restart_refused
+    scenario("host_restart_refused", "kms01: the port changes, Windows refuses the sppsvc restart (0x80070005)",
+             "kms01", "kms_host", {"port": 1689}, setup=refusing_restart)
+
     fw_custom = {"port": 1689, "remote_addresses": ["10.20.0.0/16", "LocalSubnet"]}
     scenario("fw_builtin_open", "kms01: enable SPPSVC-In-TCP for 1688 scoped to LocalSubnet, Domain/Private",
              "kms01", "kms_firewall", {}, setup=make_kms_host, diff=True)

@@ -173,6 +173,8 @@ def main() -> None:
              "product_key", {"key": OFFICE2010_MAK, "key_type": "mak", "product": "office2010"})
     scenario("pk_absent_office2016", "ws01: remove the Office 2016 key only", "ws01", "product_key",
              {"state": "absent", "product": "office2016"}, diff=True)
+    scenario("pk_absent_office2010_ospp", "ws02 (Windows 7, Office 2010 GVLK in OSPP): remove the Office 2010 key",
+             "ws02", "product_key", {"state": "absent", "product": "office2010"}, diff=True)
     scenario("pk_absent_noop", "ws01: the MAK named is not installed: nothing to remove", "ws01", "product_key",
              {"state": "absent", "key": PRO_MAK, "product": "windows"})
 
