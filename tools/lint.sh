@@ -58,7 +58,10 @@ mypy_lab() (
 )
 
 ansible_lint() {
-  ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+  # ANSIBLE_HOME inside .build: ansible-lint (ansible-compat) puts its cache directory's collections
+  # first on the collection path, ~/.ansible/collections by default, where Molecule and other tools
+  # install copies of this collection; a stale copy there would shadow the checkout's own.
+  ANSIBLE_HOME=$ROOT/.build/ansible-home ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
     "$BIN/ansible-lint" --offline --nocolor
 }
 

@@ -67,7 +67,7 @@ class ActionModule(_action.LicensingAction):
 
     def _va_plan(self, ctx: _action.ActionContext, before: _kms_host.KmsHostState) -> _action.Plan:
         self._host_plan = _kms_host.plan_kms_host(self._want, before, ctx.params["restart_service"],
-                                                 check_mode=ctx.check_mode)
+                                                  check_mode=ctx.check_mode)
         plan = self._host_plan.plan
         if ctx.params["republish"] and not self._host_plan.restart:
             # Windows publishes the KMS host's _vlmcs._tcp record when the service starts and every

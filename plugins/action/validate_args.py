@@ -175,7 +175,7 @@ def _mentions(message: str, option: str) -> bool:
     for ``remote_addresses``, as the planners write them)."""
     words = option.replace("_", " ")
     singular = re.sub(r"(?:es|s)$", "", words)
-    return any(re.search(rf"\b{re.escape(form)}\b", message) for form in {option, words, singular})
+    return any(re.search(rf"\b{re.escape(form)}\b", message) for form in (option, words, singular))
 
 
 def _truthy(value: t.Any) -> bool:

@@ -901,7 +901,16 @@ $Handlers = @{
         $r.start_type = $null
         if ($r.exists) {
             $r.status = "$($service.Status)"
-            $r.start_type = "$($service.StartType)"  # ServiceController.StartType: .NET 4.6.1+, as in PowerShell 5.1
+            # ServiceController.StartType exists from .NET Framework 4.6.1; WMF 5.1 on Windows 7 /
+            # Server 2008 R2 may run on .NET 4.5.x, where the Service Control Manager's own record is
+            # read instead (Win32_Service.StartMode: Boot, System, Auto, Manual, Disabled
+            # [MicrosoftDocs/win32 desktop-src/CIMWin32Prov/win32-service.md]). The name is allow-listed.
+            $startType = $service.PSObject.Properties['StartType']
+            if ($null -ne $startType) { $r.start_type = "$($startType.Value)" }
+            else {
+                $mode = "$((Get-CimInstance -ClassName Win32_Service -Filter "Name='$($op['name'])'" -Property StartMode).StartMode)"
+                $r.start_type = @{ Auto = 'Automatic'; Manual = 'Manual'; Disabled = 'Disabled'; Boot = 'Boot'; System = 'System' }[$mode]
+            }
         }
     }
     service_restart = {

@@ -46,6 +46,8 @@ def fleet_file(octet: int) -> dict[str, t.Any]:
             {"name": "ws02", "address": f"127.0.{octet}.12", "os": "windows-11", "edition": "Enterprise"},
         ],
     }
+
+
 SETTINGS = {
     "all": {
         "vars": {

@@ -164,6 +164,8 @@ MODULE_CASES: list[Case] = [
     c("fw-mask", "kms_firewall", {"remote_addresses": ["10.0.0.0/255.0.255.0"]}, "10.0.0.0/255.0.255.0", host=K),
     c("fw-v6", "kms_firewall", {"remote_addresses": ["fe80::zz"]}, "fe80::zz", host=K),
     c("fw-mixed-range", "kms_firewall", {"remote_addresses": ["10.0.0.1-fe80::1"]}, "10.0.0.1-fe80::1", host=K),
+    # issue 11 item 10: the executor sets rules through the firewall COM API, which takes no Internet keyword
+    c("fw-internet", "kms_firewall", {"remote_addresses": ["Internet"]}, "'Internet'", "COM"),
     c("fw-unknown", "kms_firewall", {"scope": "LocalSubnet"}, "scope", "Unsupported", host=K),
     # kms_srv_record (rfc2136 against the lab's BIND, windows_dns against kms01)
     c("srv-zone-empty", "kms_srv_record", {**SRV, "zone": ""}, "zone", "non-empty"),
@@ -181,10 +183,10 @@ MODULE_CASES: list[Case] = [
     c("srv-target-bad", "kms_srv_record", {**SRV, "records": [{"target": "bad target!"}]}, "bad target!"),
     c("srv-rec-port", "kms_srv_record", {**SRV, "records": [{"target": "kms01.small.example.test", "port": 0}]},
       "port", "0"),
-    c("srv-rec-prio", "kms_srv_record", {**SRV, "records": [{"target": "kms01.small.example.test",
-                                                              "priority": 70000}]}, "priority", "70000"),
-    c("srv-rec-weight", "kms_srv_record", {**SRV, "records": [{"target": "kms01.small.example.test",
-                                                                "weight": -5}]}, "weight", "-5"),
+    c("srv-rec-prio", "kms_srv_record", {**SRV, "records": [{"target": "kms01.small.example.test", "priority": 70000}]},
+      "priority", "70000"),
+    c("srv-rec-weight", "kms_srv_record", {**SRV, "records": [{"target": "kms01.small.example.test", "weight": -5}]},
+      "weight", "-5"),
     c("srv-ttl", "kms_srv_record", {**SRV, "ttl": -1}, "ttl", "-1"),
     c("srv-timeout", "kms_srv_record", {**SRV, "timeout": 0}, "timeout", "0"),
     c("srv-dns-server", "kms_srv_record", {**SRV, "dns_server": "dc01"}, "dns_server"),

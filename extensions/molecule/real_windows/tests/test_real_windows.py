@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(not INVENTORY, reason=SKIP_REASON)
 
 
 def _ids(items: list[tuple[str, dict[str, t.Any]]]) -> list[str]:
-    return [name for name, _ in items]
+    return [item[0] for item in items]
 
 
 @pytest.fixture(params=KMS_HOSTS or [pytest.param(None, marks=pytest.mark.skip(reason=SKIP_REASON if not INVENTORY

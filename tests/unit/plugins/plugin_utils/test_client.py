@@ -148,3 +148,30 @@ def test_empty_batch_costs_nothing() -> None:
 def test_summarize() -> None:
     assert _client.summarize({"op": "reg_get", "path": "HKLM:\\X"}) == "reg_get HKLM:\\X"
     assert _client.summarize(_client.cim_invoke("C", "M", static=True)) == "cim_invoke C.M"
+
+
+# --------------------------------------------------------------------------- connection failures (issue 11 item 9)
+
+_WHERE = {"inventory_hostname": "ws01", "ansible_host": "10.0.0.11", "ansible_port": 5985}
+
+
+def test_a_dropped_connection_says_what_happened_and_what_to_do() -> None:
+    error = ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection'))")
+    read = _client.connection_message(_WHERE, error, mutating=False, connected=True)
+    assert read.startswith("Failed to run the licensing executor on 'ws01' (10.0.0.11:5985): the WinRM connection "
+                           "was dropped before the host answered, so nothing was changed; run the task again.")
+    change = _client.connection_message(_WHERE, error, mutating=True, connected=True)
+    assert "the change may or may not have been made: run the task again - it reads the host first" in change
+    assert change.endswith("(ConnectionError: ('Connection aborted.', RemoteDisconnected('Remote end closed "
+                           "connection')))")
+
+
+def test_a_refused_connection_and_rejected_credentials_differ() -> None:
+    refused = _client.connection_message(_WHERE, OSError("[Errno 111] Connection refused"), True, connected=False)
+    assert refused.startswith("Failed to connect to 'ws01' (10.0.0.11:5985) over WinRM: the host does not accept "
+                              "the connection")
+    assert "nothing was sent" in refused
+    creds = _client.connection_message(_WHERE, OSError("ntlm: the specified credentials were rejected by the server"),
+                                       True, connected=False)
+    assert creds.startswith("Failed to log on to 'ws01' (10.0.0.11:5985) over WinRM: the host refused the "
+                            "credentials; nothing was sent.")

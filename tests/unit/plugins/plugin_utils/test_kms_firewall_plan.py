@@ -55,8 +55,8 @@ def test_netsecurity_only_keywords_are_refused(keyword: str) -> None:
 def test_com_forms_read_back_are_no_change() -> None:
     """What the executor returns through the COM API ('*', mask subnets, /255.255.255.255) equals
     what the module asked for."""
-    st = state(0, rule("SPPSVC-In-TCP", remote_addresses=["10.20.0.0/255.255.0.0", "10.1.2.3/255.255.255.255",
-                                                           "LocalSubnet"]), ABSENT)
+    read_back = ["10.20.0.0/255.255.0.0", "10.1.2.3/255.255.255.255", "LocalSubnet"]
+    st = state(0, rule("SPPSVC-In-TCP", remote_addresses=read_back), ABSENT)
     plan = fw.plan_firewall(fw.desired_firewall({"remote_addresses": ["10.1.2.3", "LocalSubnet", "10.20.0.0/16"]}), st)
     assert not plan.plan
 
