@@ -342,8 +342,43 @@ def test_stop_on_error(world: World, stop: bool, expected: list[t.Any], z_set: b
     assert out["changed"] is True
 
 
+# skip_after_failure marks the first operation of a plan in a batch of several plans: a plan
+# sent after a failed one is skipped, while stop_on_error false still lets a plan try all its
+# own operations (the failed InstallProductKey does not stop "Y" of the same plan).
+@pytest.mark.parametrize(("mark", "expected", "z_set"), [
+    (None, [False, True, True, True], True),
+    ("Z", [False, True, "skipped", "skipped"], False),
+    ("Y", [False, "skipped", "skipped", "skipped"], False),
+])
+def test_skip_after_failure(world: World, mark: str | None, expected: list[t.Any], z_set: bool) -> None:
+    def reg(name: str, value: int) -> dict[str, t.Any]:
+        op: dict[str, t.Any] = {"op": "reg_set", "path": SPP, "name": name, "type": "DWord", "value": value}
+        if mark == name:
+            op["skip_after_failure"] = True
+        return op
+
+    _, out, _ = run(world, [
+        {"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "InstallProductKey",
+         "arguments": {"ProductKey": {"secret": "product_keys", "index": 0}}},
+        reg("Y", 2), reg("Z", 3), reg("W", 4),
+        {"op": "cim_query", "class": "Win32_OperatingSystem", "properties": ["Caption"]},
+    ], stop_on_error=False, product_keys=[CSVLK])
+    got = [("skipped" if r.get("skipped") else r["ok"]) for r in out["results"]]
+    assert got == [*expected, True]
+    assert (world.hosts["pc"].registry.get(SPP, "Z") is not None) is z_set
+
+
+def test_skip_after_failure_without_failure_runs_everything(world: World) -> None:
+    _, out, _ = run(world, [
+        {"op": "reg_set", "path": SPP, "name": "Y", "type": "DWord", "value": 2, "skip_after_failure": True},
+    ])
+    assert out["results"][0]["ok"] is True and world.hosts["pc"].registry.get(SPP, "Y") is not None
+
+
 @pytest.mark.parametrize(("ops", "fragment"), [
     ([{"op": "cim_qeury", "class": "SoftwareLicensingProduct"}], "operations[2]: unknown op 'cim_qeury'"),
+    ([{"op": "cim_query", "class": "Win32_OperatingSystem", "skip_after_failure": "yes"}],
+     "skip_after_failure"),
     ([{"op": "cim_query", "class": "Win32_Process"}], "class 'Win32_Process' is not allowed"),
     ([{"op": "cim_query", "class": "SoftwareLicensingProduct", "namespace": "root/default"}], "namespace"),
     ([{"op": "cim_invoke", "class": "SoftwareLicensingService", "method": "ClearProductKeyFromRegistry"}],

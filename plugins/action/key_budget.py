@@ -22,6 +22,7 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     ARGUMENT_SPEC: t.ClassVar[dict[str, t.Any]] = {
+        "edition": {"type": "str"},
         "key": {"type": "str", "required": True, "no_log": True, "aliases": ["product_key"]},
         "key_type": {"type": "str", "choices": list(_ledger.KINDS)},
         "ledger": {"type": "path"},
@@ -83,7 +84,8 @@ class ActionModule(ActionBase):
         before = dict(doc.keys[kid]) if kid in doc.keys else None
         state = params["state"]
         if state == "present":
-            doc.set_budget(key, params["key_type"], params.get("remaining"), params.get("note"), _ledger.now_iso())
+            doc.set_budget(key, params["key_type"], params.get("remaining"), params.get("note"), _ledger.now_iso(),
+                           edition=params.get("edition"))
         elif state == "absent":
             doc.remove_key(kid)
         elif kid not in doc.keys:
@@ -101,12 +103,13 @@ class ActionModule(ActionBase):
         if after is not None:
             b = doc.budget(kid)
             out["key_type"] = after["kind"]
+            out["edition"] = after.get("edition")
             out["budget"] = {k: b[k] for k in ("remaining", "as_of", "used", "reserved", "available")}
             out["budget"]["reserved_by"] = b["reserved_by"]
             out["activations"] = [{k: a.get(k) for k in ("host", "cmid", "activation_id", "product", "method", "date")}
                                   for a in doc.activations if a.get("key") == kid]
         if self._task.diff:
-            view = ("remaining", "kind", "as_of", "note")
+            view = ("remaining", "kind", "as_of", "note", "edition")
             out["diff"] = {"before": {k: before[k] for k in view} if before else {},
                            "after": {k: after[k] for k in view} if after else {}}
         return out

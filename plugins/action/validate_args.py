@@ -30,7 +30,8 @@ from ansible.template import Templar
 from ansible_collections.winops.volume_activation.plugins.plugin_utils import _keys
 
 #: The modules whose options can be validated; every other name is refused.
-MODULES = ("activation", "kms_client", "kms_firewall", "kms_host", "kms_srv_record", "license_info", "product_key")
+MODULES = ("activation", "host_licensing", "kms_client", "kms_firewall", "kms_host", "kms_srv_record", "license_info",
+           "product_key")
 #: The keys of one check.
 CHECK_KEYS = frozenset({"module", "args", "variables", "that", "msg", "when", "skip_unresolved"})
 

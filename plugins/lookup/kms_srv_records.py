@@ -142,5 +142,7 @@ class LookupModule(LookupBase):
                 raise AnsibleLookupError(f"kms_srv_records: {e}") from None
             out.extend({"zone": zone, "owner": owner, "target": r.target, "port": r.port, "priority": r.priority,
                         "weight": r.weight, "ttl": r.ttl, "addresses": client.addresses(r.target)}
-                       for r in records)
+                       # In a fixed order: DNS servers rotate the records of an RRset between answers
+                       # (BIND's default rrset-order), and a report built from them must not change with it.
+                       for r in sorted(records, key=lambda r: (r.priority, r.weight, r.target, r.port)))
         return out

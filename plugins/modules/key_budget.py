@@ -22,6 +22,14 @@ description:
     never written, logged or returned.
   - Runs on the controller only; no WinRM round trip. Use it with C(run_once) or on C(localhost).
 options:
+  edition:
+    description:
+      - The Windows edition the key is for, as the edition ID in the Windows product name that
+        C(slmgr.vbs /dlv) shows (V(Enterprise), V(Professional), V(ServerStandard), ...).
+      - With it, M(winops.volume_activation.product_key) refuses, before anything is sent, to install the key on a
+        host that runs another edition.
+    type: str
+    version_added: 0.1.0
   key:
     description:
       - The product key whose budget is recorded, read or removed. Never shown; results show it as
@@ -78,7 +86,7 @@ attributes:
   check_mode:
     details: Reports what would change in the ledger; the file is not written.
   diff_mode:
-    details: The key's ledger entry (remaining, kind, date, note) before and after.
+    details: The key's ledger entry (remaining, kind, date, note, edition) before and after.
   platform:
     platforms: posix
     details: Runs on the control node.
@@ -187,6 +195,12 @@ budget:
       description: C(remaining - used - reserved); null when not budgeted.
       type: int
       sample: 46
+edition:
+  description: The Windows edition recorded for the key (null when none was given).
+  returned: success and the key is in the ledger
+  version_added: 0.1.0
+  type: str
+  sample: Enterprise
 key_id:
   description: How the ledger names the key, its last five characters and the start of its salted hash.
   returned: success

@@ -257,8 +257,9 @@ function Get-OperationError($Op, [int]$Index) {
         if (-not $Op.ContainsKey($key) -or $null -eq $Op[$key]) { return "${where}: missing required key '$key'" }
     }
     foreach ($key in $Op.Keys) {
-        if ($key -cne 'op' -and $Ops[$name].req -cnotcontains $key -and $Ops[$name].opt -cnotcontains $key) { return "${where}: unknown key '$key'" }
+        if ($key -cne 'op' -and $key -cne 'skip_after_failure' -and $Ops[$name].req -cnotcontains $key -and $Ops[$name].opt -cnotcontains $key) { return "${where}: unknown key '$key'" }
     }
+    if ($Op.ContainsKey('skip_after_failure') -and $Op['skip_after_failure'] -isnot [bool]) { return "${where}: skip_after_failure must be a bool" }
     $class = "$($Op['class'])"
     if ($name -like 'cim_*' -and $null -eq (Get-Namespace $Op)) { return "${where}: namespace '$($Op['namespace'])' is not allowed" }
     # an empty filter would become 'WHERE ' (or, worse, be taken for no filter at all)
@@ -1068,9 +1069,13 @@ if ($module.CheckMode) {
 
 $results = [Collections.Generic.List[object]]::new()
 $stopped = $false
+$failedBefore = $false
 foreach ($op in $operations) {
     $r = [ordered]@{ op = $op['op']; ok = $true }
     $reads = $ReadOps -contains $op['op']
+    # skip_after_failure: this mutating operation, and every mutating one after it, is skipped
+    # when a mutating operation before it failed (whatever stop_on_error says).
+    if (-not $reads -and $failedBefore -and $op['skip_after_failure'] -eq $true) { $stopped = $true }
     # stop_on_error: a failed mutating operation skips the mutating operations after it; read
     # operations always run, so a read-back at the end of the batch shows the state after it.
     if ($stopped -and -not $reads) {
@@ -1085,7 +1090,10 @@ foreach ($op in $operations) {
             $info = Get-ErrorInfo $_
             foreach ($k in $info.Keys) { $r[$k] = $info[$k] }
         }
-        if (-not $r.ok -and -not $reads -and $module.Params.stop_on_error) { $stopped = $true }
+        if (-not $r.ok -and -not $reads) {
+            $failedBefore = $true
+            if ($module.Params.stop_on_error) { $stopped = $true }
+        }
         if (-not $reads) {
             # changed only when something was really done: a succeeded invocation, a deletion,
             # a removal of something that existed, or any other mutating op that succeeded

@@ -35,7 +35,7 @@ options:
       module:
         description: The module whose options are checked (short name).
         type: str
-        choices: [activation, kms_client, kms_firewall, kms_host, kms_srv_record, license_info, product_key]
+        choices: [activation, host_licensing, kms_client, kms_firewall, kms_host, kms_srv_record, license_info, product_key]
       args:
         description: The options of one call, or a list of them (one call each; none for an empty list).
         type: raw

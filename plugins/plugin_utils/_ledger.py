@@ -104,6 +104,9 @@ class Claim:
     #: kept in the CID store when the deposit succeeds.
     installation_id: str | None = None
     confirmation_id: str | None = dataclasses.field(default=None, repr=False)
+    #: For a Windows install: the edition the host runs (``Enterprise``), checked against the
+    #: edition the ledger records for the key.
+    edition: str | None = None
 
     def shifted(self, offset: int) -> Claim:
         """The same claim for a batch where this plan's operations start at ``offset``."""
@@ -203,11 +206,12 @@ class LedgerDoc:
         return {"remaining": remaining, "as_of": as_of, "used": len(used), "reserved": len(reserved),
                 "available": available, "hosts": sorted(everyone), "reserved_by": sorted(reserved)}
 
-    def set_budget(self, key: str, kind: str, remaining: int | None, note: str | None, now: str) -> str:
+    def set_budget(self, key: str, kind: str, remaining: int | None, note: str | None, now: str, *,
+                   edition: str | None = None) -> str:
         kid = self.key_id(key)
         entry = self.keys.get(kid, {})
         new = {"partial_key": kid.split(":", 1)[0], "hash": kid.split(":", 1)[1], "kind": kind,
-               "remaining": remaining, "as_of": entry.get("as_of") or now, "note": note}
+               "remaining": remaining, "as_of": entry.get("as_of") or now, "note": note, "edition": edition}
         if entry.get("remaining") != remaining or entry.get("kind") != kind:
             new["as_of"] = now
         if new != entry:
@@ -431,6 +435,12 @@ class Ledger:
         for c, kid in zip(claims, ids, strict=False):
             if kid is None:
                 continue
+            want = doc.keys[kid].get("edition")
+            if c.kind == "install" and want and c.edition and c.edition.lower() != str(want).lower():
+                raise LedgerError(
+                    f"Failed to {c.description}: the key ledger records this key as one for the {want} edition, and "
+                    f"this host runs the {c.edition} edition; nothing was sent. Next step: use the key for "
+                    f"{c.edition}, or correct the edition with winops.volume_activation.key_budget")
             msg = doc.refusal(kid, host, c.description)
             if msg:
                 raise LedgerError(msg)

@@ -925,7 +925,9 @@ def plan_keys(req: KeyRequest, state: _state.HostState) -> KeyPlan:
                 # its budget is used up), released if the install fails.
                 plan.claims.append(_ledger.Claim(kind="install", op_index=index, partial_key=tg.key[-5:],
                                                  description=desc, key=tg.key,
-                                                 activation_id=tg.host_id or None, product=tg.label))
+                                                 activation_id=tg.host_id or None, product=tg.label,
+                                                 edition=os_view.edition if os_view and tg.scope == "windows"
+                                                 else None))
             spp_touched = spp_touched or tg.source == "spp"
         elif tg.action == "remove":
             for p in tg.remove:

@@ -225,7 +225,8 @@ def test_key_budget_triad_and_refusals(handle: LabHandle, ansible: Ansible, tmp_
     # real changed=true proves check mode wrote nothing (it would find the entry otherwise)
     assert (check["changed"], real["changed"], repeat["changed"]) == (True, True, False)
     assert check["diff"]["before"] == {}
-    assert check["diff"]["after"] | {"as_of": None} == {"remaining": 3, "kind": "mak", "as_of": None, "note": None}
+    assert check["diff"]["after"] | {"as_of": None} == {"remaining": 3, "kind": "mak", "as_of": None, "note": None,
+                                                        "edition": None}
     assert real["budget"] | {"as_of": None} == {"remaining": 3, "as_of": None, "used": 0, "reserved": 0,
                                                 "available": 3, "reserved_by": []}
     assert real["product_key"] == "XXXXX-XXXXX-XXXXX-XXXXX-Y6D3H" and real["key_id"].startswith("Y6D3H:")
@@ -236,3 +237,26 @@ def test_key_budget_triad_and_refusals(handle: LabHandle, ansible: Ansible, tmp_
         "this key")
     assert MAK not in run.stdout + run.stderr + ledger.read_text()
     assert handle.round_trips("pc1", since=mark) == 0
+
+
+def test_a_mak_for_another_edition_is_refused_before_anything_is_sent(
+        handle: LabHandle, ansible: Ansible, tmp_path: pathlib.Path) -> None:
+    """The ledger records the MAK as one for Professional; pc1 runs Enterprise: product_key refuses
+    after its one read, and the host keeps its key."""
+    ledger = tmp_path / "edition.json"
+    mark = handle.log_mark("pc1")
+    run = ansible.run(
+        "- hosts: pc1\n  gather_facts: false\n  tasks:\n"
+        "    - name: Budget\n      winops.volume_activation.key_budget: "
+        + json.dumps({"key": "{{ mak }}", "key_type": "mak", "remaining": 5, "edition": "Professional"}) + "\n"
+        "    - name: MAK\n      winops.volume_activation.product_key: "
+        + json.dumps({"key": "{{ mak }}", "key_type": "mak", "product": "windows"}) + "\n      ignore_errors: true\n",
+        handle, extra_vars={"mak": MAK, "volume_activation_ledger": str(ledger)})
+    res = run.result("MAK", "pc1")
+    assert res["_status"] == "failed" and res["msg"] == (
+        "Failed to install the MAK 'XXXXX-XXXXX-XXXXX-XXXXX-Y6D3H' for Windows through SoftwareLicensingService: the key "
+        "ledger records this key as one for the Professional edition, and this host runs the Enterprise edition; "
+        "nothing was sent. Next step: use the key for Enterprise, or correct the edition with "
+        "winops.volume_activation.key_budget")
+    assert handle.round_trips("pc1", since=mark) == 1 and "pc1" not in holding(handle)
+    assert MAK not in run.stdout + run.stderr

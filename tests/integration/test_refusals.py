@@ -335,7 +335,6 @@ ROLE_CASES: list[RoleCase] = [
     rs("s-wdns-host", {"kms_server_srv_mode": "windows_dns", "kms_server_srv_zone": "small.example.test",
                        "kms_server_srv_windows_dns_host": "dc99"}, "dc99", "kms_server_srv_windows_dns_host"),
     rs("s-verify-timeout", {"kms_server_verify_tcp_timeout": 0}, "kms_server_verify_tcp_timeout", "0"),
-    rs("s-preflight", {"kms_server_preflight": "maybe"}, "kms_server_preflight", "maybe"),
     rs("s-dns-pub", {"kms_server_dns_publishing": "perhaps"}, "kms_server_dns_publishing", "perhaps"),
     rs("s-low-prio", {"kms_server_low_priority": "often"}, "kms_server_low_priority", "often"),
     rs("s-caching", {"kms_server_host_caching": "x"}, "kms_server_host_caching"),

@@ -177,9 +177,11 @@ def validate(args: dict[str, t.Any], secrets: Secrets) -> list[dict[str, t.Any]]
         for k in required:
             if op.get(k) in (None, ""):
                 raise BatchValidationError(f"{where} ({kind}): '{k}' is required")
-        extra = sorted(set(op) - set(required) - set(optional) - {"op"})
+        extra = sorted(set(op) - set(required) - set(optional) - {"op", "skip_after_failure"})
         if extra:
             raise BatchValidationError(f"{where} ({kind}): unsupported key(s) {', '.join(extra)}")
+        if "skip_after_failure" in op and not isinstance(op["skip_after_failure"], bool):
+            raise BatchValidationError(f"{where} ({kind}): 'skip_after_failure' must be a bool")
         _validate_op(where, kind, op, secrets)
     return ops
 
@@ -389,10 +391,14 @@ def run_batch(world: World, host: WindowsHost, args: dict[str, t.Any], check_mod
     log_ops: list[dict[str, t.Any]] = []
     with world.lock:
         failed = False
+        stopped = False
         for op in ops:
             # Only a failed mutating operation stops the batch, and only the mutating ones
-            # after it: read operations always run (docs/executor-protocol.md).
-            if failed and stop_on_error and op["op"] in MUTATING:
+            # after it: read operations always run (docs/executor-protocol.md). An operation
+            # marked skip_after_failure stops the batch there when a mutating one before failed.
+            if failed and op["op"] in MUTATING and (stop_on_error or op.get("skip_after_failure") is True):
+                stopped = True
+            if stopped and op["op"] in MUTATING:
                 results.append({"op": op["op"], "ok": False, "skipped": True})
                 log_ops.append({"op": op["op"], "skipped": True})
                 continue

@@ -13,7 +13,7 @@ import yaml
 from ansible_collections.winops.volume_activation.tests.unit.plugins.conftest import load_data, make_action
 
 MODULES = ("kms_host", "kms_firewall", "kms_client", "product_key", "activation", "key_budget", "ad_activation_object",
-           "rearm")
+           "rearm", "host_licensing")
 PKG = "ansible_collections.winops.volume_activation.plugins"
 SCENARIOS = {
     "kms_host": ["host_change", "host_noop"],

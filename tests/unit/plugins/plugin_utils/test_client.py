@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import typing as t
+from unittest import mock
 
 import pytest
 
@@ -148,6 +149,29 @@ def test_empty_batch_costs_nothing() -> None:
 def test_summarize() -> None:
     assert _client.summarize({"op": "reg_get", "path": "HKLM:\\X"}) == "reg_get HKLM:\\X"
     assert _client.summarize(_client.cim_invoke("C", "M", static=True)) == "cim_invoke C.M"
+
+
+@pytest.mark.parametrize(("verbosity", "built"), [(0, []), (3, [2, 3]), (4, [2, 3, 4])])
+def test_log_builds_nothing_below_the_verbosity(monkeypatch: pytest.MonkeyPatch, verbosity: int,
+                                                built: list[int]) -> None:
+    """A module execution at the default verbosity spends no CPU on its -vvvv JSON dumps."""
+    from ansible.utils.display import Display
+
+    disp = Display()
+    monkeypatch.setattr(disp, "verbosity", verbosity)
+    monkeypatch.setattr(_client, "display", disp)
+    client = _client.LicensingClient(mock.MagicMock(), {}, "license_info")
+    calls: list[int] = []
+
+    def message(level: int) -> t.Callable[[], str]:
+        def build() -> str:
+            calls.append(level)
+            return f"level {level}"
+        return build
+
+    for level in (2, 3, 4):
+        client.log(level, message(level))
+    assert calls == built
 
 
 # --------------------------------------------------------------------------- connection failures (issue 11 item 9)

@@ -231,3 +231,17 @@ def test_cid_store_keeps_pairs_of_successful_deposits_only(tmp_path: pathlib.Pat
     assert ledger.stored_cids([iid, "9" * 63, "5" * 63]) == {iid: cid}
     assert cid not in repr(deposit)
     assert oct(os.stat(tmp_path / "ledger.json").st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(("host_edition", "refused"), [("Professional", True), ("enterprise", False), (None, False)])
+def test_edition_recorded_for_the_key(tmp_path: pathlib.Path, host_edition: str | None, refused: bool) -> None:
+    ledger = _ledger.Ledger(str(tmp_path / "ledger.json"))
+    with ledger.transaction() as doc:
+        doc.set_budget(MAK, "mak", 5, None, "2026-12-01T00:00:00Z", edition="Enterprise")
+    claim = dataclasses.replace(install(), edition=host_edition)
+    if refused:
+        with pytest.raises(_ledger.LedgerError, match="records this key as one for the Enterprise edition, and this "
+                                                      "host runs the Professional edition"):
+            ledger.reserve("ws01", [claim])
+    else:
+        assert ledger.reserve("ws01", [claim]) == [ledger.read().key_id(MAK)]
