@@ -67,13 +67,18 @@ SETTINGS = {
 EXTRA = {"kms_activation_wait": "false", "fault_csvlk": CSVLK}
 
 #: (fault, host, params) groups injected together, and what the fault run's messages must say.
-GROUPS: list[tuple[list[tuple[str, str, dict[str, t.Any]]], list[str]]] = [
+#: Each expected message is a text, or a tuple of texts of which one must appear.
+GROUPS: list[tuple[list[tuple[str, str, dict[str, t.Any]]], list[t.Any]]] = [
     # A KMS host that fails ends site.yml there (every host of its play failed), so a fault of the
     # KMS host or of DNS runs alone; a client's fault runs beside one the KMS host recovers from.
     ([("dns_down", "kms01", {})], ["the DNS server does not answer", "KMS clients cannot find this KMS host"]),
     ([("dns_refuse_updates", "kms01", {})], ["the DNS server refused the host's dynamic update"]),
     # The lab turns the clients' connections away; the controller's probe still gets through.
-    ([("kms_port_closed", "kms01", {})], ["0xC004F074", "SL_E_VL_BINDING_SERVICE_UNAVAILABLE"]),
+    # sppsvc_restart_refused bites only when a run must restart sppsvc; with the defaults it need not.
+    # A closed port: the role's probe from the controller says so (no answer: a firewall drops it, or a
+    # refusal), or, when the controller still gets through, the clients' 0xC004F074 does.
+    ([("kms_port_closed", "kms01", {}), ("sppsvc_restart_refused", "kms01", {})],
+     [("Failed to connect to the KMS port", "0xC004F074 (SL_E_VL_BINDING_SERVICE_UNAVAILABLE)")]),
     ([("kms_service_stopped", "kms01", {}), ("winrm_down", "ws02", {}), ("drop_connection", "ws01", {})],
      ["Failed to connect to 'ws02'", "Failed to run the licensing executor on 'ws01'", "connection was dropped"]),
     # kms_no_answer drops the KMS requests of clients only (the controller's probe still connects):
@@ -183,7 +188,7 @@ def test_fault_during_site_is_explained(recoveries: list[Recovery], group: int) 
     """While the fault is on, the messages say what is wrong (DNS down, the port refused...)."""
     during = recoveries[group].during
     said = text_of(during)
-    missing = [m for m in GROUPS[group][1] if m not in said]
+    missing = [m for m in GROUPS[group][1] if not any(alt in said for alt in (m if isinstance(m, tuple) else (m,)))]
     assert missing == [], (missing, [(r["host"], r["task"], r["result"].get("msg")) for r in during.records
                                      if r["status"] in ("failed", "unreachable")])
 
