@@ -287,8 +287,8 @@ class KmsHostPart(Part):
         return super().apply_failure(ctx, plan, applied)
 
     def plan(self, ctx: _action.ActionContext, before: _kms_host.KmsHostState) -> _action.Plan:
-        self.host_plan = hp = _kms_host.plan_kms_host(self.want, before, self.params.get("restart_service", True),
-                                                     check_mode=ctx.check_mode)
+        self.host_plan = hp = _kms_host.plan_kms_host(
+            self.want, before, self.params.get("restart_service", True), check_mode=ctx.check_mode)
         if self.params.get("republish") and not hp.restart:
             # Windows publishes the KMS host's _vlmcs._tcp record when the service starts and every
             # 24 hours after [WSD-DNS]: a restart publishes a record lost to a DNS outage now.

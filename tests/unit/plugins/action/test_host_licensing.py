@@ -116,8 +116,8 @@ def test_validate_only_contacts_nothing() -> None:
      ["kms_host: ", "; kms_client[0]: "]),
 ])
 @pytest.mark.parametrize("validate_only", [True, False])
-def test_bad_options_are_refused_before_any_host_contact(args: dict[str, t.Any], fragments: list[str],
-                                                        validate_only: bool) -> None:
+def test_bad_options_are_refused_before_any_host_contact(
+        args: dict[str, t.Any], fragments: list[str], validate_only: bool) -> None:
     result, fake = run({**args, "validate_only": validate_only}, [])
     assert fake.calls == [] and result["failed"] is True and result["changed"] is False
     for f in fragments:
