@@ -64,7 +64,7 @@ def test_kms_host_from_scratch_then_converged(lab: LabHandle, ansible: Ansible) 
     assert real["kms_firewall"]["changed"] is True and real["kms_firewall"]["port"] == 1689  # kms_host's port
     assert real["activation"]["summary"] == {"activated": 1}
     assert [d["before_header"] for d in real["diff"]] == ["product_keys[0]", "kms_host", "kms_firewall",
-                                                         "activation"]
+                                                          "activation"]
     assert all(c.split(": ", 1)[0] in ("product_keys[0]", "kms_host", "kms_firewall", "activation")
                for c in real["changes"])
     assert lab.lab.host_state("kms01")["kms_effective"]["port"] == 1689

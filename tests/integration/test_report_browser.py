@@ -95,7 +95,7 @@ def check_dom(dom: Dom, doc: t.Mapping[str, t.Any]) -> None:
         (f, s, n) for f, counts in overview.items() for s, n in counts.items()}
     # The filter script ran: every row shown, and it says so.
     count = re.search(r'id="host-count">(\d+) of (\d+) rows<', "".join(dom.rawdata if hasattr(dom, "rawdata")
-                                                                            else ""))
+                                                                       else ""))
     assert count is None or count.group(1) == count.group(2)
 
 

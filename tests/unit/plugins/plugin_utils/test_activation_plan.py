@@ -122,11 +122,11 @@ def test_licensed_products_are_left_alone_and_retail_is_not_chosen_by_default() 
     ap = _activation.plan_activation(_activation.parse_request({}), host_state(licensed, retail))
     assert not ap.plan
     assert [(i.product.id, i.decision) for i in ap.items] == [("c1", "already_activated")]
-    named = _activation.plan_activation(_activation.parse_request({"activation_ids": ["{00000000-0000-0000-0000-0000000000AA}"]}),
-                                     host_state(_state.LicensingProduct.from_cim(
-                                         {"ID": "00000000-0000-0000-0000-0000000000aa", "Name": "x",
-                                          "ApplicationID": WIN, "Description": "RETAIL channel",
-                                          "PartialProductKey": "ABCDE", "LicenseStatus": 0}, "spp", None, None)))
+    retail = _state.LicensingProduct.from_cim(
+        {"ID": "00000000-0000-0000-0000-0000000000aa", "Name": "x", "ApplicationID": WIN,
+         "Description": "RETAIL channel", "PartialProductKey": "ABCDE", "LicenseStatus": 0}, "spp", None, None)
+    named = _activation.plan_activation(
+        _activation.parse_request({"activation_ids": ["{00000000-0000-0000-0000-0000000000AA}"]}), host_state(retail))
     assert [op["filter"] for op in named.plan.operations[:1]] == ["ID = '00000000-0000-0000-0000-0000000000aa'"]
 
 

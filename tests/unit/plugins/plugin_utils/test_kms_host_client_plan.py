@@ -75,7 +75,7 @@ def test_port_1688_is_no_change_when_the_property_is_0() -> None:
 def test_empty_publish_domains_removes_the_registry_value() -> None:
     st = host_state()
     st = _kms_host.KmsHostState(service=st.service, host_products=st.host_products,
-                               publish_domains=(_kms_host.PublishDomain("x.example.com"),))
+                                publish_domains=(_kms_host.PublishDomain("x.example.com"),))
     plan = _kms_host.plan_kms_host({"publish_domains": ()}, st)
     assert plan.plan.operations == [
         {"op": "reg_remove", "path": _kms.SPP_KEY, "name": "DnsDomainPublishList"},
@@ -89,7 +89,7 @@ def test_unactivated_host_gets_a_warning() -> None:
     product = st.host_products[0]
     unactivated = _state.LicensingProduct.from_cim({**product.raw, "LicenseStatus": 2}, "spp", st.service, None)
     plan = _kms_host.plan_kms_host({}, _kms_host.KmsHostState(service=st.service, host_products=(unactivated,),
-                                                            publish_domains=()))
+                                                              publish_domains=()))
     assert plan.warnings == ["The KMS host is not activated yet: it answers clients with 0xC004F041 "
                              "(SL_E_VL_KEY_MANAGEMENT_SERVICE_NOT_ACTIVATED) until its host key is activated"]
 
@@ -122,8 +122,8 @@ def client_state(service: dict[str, t.Any], products: list[dict[str, t.Any]],
     os_info = _state.OperatingSystem(caption="Microsoft Windows 11 Enterprise", version=version, build_number=None,
                                      sku=None, product_type=1, local_time=None)
     return _kms_client.KmsClientState(os=os_info, spp_service=_state.LicensingService.from_cim(service, "spp"),
-                                   ospp_service=None, ospp_present=False, spp_products=tuple(products),
-                                   ospp_products=())
+                                      ospp_service=None, ospp_present=False, spp_products=tuple(products),
+                                      ospp_products=())
 
 
 def office_product(**props: t.Any) -> dict[str, t.Any]:

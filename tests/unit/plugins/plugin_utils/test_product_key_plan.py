@@ -19,7 +19,7 @@ def os_view(version: str, product_type: int, edition: str | None, *, sku: int = 
             caption: str = "Microsoft Windows") -> _product_key.OsView:
     parts = [int(p) for p in version.split(".")]
     return _product_key.OsView(caption=caption, version=version, major=parts[0], minor=parts[1], build=parts[2],
-                           server=product_type != 1, sku=sku, edition=edition, windows_channel=channel)
+                               server=product_type != 1, sku=sku, edition=edition, windows_channel=channel)
 
 
 def product(aid: str, name: str, app: str, description: str, ppk: str | None, *, status: int = 1,
@@ -125,7 +125,7 @@ def test_office2013_host_on_windows7_needs_a_volume_licensed_windows() -> None:
     st = state(WIN7_RETAIL, [product("w7", "Windows(R) 7, Professional edition", WIN,
                                      "Windows Operating System - Windows(R) 7, RETAIL channel", "ABCDE")])
     req = _product_key.parse_request({"key": "FWBH6-F4PKH-RP9BH-9KTQP-KVTXC", "key_type": "kms_host",
-                                  "product": "office2013"})
+                                      "product": "office2013"})
     with pytest.raises(_product_key.KeyPlanError) as e:
         _product_key.plan_keys(req, st)
     assert str(e.value) == (
@@ -141,7 +141,7 @@ def test_windows_kms_host_key_on_a_client_edition_warns() -> None:
                [product("w11", "Windows(R), Enterprise edition", WIN, "Windows(R) Operating System, "
                         "VOLUME_KMSCLIENT channel", "2YT43")])
     kp = _product_key.plan_keys(_product_key.parse_request({"key": "TGV4F-XXX8X-CHX6D-44W7X-H4D3N", "key_type": "kms_host",
-                                                    "product": "windows"}), st)
+                                                            "product": "windows"}), st)
     assert kp.warnings == [f"{caption} is a client edition of Windows: a KMS host on it activates client editions "
                            "of Windows only, never Windows Server"]
     assert [op["method"] for op in kp.plan.operations] == ["InstallProductKey", "RefreshLicenseStatus"]
