@@ -95,7 +95,7 @@ def profile(module: str, handle: t.Any, inv: pathlib.Path, tmp: pathlib.Path, *,
     counts: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text(encoding="utf-8").splitlines():
-        stack, _, n = line.rpartition(" ")
+        stack, _sep, n = line.rpartition(" ")
         if not n.isdigit():
             continue
         # py-spy prefixes each stack with "process <pid>:\"<cmdline>\"" under --subprocesses; idle
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             table[m] = profile(m, handle, inv, tmp, forks=args.forks, rate=args.rate, spy=spy)
     finally:
         handle.lab.stop()
-    names = [c for c, _ in CATEGORIES] + ["other", "startup (imports, config, inventory, playbook parsing)",
+    names = [c for c, _pattern in CATEGORIES] + ["other", "startup (imports, config, inventory, playbook parsing)",
                                           "native code (no Python frame)"]
     print(f"controller CPU per host execution, ms ({args.hosts} hosts, forks {args.forks}, {args.rate} Hz)")
     print(f"{'category':<58}" + "".join(f"{m:>16}" for m in modules))
