@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         handle.lab.stop()
     names = [c for c, _pattern in CATEGORIES] + ["other", "startup (imports, config, inventory, playbook parsing)",
-                                          "native code (no Python frame)"]
+                                                 "native code (no Python frame)"]
     print(f"controller CPU per host execution, ms ({args.hosts} hosts, forks {args.forks}, {args.rate} Hz)")
     print(f"{'category':<58}" + "".join(f"{m:>16}" for m in modules))
     for c in names:
