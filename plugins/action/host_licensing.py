@@ -54,6 +54,6 @@ class ActionModule(_action.LicensingAction):
         _hostplan.validate(runs)
         if ctx.params["validate_only"]:
             return {"changed": False, "validated": [r.label for r in runs]}
-        host = _hostplan.HostRun(runs, ctx.client, ctx.check_mode)
+        host = _hostplan.HostRun(runs, ctx.client, ctx.check_mode, ctx)
         host.run()
         return _hostplan.host_result(runs, host.info_state, ctx.diff)

@@ -148,6 +148,53 @@ def ledger_cmid(state: _state.HostState) -> str | None:
     return None
 
 
+def ledger_reserve(
+    ctx: ActionContext, before: ParsedState, claims: t.Sequence[_ledger.Claim]
+) -> tuple[_ledger.Ledger | None, list[str | None]]:
+    """The key ledger's part before an apply (see :mod:`_ledger`); nothing without a ledger.
+
+    Settles the holds an interrupted run left for this host (from ``before``), then checks
+    (check mode) or reserves ``claims``; :class:`_ledger.LedgerError` refuses the task before
+    anything is sent. Shared by every module that applies a plan (``host_licensing`` gives the
+    claims of all its parts, shifted to their place in the one batch).
+    """
+    path = _ledger.ledger_path(ctx.task_vars)
+    if path is None or not isinstance(before, _state.HostState):
+        return None, []
+    ledger = _ledger.Ledger(path)
+    host = str(ctx.task_vars.get("inventory_hostname") or "")
+    if not ctx.check_mode:
+        for note in ledger.reconcile(host, ledger_products(before), ledger_cmid(before)):
+            ctx.client.log(1, note)
+    if not claims:
+        return ledger, []
+    if ctx.check_mode:
+        ledger.check(host, list(claims))
+        return ledger, []
+    return ledger, ledger.reserve(host, list(claims))
+
+
+def ledger_settle(
+    ctx: ActionContext,
+    ledger: _ledger.Ledger,
+    claims: t.Sequence[_ledger.Claim],
+    ids: t.Sequence[str | None],
+    *,
+    applied: t.Iterable[_client.OpResult],
+    after: ParsedState | None,
+) -> None:
+    """Record the activations made and release what failed, from the results of the batch the
+    claims' ``op_index`` points into."""
+    by_index = {r.index: r for r in applied}
+    outcomes: list[bool | None] = []
+    for c in claims:
+        r = by_index.get(c.op_index)
+        outcomes.append(None if r is None else bool(r.ok))
+    state = after if isinstance(after, _state.HostState) else None
+    host = str(ctx.task_vars.get("inventory_hostname") or "")
+    ledger.settle(host, list(claims), ids, outcomes, ledger_cmid(state) if state else None)
+
+
 class PlanningError(Exception):
     """A refusal of the task's options or of what the host holds, raised by a planner (or
     a parser of options) before anything that changes the host is sent. :meth:`LicensingAction.run`
@@ -365,40 +412,14 @@ class LicensingAction(ActionBase):
     def _va_ledger_reserve(
         self, ctx: ActionContext, before: ParsedState, plan: Plan
     ) -> tuple[_ledger.Ledger | None, list[str | None]]:
-        """The key ledger's part before the apply (see :mod:`_ledger`); nothing without a ledger.
-
-        Settles the holds an interrupted run left for this host (from ``before``), then checks
-        (check mode) or reserves ``plan.claims``; :class:`_ledger.LedgerError` refuses the task
-        before anything is sent.
-        """
-        path = _ledger.ledger_path(ctx.task_vars)
-        if path is None or not isinstance(before, _state.HostState):
-            return None, []
-        ledger = _ledger.Ledger(path)
-        host = str(ctx.task_vars.get("inventory_hostname") or "")
-        products = ledger_products(before)
-        if not ctx.check_mode:
-            for note in ledger.reconcile(host, products, ledger_cmid(before)):
-                ctx.client.log(1, note)
-        if not plan.claims:
-            return ledger, []
-        if ctx.check_mode:
-            ledger.check(host, plan.claims)
-            return ledger, []
-        return ledger, ledger.reserve(host, plan.claims)
+        """The key ledger's part before the apply: :func:`ledger_reserve` with ``plan.claims``."""
+        return ledger_reserve(ctx, before, plan.claims)
 
     def _va_ledger_settle(
         self, ctx: ActionContext, ledger: _ledger.Ledger, plan: Plan, ids: t.Sequence[str | None], after: ParsedState
     ) -> None:
-        """Record the activations made and release what failed, from ``ctx.applied``."""
-        by_index = {r.index: r for r in ctx.applied or ()}
-        outcomes: list[bool | None] = []
-        for c in plan.claims:
-            r = by_index.get(c.op_index)
-            outcomes.append(None if r is None else bool(r.ok))
-        state = after if isinstance(after, _state.HostState) else None
-        host = str(ctx.task_vars.get("inventory_hostname") or "")
-        ledger.settle(host, plan.claims, ids, outcomes, ledger_cmid(state) if state else None)
+        """Record the activations made and release what failed: :func:`ledger_settle` with ``ctx.applied``."""
+        ledger_settle(ctx, ledger, plan.claims, ids, applied=ctx.applied or (), after=after)
 
     def _va_run(self, ctx: ActionContext) -> dict[str, t.Any]:
         client = ctx.client

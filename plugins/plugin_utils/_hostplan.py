@@ -39,7 +39,7 @@ import dataclasses
 import json
 import typing as t
 
-from . import _action, _client, _keys, _parts
+from . import _action, _client, _keys, _ledger, _parts
 
 #: The options of host_licensing that are parts: (option, part class, a list of requests?, stage).
 PARTS: tuple[tuple[str, type[_parts.Part], bool, int], ...] = (
@@ -213,8 +213,11 @@ def _finish(run: PartRun, applied: bool) -> None:
 class HostRun:
     """Runs the parts of one host_licensing task (see the module docstring)."""
 
-    def __init__(self, runs: list[PartRun], client: _client.LicensingClient, check_mode: bool) -> None:
+    def __init__(self, runs: list[PartRun], client: _client.LicensingClient, check_mode: bool,
+                 ctx: _action.ActionContext | None = None) -> None:
         self.runs = runs
+        #: The task's own context, for the key ledger (None: no ledger, as in unit tests of the parts).
+        self.ctx = ctx
         self.client = client
         self.check_mode = check_mode
         self.info_reader = _action.LicensingStateReader()
@@ -267,15 +270,30 @@ class HostRun:
                                 "msg": f"Not run: {refused[0].label} was refused, so nothing of its stage was sent"}
             return
         todo = [r for r in runs if r.plan]
+        plans = [t.cast(_action.Plan, r.plan) for r in todo]
         if not todo or self.check_mode:
+            # The key ledger refuses in check mode too what the budget would refuse.
+            self._ledger_reserve([c for p in plans for c in p.claims])
             for r in runs:
                 _finish(r, applied=False)
             return
-        batch, offsets, stop = merge_plans([t.cast(_action.Plan, r.plan) for r in todo])
+        batch, offsets, stop = merge_plans(plans)
+        # The parts' key ledger claims, moved to their place in the one batch; reserved (or
+        # refused, LedgerError) before anything of the stage is sent, settled from its results.
+        claims = [c.shifted(offset) for p, offset in zip(plans, offsets, strict=True) for c in p.claims]
+        ledger, claim_ids = self._ledger_reserve(claims)
         back = batch.extend(self.reader.operations())
         applied = self.client.run(batch, stop_on_error=stop)
         states = self.reader.parse(applied.raw(back))
+        if ledger is not None and claims and self.ctx is not None:
+            _action.ledger_settle(self.ctx, ledger, claims, claim_ids, applied=applied.results, after=states[-1])
         self._read_back(states, runs, todo, offsets, applied)
+
+    def _ledger_reserve(self, claims: list[_ledger.Claim]) -> tuple[_ledger.Ledger | None, list[str | None]]:
+        """:func:`_action.ledger_reserve` against the latest license_info read of the host."""
+        if self.ctx is None:
+            return None, []
+        return _action.ledger_reserve(self.ctx, self.info_state, claims)
 
     def _read_back(self, states: t.Sequence[t.Any], runs: list[PartRun], todo: list[PartRun], offsets: list[int],
                    applied: _client.BatchResult) -> None:

@@ -260,3 +260,46 @@ def test_a_mak_for_another_edition_is_refused_before_anything_is_sent(
         "winops.volume_activation.key_budget")
     assert handle.round_trips("pc1", since=mark) == 1 and "pc1" not in holding(handle)
     assert MAK not in run.stdout + run.stderr
+
+
+ONE_PASS = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Budget
+      winops.volume_activation.key_budget: {key: "{{ mak }}", key_type: mak, remaining: "{{ budget }}"}
+      run_once: true
+    - name: One pass
+      winops.volume_activation.host_licensing:
+        product_keys: [{key: "{{ mak }}", key_type: mak, product: windows}]
+        activation: {product: windows}
+"""
+
+
+def test_host_licensing_keeps_the_budget_under_forks_20(
+        handle: LabHandle, ansible: Ansible, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-pass module (what the roles call) goes through the same ledger as product_key and
+    activation: of 12 hosts racing for 4 activations at forks 20, exactly 4 get the MAK and are
+    activated by the activation service; the others are refused from their one read, with
+    nothing sent; the ledger records exactly the 4."""
+    ledger = handle.inventory.parent / "volume_activation_ledger.json"
+    ledger.unlink(missing_ok=True)
+    pb = ansible.tmp / "one_pass_budget.yml"
+    pb.write_text(ONE_PASS)
+    marks = {f"pc{i}": handle.log_mark(f"pc{i}") for i in range(1, HOSTS + 1)}
+    monkeypatch.setenv("ANSIBLE_FORKS", "20")
+    run = ansible.run(pb, handle, extra_vars={"mak": MAK, "budget": 4})
+    assert MAK not in run.stdout + run.stderr
+    res = run.results("One pass")
+    won = {h for h, r in res.items() if r["_status"] != "failed"}
+    lost = {h for h, r in res.items() if r["_status"] == "failed"}
+    assert len(won) == 4 and len(lost) == HOSTS - 4, run.stdout[-3000:]
+    assert service_hosts(handle) == won == holding(handle)
+    for h in lost:
+        assert "the key ledger shows no activation left for the MAK 'XXXXX-XXXXX-XXXXX-XXXXX-Y6D3H'" in res[h]["msg"]
+        assert handle.round_trips(h, since=marks[h]) == 1
+    assert {h for h, r in res.items() if r["_status"] != "failed"
+            and r["activation"]["products"][0]["outcome"] == "activated"} == won
+    held, recorded, _doc = ledger_view(ledger)
+    assert sorted(recorded) == sorted(won) and held == set()
+    ledger.unlink()
