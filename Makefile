@@ -81,6 +81,7 @@ demo: sysdeps venv link
 molecule: venv link
 	$(BIN)/molecule test -s kms_server
 	$(BIN)/molecule test -s kms_activation
+	$(BIN)/molecule test -s adba
 	@if [ -n "$$WINOPS_REAL_WINDOWS_INVENTORY" ]; then $(MAKE) molecule-real-windows; else \
 	  echo "molecule real_windows: SKIPPED: WINOPS_REAL_WINDOWS_INVENTORY is not set (extensions/molecule/real_windows/README.md)"; fi
 
