@@ -5,27 +5,14 @@
 FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use
 within the winops.volume_activation collection and may change in any release.
 
-Pure Python: no Ansible imports. A *reader* (``KmsHostReader``, ``KmsClientReader``)
+Pure Python: no Ansible imports. A *reader* (``KmsClientReader``)
 gives the read operations of one batch and parses their results; a *planner*
-(:func:`plan_kms_host`, :func:`plan_kms_client`) turns the desired settings and
+(:func:`plan_kms_client`) turns the desired settings and
 what was read into the operations of one apply batch plus the before/after view
 used for ``diff`` and the results. Planners never touch the host.
 
 Facts used (tags of docs/reference/licensing-api.md and existing-tools.md):
 
-* KMS host setters are methods of ``SoftwareLicensingService``:
-  ``SetKeyManagementServiceListeningPort(PortNumber)``,
-  ``DisableKeyManagementServiceDnsPublishing(DisablePublishing)``,
-  ``EnableKeyManagementServiceLowPriority(EnableLowPriority)``,
-  ``SetVLActivationInterval(ActivationInterval)``, ``SetVLRenewalInterval(RenewalInterval)``
-  (15..43200 minutes), ``DisableKeyManagementServiceHostCaching(DisableCaching)``
-  [MOF7601] [SLMGR10].
-* slmgr.vbs calls the host setters only when a product with a key has
-  ``IsKeyManagementServiceMachine`` = 1 and then prints "Warning: a KMS reboot is needed
-  for this setting to take effect." after /sai, /sri, /sprt, /sdns, /cdns, /spri, /cpri,
-  not after /skhc, /ckhc [SLMGR10 SetActivationInterval ... SetKmsLowPriority,
-  SetHostCachingDisable]. ``DnsDomainPublishList`` is a registry value (MULTI_SZ lines
-  ``domain, priority, weight``) read at the start of sppsvc [MS-REG].
 * KMS client settings: slmgr ``/skms name[:port]`` sets the machine, then the port or
   clears it when none is given; an IPv6 address is passed with its brackets; ``/ckms``
   clears both; without an activation ID slmgr works on the service, with one on that

@@ -5,9 +5,9 @@
 FOR INTERNAL COLLECTION USE ONLY. The interfaces in this file are meant for use
 within the winops.volume_activation collection and may change in any release.
 
-Pure Python: no Ansible imports. A *reader* (``KmsHostReader``, ``KmsClientReader``)
+Pure Python: no Ansible imports. A *reader* (``KmsHostReader``)
 gives the read operations of one batch and parses their results; a *planner*
-(:func:`plan_kms_host`, :func:`plan_kms_client`) turns the desired settings and
+(:func:`plan_kms_host`) turns the desired settings and
 what was read into the operations of one apply batch plus the before/after view
 used for ``diff`` and the results. Planners never touch the host.
 
@@ -26,25 +26,6 @@ Facts used (tags of docs/reference/licensing-api.md and existing-tools.md):
   not after /skhc, /ckhc [SLMGR10 SetActivationInterval ... SetKmsLowPriority,
   SetHostCachingDisable]. ``DnsDomainPublishList`` is a registry value (MULTI_SZ lines
   ``domain, priority, weight``) read at the start of sppsvc [MS-REG].
-* KMS client settings: slmgr ``/skms name[:port]`` sets the machine, then the port or
-  clears it when none is given; an IPv6 address is passed with its brackets; ``/ckms``
-  clears both; without an activation ID slmgr works on the service, with one on that
-  product [SLMGR10 SetKmsMachineName, ClearKms, GetKmsClientObjectByActivationID].
-  ``/skhc``/``/ckhc`` call ``DisableKeyManagementServiceHostCaching`` on the service;
-  ``/act-type`` calls ``SetVLActivationTypeEnabled`` or, for 0, ``ClearVLActivationTypeEnabled``
-  (Windows 8+) [SLMGR10 SetVLActivationType].
-* ospp.vbs ``/sethst /setprt /remhst /actype /skms-domain /ckms-domain`` work per product on
-  every Office product whose Description contains "KMS"; ``/cachst`` works on the OSPP
-  service on Windows 7 and on ``SoftwareLicensingService`` on Windows 8+; ``/actype`` and
-  the lookup domain are refused on Windows 7 [OSPP15]. The OSPP service has no
-  KMS machine/port/lookup-domain setters [OSPP15] (licensing-api.md 1.3).
-* Office 2010 always uses OSPP; Office 2013+ uses OSPP on Windows 7 / 2008 R2 (6.1) and
-  SPP on Windows 8+ [OSPP15 isWin7OS] (licensing-api.md 1.1).
-
-Product properties show the *effective* client setting: slmgr /dlv prints the product's
-``KeyManagementServiceMachine`` as "Registered KMS machine name" after a service-level
-/skms [SLMGR10 DisplayKMSClientInformation]. So a product whose value equals the
-service's is taken as inheriting it (see :func:`_product_own`).
 """
 
 from __future__ import annotations
