@@ -31,7 +31,7 @@ Facts used (tags of docs/reference/licensing-api.md and existing-tools.md):
 Product properties show the *effective* client setting: slmgr /dlv prints the product's
 ``KeyManagementServiceMachine`` as "Registered KMS machine name" after a service-level
 /skms [SLMGR10 DisplayKMSClientInformation]. So a product whose value equals the
-service's is taken as inheriting it (see :func:`_product_own`).
+service's is taken as inheriting it (see :func:`_inherited`).
 """
 
 from __future__ import annotations
