@@ -116,13 +116,13 @@ dest:
   description: The directory the files are in (absolute).
   returned: always
   type: str
-  sample: /home/admin/report
+  sample: /srv/reports/activation
 paths:
   description: Format -> absolute path of the file, for the formats requested.
   returned: always
   type: dict
-  sample: {json: /home/admin/report/report.json, csv: /home/admin/report/report.csv,
-           html: /home/admin/report/report.html}
+  sample: {json: /srv/reports/activation/report.json, csv: /srv/reports/activation/report.csv,
+           html: /srv/reports/activation/report.html}
 schema:
   description: The name of the JSON document's schema.
   returned: always
