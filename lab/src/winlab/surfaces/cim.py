@@ -62,6 +62,17 @@ WIN32_CS = "Win32_ComputerSystem"
 
 Param = tuple[str, str]  # (name, CIM type; "?" after the type of an optional parameter)
 
+#: KMS client setters that the licensing service and its products share, with the registry
+#: value each writes or (Clear*) removes.
+KMS_CLIENT_SETTERS = {
+    "SetKeyManagementServiceMachine": "KeyManagementServiceName",
+    "ClearKeyManagementServiceMachine": "KeyManagementServiceName",
+    "SetKeyManagementServicePort": "KeyManagementServicePort",
+    "ClearKeyManagementServicePort": "KeyManagementServicePort",
+    "SetKeyManagementServiceLookupDomain": "KeyManagementServiceLookupDomain",
+    "ClearKeyManagementServiceLookupDomain": "KeyManagementServiceLookupDomain",
+}
+
 NOT_SIMULATED = {
     "InstallLicense", "InstallLicensePackage", "DisableKeyManagementServiceActivation", "AcquireGenuineTicket",
     "GetPolicyInformationDWord",
@@ -487,24 +498,8 @@ class CimSurface:
         if method in HOST_ONLY_SETTERS and not self.host.kms_host_products():
             raise WmiError(errors.SL_E_VL_BINDING_SERVICE_NOT_ENABLED, f"{self.host.name} is not a KMS host")
         reg = self.host.registry
-        if method == "SetKeyManagementServiceMachine":
-            name = (a["MachineName"] or "").strip()
-            if not name:
-                raise WmiError(errors.E_INVALIDARG, "MachineName is empty")
-            reg.set(root, "KeyManagementServiceName", "String", name)
-        elif method == "ClearKeyManagementServiceMachine":
-            reg.remove(root, "KeyManagementServiceName")
-        elif method == "SetKeyManagementServicePort":
-            reg.set(root, "KeyManagementServicePort", "String", str(self._port(a["PortNumber"])))
-        elif method == "ClearKeyManagementServicePort":
-            reg.remove(root, "KeyManagementServicePort")
-        elif method == "SetKeyManagementServiceLookupDomain":
-            dom = (a["LookupDomain"] or "").strip()
-            if not dom:
-                raise WmiError(errors.E_INVALIDARG, "LookupDomain is empty")
-            reg.set(root, "KeyManagementServiceLookupDomain", "String", dom)
-        elif method == "ClearKeyManagementServiceLookupDomain":
-            reg.remove(root, "KeyManagementServiceLookupDomain")
+        if method in KMS_CLIENT_SETTERS:
+            self._kms_client_setting(root, method, a)
         elif method in ("SetVLActivationInterval", "SetVLRenewalInterval"):
             value = a["ActivationInterval" if method == "SetVLActivationInterval" else "RenewalInterval"]
             if value is None or not 15 <= value <= 43200:
@@ -528,6 +523,26 @@ class CimSurface:
         else:
             raise WmiError(WBEM_E_NOT_SUPPORTED, f"{method} is not simulated by the lab")
         return {}
+
+    def _kms_client_setting(self, key: str, method: str, a: dict[str, t.Any]) -> None:
+        """A KMS client setter (KMS machine, port, lookup domain) written to ``key``: the licensing
+        service's registry key for the service's methods, the SKU's key for a product's (the same
+        methods exist on both classes [MS-SLP], [SLMGR10])."""
+        reg = self.host.registry
+        if method == "SetKeyManagementServiceMachine":
+            name = (a["MachineName"] or "").strip()
+            if not name:
+                raise WmiError(errors.E_INVALIDARG, "MachineName is empty")
+            reg.set(key, "KeyManagementServiceName", "String", name)
+        elif method == "SetKeyManagementServicePort":
+            reg.set(key, "KeyManagementServicePort", "String", str(self._port(a["PortNumber"])))
+        elif method == "SetKeyManagementServiceLookupDomain":
+            dom = (a["LookupDomain"] or "").strip()
+            if not dom:
+                raise WmiError(errors.E_INVALIDARG, "LookupDomain is empty")
+            reg.set(key, "KeyManagementServiceLookupDomain", "String", dom)
+        else:
+            reg.remove(key, KMS_CLIENT_SETTERS[method])
 
     @staticmethod
     def _port(value: int | None) -> int:
@@ -558,24 +573,8 @@ class CimSurface:
             self.host.deposit_confirmation(p, a["InstallationId"] or "", a["ConfirmationId"] or "")
         elif method == "ReArmSku":
             self.host.rearm_sku(p)
-        elif method == "SetKeyManagementServiceMachine":
-            name = (a["MachineName"] or "").strip()
-            if not name:
-                raise WmiError(errors.E_INVALIDARG, "MachineName is empty")
-            reg.set(sku_key, "KeyManagementServiceName", "String", name)
-        elif method == "ClearKeyManagementServiceMachine":
-            reg.remove(sku_key, "KeyManagementServiceName")
-        elif method == "SetKeyManagementServicePort":
-            reg.set(sku_key, "KeyManagementServicePort", "String", str(self._port(a["PortNumber"])))
-        elif method == "ClearKeyManagementServicePort":
-            reg.remove(sku_key, "KeyManagementServicePort")
-        elif method == "SetKeyManagementServiceLookupDomain":
-            dom = (a["LookupDomain"] or "").strip()
-            if not dom:
-                raise WmiError(errors.E_INVALIDARG, "LookupDomain is empty")
-            reg.set(sku_key, "KeyManagementServiceLookupDomain", "String", dom)
-        elif method == "ClearKeyManagementServiceLookupDomain":
-            reg.remove(sku_key, "KeyManagementServiceLookupDomain")
+        elif method in KMS_CLIENT_SETTERS:
+            self._kms_client_setting(sku_key, method, a)
         elif method == "SetVLActivationTypeEnabled":
             reg.set(sku_key, "VLActivationType", "DWord", self._activation_type(a["ActivationType"]))
         elif method == "ClearVLActivationTypeEnabled":
