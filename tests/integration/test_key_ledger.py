@@ -107,22 +107,31 @@ def ledger_view(path: pathlib.Path) -> tuple[set[str], list[str], dict[str, t.An
     return held, hosts, doc
 
 
-def test_budget_of_four_under_forks_20(handle: LabHandle, ansible: Ansible, monkeypatch: pytest.MonkeyPatch) -> None:
-    """12 hosts race for 4 activations: exactly 4 get the key and are activated; the 8 others are
-    refused before the key is installed (1 round trip, their own key left in place); the ledger
-    beside the inventory records the 4; a second run changes nothing and attempts nothing."""
+def race(handle: LabHandle, ansible: Ansible, monkeypatch: pytest.MonkeyPatch, playbook: str,
+         task: str) -> tuple[pathlib.Path, pathlib.Path, dict[str, t.Any], t.Any, dict[str, t.Any], set[str], set[str]]:
+    """Run ``playbook`` on the 12 hosts at forks 20 with a budget of 4, the ledger beside the
+    inventory: (ledger, playbook path, log marks, run, results of ``task``, hosts that got
+    through, hosts refused). Asserts the key never shows and exactly 4 hosts got through."""
     ledger = handle.inventory.parent / "volume_activation_ledger.json"
     ledger.unlink(missing_ok=True)
     pb = ansible.tmp / "budget.yml"
-    pb.write_text(PLAYBOOK)
+    pb.write_text(playbook)
     marks = {f"pc{i}": handle.log_mark(f"pc{i}") for i in range(1, HOSTS + 1)}
     monkeypatch.setenv("ANSIBLE_FORKS", "20")
     run = ansible.run(pb, handle, extra_vars={"mak": MAK, "budget": 4})
     assert MAK not in run.stdout + run.stderr
-    keyed = run.results("MAK")
-    won = {h for h, r in keyed.items() if r["_status"] != "failed"}
-    lost = {h for h, r in keyed.items() if r["_status"] == "failed"}
+    results = run.results(task)
+    won = {h for h, r in results.items() if r["_status"] != "failed"}
+    lost = {h for h, r in results.items() if r["_status"] == "failed"}
     assert len(won) == 4 and len(lost) == HOSTS - 4, run.stdout[-3000:]
+    return ledger, pb, marks, run, results, won, lost
+
+
+def test_budget_of_four_under_forks_20(handle: LabHandle, ansible: Ansible, monkeypatch: pytest.MonkeyPatch) -> None:
+    """12 hosts race for 4 activations: exactly 4 get the key and are activated; the 8 others are
+    refused before the key is installed (1 round trip, their own key left in place); the ledger
+    beside the inventory records the 4; a second run changes nothing and attempts nothing."""
+    ledger, pb, marks, run, keyed, won, lost = race(handle, ansible, monkeypatch, PLAYBOOK, "MAK")
     assert service_hosts(handle) == won == holding(handle)
     for h in lost:
         msg = keyed[h]["msg"]
@@ -282,18 +291,7 @@ def test_host_licensing_keeps_the_budget_under_forks_20(
     activation: of 12 hosts racing for 4 activations at forks 20, exactly 4 get the MAK and are
     activated by the activation service; the others are refused from their one read, with
     nothing sent; the ledger records exactly the 4."""
-    ledger = handle.inventory.parent / "volume_activation_ledger.json"
-    ledger.unlink(missing_ok=True)
-    pb = ansible.tmp / "one_pass_budget.yml"
-    pb.write_text(ONE_PASS)
-    marks = {f"pc{i}": handle.log_mark(f"pc{i}") for i in range(1, HOSTS + 1)}
-    monkeypatch.setenv("ANSIBLE_FORKS", "20")
-    run = ansible.run(pb, handle, extra_vars={"mak": MAK, "budget": 4})
-    assert MAK not in run.stdout + run.stderr
-    res = run.results("One pass")
-    won = {h for h, r in res.items() if r["_status"] != "failed"}
-    lost = {h for h, r in res.items() if r["_status"] == "failed"}
-    assert len(won) == 4 and len(lost) == HOSTS - 4, run.stdout[-3000:]
+    ledger, _pb, marks, _run, res, won, lost = race(handle, ansible, monkeypatch, ONE_PASS, "One pass")
     assert service_hosts(handle) == won == holding(handle)
     for h in lost:
         assert "the key ledger shows no activation left for the MAK 'XXXXX-XXXXX-XXXXX-XXXXX-Y6D3H'" in res[h]["msg"]
