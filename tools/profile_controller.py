@@ -56,9 +56,12 @@ CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
 PLAYS = {
     "win_ping": "ansible.windows.win_ping:",
     "license_info": "winops.volume_activation.license_info:",
+    # what role kms_activation sends (its defaults, with the bench inventory's KMS host)
     "host_licensing": ("winops.volume_activation.host_licensing:\n"
-                       "        kms_client: [{product: windows, kms_host: kms01.bench.example.test}]\n"
-                       "        activation: {product: windows}"),
+                       "        product_keys: [{gvlk: auto, product: all, state: present}]\n"
+                       "        kms_client: [{product: windows, state: present, host_caching: true,"
+                       " kms_host: kms01.bench.example.test, kms_port: 1688}]\n"
+                       "        activation: {product: all}"),
 }
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")

@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Filters ``mask_product_key``, ``explain_hresult`` and ``gvlk`` (documented in the sidecar .yml files).
+"""Filters ``mask_product_key``, ``explain_hresult``, ``gvlk`` and ``pending_hosts`` (documented in the sidecar
+.yml files).
 
 Thin wrappers over the engine's tables in plugins/plugin_utils (_keys, _errors, _products),
 so a playbook shows keys and HRESULTs exactly as the modules do.
@@ -35,6 +36,49 @@ def explain_hresult(value: t.Any, output: str = "message") -> t.Any:
     raise AnsibleFilterError(f"explain_hresult: output must be 'message' or 'dict', got {output!r}")
 
 
+#: The activation outcomes that leave a product activated (the activation module's outcome values).
+ACTIVATED_OUTCOMES = frozenset({"activated", "already_activated", "confirmation_deposited"})
+
+
+def pending_hosts(hostvars: t.Any, hosts: t.Any, *, pending: t.Any = True, unknown: t.Any = False,
+                  counted: t.Any = None, result: str = "volume_activation_host_result") -> list[str]:
+    """The hosts of ``hosts`` (in order) whose last host_licensing result (the variable ``result``)
+    counts an activation outcome other than activated (``pending``), or that have no state to reuse
+    (``unknown``: no result with license_info, or a failed one); then the hosts of ``counted`` (KMS
+    hosts, whose counts move while their clients activate) when any host of ``hosts`` activated a
+    product in this run."""
+    for name, value in (("hosts", hosts), ("counted", counted if counted is not None else [])):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise AnsibleFilterError(f"pending_hosts: {name} must be a list of inventory host names, got {value!r}")
+    out: list[str] = []
+    activated = False
+    for host in hosts:
+        try:
+            value = hostvars[host].get(result)
+        except KeyError:
+            raise AnsibleFilterError(f"pending_hosts: host '{host}' is not in the inventory") from None
+        if not isinstance(value, t.Mapping):
+            value = {}
+        if _truthy(unknown) and ("license_info" not in value or value.get("failed")):
+            out.append(str(host))
+            continue
+        activation = value.get("activation")
+        summary = activation.get("summary") if isinstance(activation, t.Mapping) else None
+        if isinstance(summary, t.Mapping):
+            activated = activated or bool({"activated", "confirmation_deposited"} & set(summary))
+            if _truthy(pending) and set(summary) - ACTIVATED_OUTCOMES:
+                out.append(str(host))
+    if activated:
+        out.extend(str(h) for h in counted or [] if str(h) not in out)
+    return out
+
+
+def _truthy(value: t.Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y", "t")
+    return bool(value)
+
+
 def gvlk(product: t.Any) -> str:
     """The public KMS client setup key for a product named as Microsoft's tables name it."""
     row = _products.find_gvlk(str(product))
@@ -51,4 +95,5 @@ class FilterModule:
     """Volume activation filters."""
 
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
-        return {"mask_product_key": mask_product_key, "explain_hresult": explain_hresult, "gvlk": gvlk}
+        return {"mask_product_key": mask_product_key, "explain_hresult": explain_hresult, "gvlk": gvlk,
+                "pending_hosts": pending_hosts}

@@ -541,19 +541,21 @@ class Lab:
                 runner = self._make_runner(self.world, self.world.hosts[key], codepage=codepage)
                 self._runners[(key, codepage)] = runner
             result = runner(command_line, stdin)
-            # The command may have installed a key, changed a port, a rule or a service.
-            self.reconcile_network()
+            # The command may have installed a key, changed a port, a rule or a service of its
+            # own host; only that host's listener is reconciled (every host's would make a fleet
+            # sweep cost the lab the square of its size).
+            self.reconcile_network([key])
             return result
 
         return run
 
-    def reconcile_network(self) -> None:
-        """Make the KMS listeners match the host models now (no-op without the network).
-        The lab does this after every command, advance, reset and fault; call it after
-        changing a model directly."""
+    def reconcile_network(self, keys: t.Iterable[str] | None = None) -> None:
+        """Make the KMS listeners match the host models now (no-op without the network): of
+        the hosts ``keys``, or of every host. The lab does this after every command (for its
+        host), advance, reset and fault; call it after changing a model directly."""
         if self.network is not None and self.network.started:
             with self.world.lock:
-                self.network.reconcile()
+                self.network.reconcile(keys)
 
     # lifecycle ---------------------------------------------------------------
     def start(self) -> Lab:

@@ -421,10 +421,14 @@ class NetworkKmsTransport:
         """Resolve ``target``, connect from the client's address and send one request; raises
         ``KmsConnectError`` when no KMS answers there (refused, reset, timeout, RPC errors)."""
         name, port = target
-        self.network.reconcile()
         if not client_host.reachable:
             raise KmsConnectError(f"{client_host.fqdn} is down and sends nothing")
         address = self._address(client_host, name)
+        # The listeners of the hosts at that address match their models before the connect (the
+        # lab reconciles a host after each of its commands, and every host after faults and clock
+        # moves; this catches a model changed directly). Not every host's: one activation must not
+        # cost the lab the size of the fleet.
+        self.network.reconcile([k for k, h in self.network.world.hosts.items() if str(h.spec.address) == address])
         req = client_host.kms_request_for(product)
         body = {"client_machine_id": req.cmid, "client_fqdn": req.client_name, "application_id": req.app_id,
                 "activation_id": req.sku_id, "license_status": req.license_status,
@@ -574,10 +578,13 @@ class LabNetwork:
                     for k, r in host.firewall.rules.items()}
         return str(host.spec.address), port, fw
 
-    def reconcile(self) -> None:
-        """Open, close, move or rescope the KMS listeners to match the host models."""
+    def reconcile(self, keys: t.Iterable[str] | None = None) -> None:
+        """Open, close, move or rescope the KMS listeners to match the host models: those of
+        ``keys`` (the hosts a command ran on), or of every host."""
         with self.world.lock:
-            for key, host in self.world.hosts.items():
+            hosts = self.world.hosts
+            chosen = hosts.items() if keys is None else [(k, hosts[k]) for k in keys if k in hosts]
+            for key, host in chosen:
                 want = self._desired(host)
                 have = self.listeners.get(key)
                 if want is None:
@@ -605,8 +612,9 @@ class LabNetwork:
                 # The kms_port_closed fault is a firewall that blocks the port: the listener stays
                 # (sppsvc still listens) and every client is turned away, as a scoped-out address is.
                 have.allow = self._blocked if host.name.lower() in self.closed else self._allow(fw, port)
-            for key in [k for k in self.listeners if k not in self.world.hosts]:
-                self.listeners.pop(key).stop()
+            if keys is None:
+                for key in [k for k in self.listeners if k not in self.world.hosts]:
+                    self.listeners.pop(key).stop()
 
     @staticmethod
     def _blocked(peer: str) -> bool:

