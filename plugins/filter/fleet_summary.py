@@ -71,7 +71,7 @@ options:
         name to a list of dicts with C(outcome), C(message) and the product as C(family)
         (C(windows), C(office2016)), C(product) or C(name), such as the C(products) that
         M(winops.volume_activation.activation) returns and the
-        C(winops.volume_activation.kms_activation) role records in C(kms_activation_outcomes).
+        C(winops.volume_activation.kms_activation) role registers in C(volume_activation_host_result.activation.products).
     type: dict
     default: {}
   srv_records:

@@ -116,8 +116,13 @@ def converged(handle: LabHandle, run: PlaybookRun) -> list[str]:
         problems.append("kms01: firewall rule not enabled")
     if "kms01.faults.example.test" not in _srv_targets(handle):
         problems.append(f"kms01: no _vlmcs._tcp record (zone has {_srv_targets(handle)})")
-    outcomes = {r["host"]: r["result"].get("ansible_facts", {}).get("kms_activation_outcomes")
-                for r in run.records if r["task"].endswith("Record what happened")}
+    # The activation outcomes of each host's last host_licensing result of the client role (its
+    # first attempt, or the last retry of the threshold wait), which the report reuses.
+    outcomes: dict[str, t.Any] = {}
+    for r in run.records:
+        if r["task"].startswith("winops.volume_activation.kms_activation : ") and r["status"] != "skipped" \
+                and r["action"].endswith("host_licensing"):
+            outcomes[r["host"]] = (r["result"].get("activation") or {}).get("products")
     for host in ("ws01", "ws02"):
         rows = outcomes.get(host) or []
         if not rows or any(row["outcome"] not in ACCEPTED for row in rows):

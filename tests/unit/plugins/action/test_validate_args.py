@@ -69,3 +69,50 @@ def test_messages_name_the_option_by_its_words(message: str, option: str, expect
 ])
 def test_truthy_takes_what_extra_vars_pass(value: t.Any, expected: bool) -> None:
     assert validate_args._truthy(value) is expected
+
+
+ROLE_VARS = {
+    "my_checks": [{"module": "kms_host", "args": {"port": "{{ my_port }}"}, "variables": {"port": "my_port"}},
+                  {"that": "{{ my_flag | bool }}", "msg": "my_flag is off"}],
+    "my_port": "{{ base_port | int + 1 }}",
+    "base_port": 1687,
+    "my_flag": True,
+}
+
+
+def test_hosts_with_equal_variables_share_a_signature() -> None:
+    roots = ["my_checks"]
+    a = validate_args._signature(roots, {**ROLE_VARS, "inventory_hostname": "a", "other": 1})
+    b = validate_args._signature(roots, {**ROLE_VARS, "inventory_hostname": "b", "other": 2})
+    assert a is not None and a == b
+    # the names followed through the templates, and nothing else
+    assert [name for name, _value in a] == ["base_port", "my_checks", "my_flag", "my_port"]
+
+
+@pytest.mark.parametrize("change", [
+    {"base_port": 1688},                        # a value two templates away
+    {"my_flag": False},
+    {"my_port": "{{ inventory_hostname }}"},   # a template that reads the host's own name
+])
+def test_a_difference_anywhere_in_the_templates_separates_hosts(change: dict[str, t.Any]) -> None:
+    roots = ["my_checks"]
+    base = validate_args._signature(roots, {**ROLE_VARS, "inventory_hostname": "a"})
+    other = {**ROLE_VARS, **change}
+    assert validate_args._signature(roots, {**other, "inventory_hostname": "b"}) != base
+    if "inventory_hostname" in str(change):
+        assert validate_args._signature(roots, {**other, "inventory_hostname": "a"}) != \
+            validate_args._signature(roots, {**other, "inventory_hostname": "b"})
+
+
+def test_fleet_wide_names_and_bound_names_do_not_separate_hosts() -> None:
+    checks = {"checks": [{"that": "{{ groups['kms_hosts'] | map('extract', hostvars) | list | length > 0 }}",
+                          "msg": "{% for h in groups['all'] %}{{ h }}{% endfor %}"}]}
+    a = validate_args._signature(["checks"], {**checks, "inventory_hostname": "a", "hostvars": object()})
+    b = validate_args._signature(["checks"], {**checks, "inventory_hostname": "b", "hostvars": object()})
+    assert a == b and [name for name, _v in a] == ["checks"]
+    assert validate_args._references("{% for h in x %}{{ h }}{% endfor %}") == frozenset({"x"})
+
+
+def test_a_template_that_does_not_parse_is_checked_on_its_own() -> None:
+    assert validate_args._references("{{ broken") is None
+    assert validate_args._signature(["c"], {"c": "{{ broken"}) is None

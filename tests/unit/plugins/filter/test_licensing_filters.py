@@ -1,8 +1,9 @@
-"""Filters mask_product_key, explain_hresult and gvlk: values, errors, and docs that match the code."""
+"""Filters mask_product_key, explain_hresult, gvlk and pending_hosts: values, errors, and docs that match the code."""
 
 from __future__ import annotations
 
 import pathlib
+import typing as t
 
 import pytest
 import yaml
@@ -14,7 +15,7 @@ FILTER_DIR = pathlib.Path(licensing.__file__).parent
 
 
 def test_filters_are_registered() -> None:
-    assert sorted(licensing.FilterModule().filters()) == ["explain_hresult", "gvlk", "mask_product_key"]
+    assert sorted(licensing.FilterModule().filters()) == ["explain_hresult", "gvlk", "mask_product_key", "pending_hosts"]
 
 
 @pytest.mark.parametrize(
@@ -58,3 +59,49 @@ def test_docs(name: str) -> None:
     assert "_input" in options
     if name == "explain_hresult":
         assert options["output"]["choices"] == ["message", "dict"] and options["output"]["default"] == "message"
+
+
+def _result(*outcomes: str, info: bool = True, failed: bool = False) -> dict[str, t.Any]:
+    out: dict[str, t.Any] = {"activation": {"summary": {o: 1 for o in outcomes}}}
+    if info:
+        out["license_info"] = {"products": []}
+    if failed:
+        out["failed"] = True
+    return {"volume_activation_host_result": out}
+
+
+HOSTVARS = {
+    "done": _result("already_activated"),
+    "fresh": _result("activated", "already_activated"),
+    "waits": _result("activated", "waiting_for_threshold"),
+    "broke": _result("failed"),
+    "none": {},
+    "failed": _result("already_activated", failed=True),
+    "kms": _result("already_activated"),
+}
+
+
+def test_pending_hosts_picks_what_is_not_activated_in_order() -> None:
+    hosts = ["none", "waits", "done", "broke", "fresh"]
+    assert licensing.pending_hosts(HOSTVARS, hosts) == ["waits", "broke"]
+    assert licensing.pending_hosts(HOSTVARS, hosts, unknown=True) == ["none", "waits", "broke"]
+    assert licensing.pending_hosts(HOSTVARS, hosts, pending="false", unknown="yes") == ["none"]
+    assert licensing.pending_hosts(HOSTVARS, ["failed", "done"], pending=False, unknown=True) == ["failed"]
+
+
+def test_pending_hosts_adds_the_kms_hosts_only_after_an_activation() -> None:
+    # "fresh" activated a product in this run: the KMS host's count moved after it returned its state.
+    assert licensing.pending_hosts(HOSTVARS, ["done", "fresh"], pending=False, counted=["kms"]) == ["kms"]
+    # a converged run activated nothing: the KMS host's state is reused
+    assert licensing.pending_hosts(HOSTVARS, ["done", "kms"], pending=False, counted=["kms"]) == []
+    assert licensing.pending_hosts(HOSTVARS, ["waits"], counted=["waits"]) == ["waits"]
+
+
+@pytest.mark.parametrize(("hosts", "counted", "fragment"), [
+    ("done", None, "hosts must be a list"),
+    (["done"], "kms", "counted must be a list"),
+    (["nowhere"], None, "host 'nowhere' is not in the inventory"),
+])
+def test_pending_hosts_refuses_bad_input(hosts: t.Any, counted: t.Any, fragment: str) -> None:
+    with pytest.raises(AnsibleFilterError, match=fragment):
+        licensing.pending_hosts(HOSTVARS, hosts, counted=counted)
