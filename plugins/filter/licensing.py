@@ -12,8 +12,14 @@ from __future__ import annotations
 import typing as t
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.winops.volume_activation.plugins.plugin_utils import _errors, _keys, _products
+from ansible_collections.winops.volume_activation.plugins.plugin_utils import (
+    _activation,
+    _errors,
+    _keys,
+    _products,
+)
 
 
 def mask_product_key(value: t.Any) -> str | None:
@@ -36,10 +42,6 @@ def explain_hresult(value: t.Any, output: str = "message") -> t.Any:
     raise AnsibleFilterError(f"explain_hresult: output must be 'message' or 'dict', got {output!r}")
 
 
-#: The activation outcomes that leave a product activated (the activation module's outcome values).
-ACTIVATED_OUTCOMES = frozenset({"activated", "already_activated", "confirmation_deposited"})
-
-
 def pending_hosts(hostvars: t.Any, hosts: t.Any, *, pending: t.Any = True, unknown: t.Any = False,
                   counted: t.Any = None, result: str = "volume_activation_host_result") -> list[str]:
     """The hosts of ``hosts`` (in order) whose last host_licensing result (the variable ``result``)
@@ -59,24 +61,18 @@ def pending_hosts(hostvars: t.Any, hosts: t.Any, *, pending: t.Any = True, unkno
             raise AnsibleFilterError(f"pending_hosts: host '{host}' is not in the inventory") from None
         if not isinstance(value, t.Mapping):
             value = {}
-        if _truthy(unknown) and ("license_info" not in value or value.get("failed")):
+        if boolean(unknown, strict=False) and ("license_info" not in value or value.get("failed")):
             out.append(str(host))
             continue
         activation = value.get("activation")
         summary = activation.get("summary") if isinstance(activation, t.Mapping) else None
         if isinstance(summary, t.Mapping):
             activated = activated or bool({"activated", "confirmation_deposited"} & set(summary))
-            if _truthy(pending) and set(summary) - ACTIVATED_OUTCOMES:
+            if boolean(pending, strict=False) and set(summary) - _activation.ACTIVATED_OUTCOMES:
                 out.append(str(host))
     if activated:
         out.extend(str(h) for h in counted or [] if str(h) not in out)
     return out
-
-
-def _truthy(value: t.Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y", "t")
-    return bool(value)
 
 
 def gvlk(product: t.Any) -> str:

@@ -45,6 +45,9 @@ PRODUCT_CHOICES = ("all", "office", "office2010", "office2013", "office2016", "o
                    "office2024", "windows")
 #: Channels activated when no activation ID is named: the volume channels (§1.2 Description).
 VOLUME_CHANNELS = ("kms_client", "mak", "kms_host")
+#: The activation outcomes that leave a product activated (the pending_hosts filter and the roles
+#: end a host's work on these; the roles' Jinja lists the same three).
+ACTIVATED_OUTCOMES = frozenset({"activated", "already_activated", "confirmation_deposited"})
 NOT_ENOUGH_COUNT = 0xC004F038
 #: SL_E_VL_KEY_MANAGEMENT_SERVICE_ID_MISMATCH: the host reached cannot activate this product.
 ID_MISMATCH = 0xC004F042

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 import typing as t
 
 import pytest
@@ -105,3 +106,18 @@ def test_pending_hosts_adds_the_kms_hosts_only_after_an_activation() -> None:
 def test_pending_hosts_refuses_bad_input(hosts: t.Any, counted: t.Any, fragment: str) -> None:
     with pytest.raises(AnsibleFilterError, match=fragment):
         licensing.pending_hosts(HOSTVARS, hosts, counted=counted)
+
+
+def test_the_roles_name_the_same_activated_outcomes_as_the_filter() -> None:
+    """The roles' meta end_role conditions list the activated outcomes in Jinja (evaluated on the
+    controller for every host, so without a filter call); they must be the filter's."""
+    from ansible_collections.winops.volume_activation.plugins.plugin_utils import _activation
+
+    roles = FILTER_DIR.parents[1] / "roles"
+    texts = [(roles / "kms_activation" / "vars" / "main.yml").read_text(encoding="utf-8"),
+             (roles / "activation_report" / "vars" / "main.yml").read_text(encoding="utf-8")]
+    for text in texts:
+        found = re.findall(r"difference\(\[([^\]]*)\]\)", text)
+        assert found, text
+        for listed in found:
+            assert {x.strip().strip("'\"") for x in listed.split(",")} == _activation.ACTIVATED_OUTCOMES
